@@ -1,0 +1,92 @@
+// A loaded Llama-family model: config, tokenizer, chat format and weights
+// (dense fp32, or any-precision bitplanes served at any width).
+#pragma once
+#include "ap_weight.h"
+#include "chat_template.h"
+#include "kernels.h"
+#include "model_config.h"
+#include "tokenizer.h"
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ap {
+
+// One linear layer (or the embedding / output head): dense or any-precision.
+struct Linear {
+    std::string name;  // Hugging Face tensor name, e.g. model.layers.0.self_attn.q_proj.weight
+    int rows = 0, cols = 0;
+    std::vector<float> dense;            // rows*cols when not quantized
+    std::shared_ptr<ApWeight> ap;        // set when quantized
+    bool quantized() const { return ap != nullptr; }
+};
+
+struct LayerWeights {
+    std::vector<float> attn_norm, mlp_norm;
+    Linear wq, wk, wv, wo, w_gate, w_up, w_down;
+};
+
+// Metadata of an any-precision checkpoint (empty for plain models).
+struct QuantInfo {
+    bool any_precision = false;
+    int seed_bits = 0, parent_bits = 0;
+    std::string method, sensitivity, source_file, source_sha256, calib_file, calib_sha256, tool_version;
+    int calib_tokens = 0;
+};
+
+struct Model {
+    std::string path;
+    std::string format;  // "gguf", "hf", "anyprec"
+    std::string source_note;  // e.g. "GGUF Q4_1 source (dequantized to fp32)"
+    ModelConfig cfg;
+    std::unique_ptr<Tokenizer> tok;
+    std::string chat_template_text;
+    ChatFormat chat_format = ChatFormat::ChatML;
+    std::string chat_warning;
+    Linear embed;     // [n_vocab][n_embd]
+    Linear head;      // output head; for tied models a view of embed (head.ap/dense shared)
+    std::vector<float> final_norm;
+    std::vector<LayerWeights> layers;
+    QuantInfo quant;
+
+    bool any_precision() const { return quant.any_precision; }
+    int min_bits() const { return quant.any_precision ? quant.seed_bits : 0; }
+    int max_bits() const { return quant.any_precision ? quant.parent_bits : 0; }
+    // Widths this model can serve: {0} for dense (0 = full precision), seed..parent otherwise.
+    std::vector<int> widths() const;
+    // Clamp a requested width to what the model serves (0 -> parent width).
+    int resolve_bits(int bits) const;
+    int64_t n_params() const;
+};
+
+// Called during long operations; return false to cancel.
+using ProgressFn = std::function<bool(double fraction, const std::string& stage)>;
+
+// Loads a GGUF file, a Hugging Face folder or an any-precision checkpoint
+// (format picked from the contents). Throws ap::Error naming the file and problem.
+std::unique_ptr<Model> load_model(const std::string& path, const ProgressFn& progress = {});
+
+// What the weights take and what separate models would take.
+struct MemoryReport {
+    uint64_t plane_bytes = 0;   // parent bitplanes
+    uint64_t table_bytes = 0;   // per-row tables of every width
+    uint64_t dense_bytes = 0;   // unquantized tensors (fp32)
+    uint64_t kv_bytes = 0;
+    uint64_t activation_bytes = 0;
+    // Per served width: bytes one b-bit model of the same layout would take alone
+    // (top b planes + its b-bit tables + dense tensors).
+    std::vector<std::pair<int, uint64_t>> separate_bytes;
+    uint64_t weight_total() const { return plane_bytes + table_bytes + dense_bytes; }
+    uint64_t separate_total() const;
+};
+MemoryReport weight_memory(const Model& m);
+// Weight bytes read per token at a width (planes + tables + dense, incl. head).
+uint64_t bytes_per_token(const Model& m, int bits);
+// Bits per weight of the quantized matrices at a width, tables included (0 for dense).
+double bits_per_weight(const Model& m, int bits);
+
+}  // namespace ap

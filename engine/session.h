@@ -1,0 +1,109 @@
+// A conversation's runtime state over one loaded model: KV cache, thread
+// pool, scratch buffers; runs prompts, generation and perplexity windows.
+#pragma once
+#include "model.h"
+#include "sampler.h"
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ap {
+
+struct SessionOptions {
+    int n_ctx = 2048;   // KV cache length (clamped to the model's training context)
+    int threads = 0;    // 0 = available_cpus()
+    int batch = 64;     // prompt tokens per forward chunk
+    kern::KernelChoice kernels = kern::KernelChoice::Auto;
+};
+
+// Called with every linear layer's input during forward passes (calibration).
+using LinearInputHook = std::function<void(const Linear& layer, const float* x, int n_tokens)>;
+
+struct GenerateRequest {
+    std::vector<int32_t> prompt;  // already tokenized (BOS and template applied)
+    int max_tokens = 256;
+    SamplingParams sampling;
+    std::vector<std::string> stop;  // stop strings (not included in the output)
+    int bits = 0;                   // width (0 = parent / full precision)
+    // If set, read before every token: lets a UI change the width mid-generation.
+    const std::atomic<int>* live_bits = nullptr;
+    const std::atomic<bool>* cancel = nullptr;  // polled before every token
+};
+
+struct TokenEvent {
+    int32_t id = -1;
+    std::string text;      // the new, complete UTF-8 piece (may be empty)
+    int index = 0;         // 0-based index among generated tokens
+    int bits = 0;          // width that produced this token
+    double elapsed_s = 0;  // since the request started
+    double token_s = 0;    // time spent on this token
+};
+
+enum class StopReason { MaxTokens, Eos, StopString, Cancelled, ContextFull };
+const char* stop_reason_name(StopReason r);
+
+struct GenerateResult {
+    std::string text;
+    std::vector<int32_t> tokens;
+    int n_prompt = 0, n_prompt_evaluated = 0, n_generated = 0;
+    double prompt_s = 0, decode_s = 0, ttft_s = 0;
+    StopReason reason = StopReason::MaxTokens;
+    double prompt_tok_s() const { return prompt_s > 0 ? n_prompt_evaluated / prompt_s : 0; }
+    double decode_tok_s() const { return decode_s > 0 && n_generated > 1 ? (n_generated - 1) / decode_s : 0; }
+};
+
+class Session {
+public:
+    Session(const Model& m, const SessionOptions& opt);
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    const Model& model() const { return m_; }
+    int n_ctx() const { return n_ctx_; }
+    int threads() const;
+    const kern::KernelSet& kernels() const;
+    void set_linear_hook(LinearInputHook h);
+
+    // Generates; on_token is called for every generated token. Reuses the
+    // KV cache for the prefix shared with the previous call at the same width.
+    // Throws ap::Error for an empty prompt or one that does not fit the context.
+    GenerateResult generate(const GenerateRequest& req, const std::function<void(const TokenEvent&)>& on_token = {});
+
+    // Low level: forget the cache; evaluate tokens at positions n_past..; logits
+    // of every evaluated token (all_logits) or only the last go to `logits`
+    // ([n][n_vocab] row-major). Returns the new n_past.
+    void reset();
+    int n_past() const { return n_past_; }
+    void eval(const int32_t* tokens, int n, int bits, std::vector<float>* logits, bool all_logits);
+
+    uint64_t kv_bytes() const;
+    uint64_t activation_bytes() const;
+
+private:
+    struct Impl;
+    const Model& m_;
+    int n_ctx_ = 0;
+    int n_past_ = 0;
+    int cache_bits_ = -1;
+    std::vector<int32_t> cached_;
+    std::unique_ptr<Impl> impl_;
+};
+
+struct PerplexityResult {
+    double ppl = 0, mean_nll = 0;
+    int64_t n_scored = 0;
+    int n_windows = 0;
+    double seconds = 0;
+};
+// ANYPREC.md §5: text tokenized once without BOS, non-overlapping windows of
+// ctx tokens (partial last window dropped), each from an empty cache, BOS
+// prefixed only if the tokenizer adds one, every token but the window's first scored.
+// Throws ap::Error if the text gives fewer than ctx tokens.
+PerplexityResult perplexity(Session& s, const std::vector<int32_t>& text_tokens, int ctx, int bits,
+                            const ProgressFn& progress = {});
+
+}  // namespace ap

@@ -1,0 +1,54 @@
+// The quantization job: source model -> any-precision checkpoint (or an
+// rtn / independent k-means baseline at one width). Used by `anyprec
+// quantize` and by the desktop wizard.
+#pragma once
+#include <atomic>
+#include <functional>
+#include <string>
+
+namespace ap {
+
+struct QuantizeOptions {
+    std::string source;             // anything load_model() reads
+    std::string output;             // checkpoint path (.safetensors)
+    std::string method = "anyprec"; // "anyprec", "rtn", "kmeans"
+    int seed_bits = 3, parent_bits = 8;  // anyprec
+    int bits = 4;                   // rtn / kmeans: the single width
+    std::string calib_path;         // calibration text ("" = default Sherlock text from the cache)
+    int calib_tokens = 16384;
+    std::string sensitivity = "act";  // "act" (activation second moment) or "none"
+    bool quantize_embeddings = true;  // embedding / output head too
+    int threads = 0;
+};
+
+struct QuantizeProgress {
+    double fraction = 0;    // 0..1 over the whole job
+    int step = 0, n_steps = 0;  // tensor index / count (calibration counts as step 0)
+    std::string stage;      // "calibrating", "quantizing", "writing", "done"
+    std::string tensor;     // current tensor name
+    double elapsed_s = 0, eta_s = -1;
+};
+
+struct QuantizeResult {
+    std::string output;
+    double seconds = 0;
+    uint64_t bytes = 0;
+    bool cancelled = false;
+};
+
+// Throws ap::Error (naming the file/argument) on bad input or I/O failure;
+// on error or cancellation nothing is left at `output` (nor a temporary).
+QuantizeResult quantize_model(const QuantizeOptions& opt,
+                              const std::function<void(const QuantizeProgress&)>& progress = {},
+                              const std::atomic<bool>* cancel = nullptr);
+
+// Checks options before any work (used by the wizard pages too); throws ap::Error.
+void validate_quantize_options(const QuantizeOptions& opt);
+
+// Default calibration/evaluation texts from the set-up cache.
+std::string anyprec_cache_dir();  // $ANYPREC_CACHE or ~/.cache/anyprec
+std::string default_calib_text();  // <cache>/text/sherlock.txt
+std::string default_eval_text();   // <cache>/text/mobydick.txt
+std::string default_model_path();  // <cache>/models/SmolLM2-135M-Instruct.Q4_1.gguf
+
+}  // namespace ap
