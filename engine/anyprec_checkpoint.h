@@ -31,6 +31,7 @@ struct CheckpointContents {
     TokenizerData tokenizer;
     std::string chat_template;
     QuantInfo quant;
+    std::string created;  // ISO 8601 UTC; write_checkpoint stamps the current time when empty
     std::map<std::string, std::vector<float>> dense;            // name -> fp32 data
     std::map<std::string, std::vector<int64_t>> dense_shapes;   // name -> shape (row-major)
     std::map<std::string, std::shared_ptr<ApWeight>> quantized; // name -> matrix

@@ -51,9 +51,12 @@ struct Model {
     Linear head;      // output head; for tied models a view of embed (head.ap/dense shared)
     std::vector<float> final_norm;
     std::vector<LayerWeights> layers;
+    std::vector<float> rope_inv_freq;  // head_dim/2 inverse frequencies, scaling applied
     QuantInfo quant;
 
     bool any_precision() const { return quant.any_precision; }
+    // The output projection: the embedding matrix itself for tied models.
+    const Linear& output() const { return cfg.tied_embeddings ? embed : head; }
     int min_bits() const { return quant.any_precision ? quant.seed_bits : 0; }
     int max_bits() const { return quant.any_precision ? quant.parent_bits : 0; }
     // Widths this model can serve: {0} for dense (0 = full precision), seed..parent otherwise.
@@ -69,6 +72,10 @@ using ProgressFn = std::function<bool(double fraction, const std::string& stage)
 // Loads a GGUF file, a Hugging Face folder or an any-precision checkpoint
 // (format picked from the contents). Throws ap::Error naming the file and problem.
 std::unique_ptr<Model> load_model(const std::string& path, const ProgressFn& progress = {});
+// Only the tokenizer (works on vocabulary-only GGUF files too).
+std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);
+// Rotary inverse frequencies from the config (theta, Llama 3 scaling).
+std::vector<float> rope_inv_freq(const ModelConfig& c);
 
 // What the weights take and what separate models would take.
 struct MemoryReport {

@@ -31,6 +31,7 @@ struct GenerateRequest {
     // If set, read before every token: lets a UI change the width mid-generation.
     const std::atomic<int>* live_bits = nullptr;
     const std::atomic<bool>* cancel = nullptr;  // polled before every token
+    bool ignore_eos = false;  // benchmarks: always generate max_tokens
 };
 
 struct TokenEvent {
@@ -79,6 +80,9 @@ public:
     void reset();
     int n_past() const { return n_past_; }
     void eval(const int32_t* tokens, int n, int bits, std::vector<float>* logits, bool all_logits);
+
+    // One linear layer through the session's kernels and threads (Y = W X).
+    void matmul(const Linear& L, const float* X, int n, float* Y, int bits);
 
     uint64_t kv_bytes() const;
     uint64_t activation_bytes() const;

@@ -7,6 +7,7 @@ namespace ap::kern {
 
 #ifdef ANYPREC_HAVE_AVX2_KERNELS
 KernelSet avx2_kernels();  // avx2.cpp, compiled with -mavx2 -mfma
+double sum_f32_avx2(const float* x, size_t n);  // avx2_util.cpp
 #endif
 
 bool cpu_has_avx2_fma() {
@@ -21,6 +22,7 @@ bool cpu_has_avx2_fma() {
 static KernelSet scalar_kernels() {
     KernelSet k;
     k.name = "scalar";
+    k.sum_f32 = sum_f32_scalar;
     k.gemm_f32 = gemm_f32_scalar;
     k.gemm_ap = gemm_ap_scalar;
     k.dequant_ap = dequant_ap_scalar;
@@ -29,7 +31,11 @@ static KernelSet scalar_kernels() {
 
 KernelSet select_kernels(KernelChoice c) {
 #ifdef ANYPREC_HAVE_AVX2_KERNELS
-    if (c != KernelChoice::Scalar && cpu_has_avx2_fma()) return avx2_kernels();
+    if (c != KernelChoice::Scalar && cpu_has_avx2_fma()) {
+        KernelSet k = avx2_kernels();
+        k.sum_f32 = sum_f32_avx2;
+        return k;
+    }
 #endif
     if (c == KernelChoice::Avx2) throw std::runtime_error("AVX2 kernels requested but this CPU or build lacks AVX2+FMA");
     return scalar_kernels();

@@ -4,6 +4,7 @@
 #pragma once
 #include "ap_matrix.h"
 
+#include <cstddef>
 #include <cstdint>
 
 namespace ap::kern {
@@ -15,8 +16,12 @@ using GemmApFn = void (*)(const ApMatrix& m, int bits, const float* X, int ldx, 
 // Dequantize rows r0..r1-1 of an any-precision matrix at `bits` into dst[(r - r0) * cols + k].
 using DequantApFn = void (*)(const ApMatrix& m, int bits, int r0, int r1, float* dst);
 
+// Sum of n floats: the streaming-read probe behind bandwidth figures.
+using SumF32Fn = double (*)(const float* x, size_t n);
+
 struct KernelSet {
     const char* name = "scalar";
+    SumF32Fn sum_f32 = nullptr;
     GemmF32Fn gemm_f32 = nullptr;
     GemmApFn gemm_ap = nullptr;
     DequantApFn dequant_ap = nullptr;
@@ -31,6 +36,7 @@ KernelSet select_kernels(KernelChoice c = KernelChoice::Auto);
 // Scalar reference implementations (always available; tests compare against them).
 void gemm_f32_scalar(const float* W, int K, const float* X, int ldx, int n, float* Y, int ldy, int r0, int r1);
 void gemm_ap_scalar(const ApMatrix& m, int bits, const float* X, int ldx, int n, float* Y, int ldy, int r0, int r1);
+double sum_f32_scalar(const float* x, size_t n);
 void dequant_ap_scalar(const ApMatrix& m, int bits, int r0, int r1, float* dst);
 
 }  // namespace ap::kern

@@ -25,6 +25,12 @@ static void row_table(const ApMatrix& m, int bits, int r, float* tab) {
     for (int i = 0; i < n; ++i) tab[i] = offset + scale * float(codes[i]);
 }
 
+double sum_f32_scalar(const float* x, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; ++i) s += x[i];
+    return s;
+}
+
 void dequant_ap_scalar(const ApMatrix& m, int bits, int r0, int r1, float* dst) {
     float tab[1 << kMaxBits];
     for (int r = r0; r < r1; ++r) {

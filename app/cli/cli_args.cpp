@@ -1,0 +1,123 @@
+#include "cli_args.h"
+
+#include <cstdlib>
+#include <sstream>
+#include <stdexcept>
+
+namespace apcli {
+
+Args::Args(const std::vector<OptionSpec>& specs, int argc, char** argv, int first) {
+    for (int i = first; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "-h" || a == "--help") {
+            help_ = true;
+            continue;
+        }
+        if (a.size() > 1 && a[0] == '-' && !(a.size() > 1 && (std::isdigit(static_cast<unsigned char>(a[1])) || a[1] == '.'))) {
+            std::string value;
+            bool inline_value = false;
+            if (auto eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string::npos) {
+                value = a.substr(eq + 1);
+                a = a.substr(0, eq);
+                inline_value = true;
+            }
+            const OptionSpec* spec = nullptr;
+            for (const auto& s : specs)
+                if (a == s.long_name || (!s.short_name.empty() && a == s.short_name)) spec = &s;
+            if (!spec) throw std::runtime_error("unknown option " + a + " (see --help)");
+            if (spec->takes_value) {
+                if (!inline_value) {
+                    if (i + 1 >= argc) throw std::runtime_error("option " + a + " needs a value");
+                    value = argv[++i];
+                }
+            } else {
+                value = "1";
+            }
+            values_[spec->long_name] = value;
+        } else {
+            pos_.push_back(a);
+        }
+    }
+}
+
+std::string Args::str(const std::string& n, const std::string& def) const {
+    auto it = values_.find(n);
+    return it == values_.end() ? def : it->second;
+}
+
+int Args::integer(const std::string& n, int def) const {
+    auto it = values_.find(n);
+    if (it == values_.end()) return def;
+    char* end = nullptr;
+    long v = std::strtol(it->second.c_str(), &end, 10);
+    if (!end || *end || it->second.empty()) throw std::runtime_error("option " + n + ": '" + it->second + "' is not an integer");
+    return int(v);
+}
+
+double Args::number(const std::string& n, double def) const {
+    auto it = values_.find(n);
+    if (it == values_.end()) return def;
+    char* end = nullptr;
+    double v = std::strtod(it->second.c_str(), &end);
+    if (!end || *end || it->second.empty()) throw std::runtime_error("option " + n + ": '" + it->second + "' is not a number");
+    return v;
+}
+
+std::vector<int> Args::int_list(const std::string& n) const {
+    std::vector<int> out;
+    auto it = values_.find(n);
+    if (it == values_.end()) return out;
+    std::stringstream ss(it->second);
+    std::string part;
+    while (std::getline(ss, part, ',')) {
+        try {
+            if (auto d = part.find('-'); d != std::string::npos && d > 0) {
+                int a = std::stoi(part.substr(0, d)), b = std::stoi(part.substr(d + 1));
+                for (int v = a; v <= b; ++v) out.push_back(v);
+            } else {
+                out.push_back(std::stoi(part));
+            }
+        } catch (const std::exception&) {
+            throw std::runtime_error("option " + n + ": '" + it->second + "' is not a list like 3,4,5 or 3-8");
+        }
+    }
+    return out;
+}
+
+std::string usage_text(const std::string& synopsis, const std::string& about, const std::vector<OptionSpec>& specs) {
+    std::ostringstream o;
+    o << "usage: " << synopsis << "\n\n" << about << "\n\noptions:\n";
+    for (const auto& s : specs) {
+        std::string names = (s.short_name.empty() ? "    " : s.short_name + ", ") + s.long_name + (s.takes_value ? " V" : "");
+        o << "  " << names;
+        for (size_t i = names.size(); i < 26; ++i) o << ' ';
+        o << " " << s.help;
+        if (!s.def.empty()) o << " (default: " << s.def << ")";
+        o << "\n";
+    }
+    o << "  -h, --help                 show this help\n";
+    return o.str();
+}
+
+std::vector<OptionSpec> sampling_options() {
+    return {
+        {"--max-tokens", "-n", true, "maximum tokens to generate", "256"},
+        {"--temp", "", true, "temperature; 0 = greedy", "0.7"},
+        {"--top-k", "", true, "top-k sampling; 0 = off", "40"},
+        {"--top-p", "", true, "top-p (nucleus) sampling; 1 = off", "0.95"},
+        {"--min-p", "", true, "min-p sampling; 0 = off", "0.05"},
+        {"--repeat-penalty", "", true, "repetition penalty; 1 = off", "1.1"},
+        {"--repeat-last-n", "", true, "tokens the repetition penalty looks back", "64"},
+        {"--seed", "", true, "random seed (same seed, same text)", "42"},
+        {"--threads", "-t", true, "threads", "CPUs available"},
+        {"--ctx", "", true, "context length (tokens)", "2048"},
+        {"--bits", "", true, "width for any-precision models", "parent width"},
+    };
+}
+
+std::vector<OptionSpec> operator+(std::vector<OptionSpec> a, const std::vector<OptionSpec>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+}
+
+}  // namespace apcli

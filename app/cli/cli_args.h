@@ -1,0 +1,42 @@
+// Command-line options in llama.cpp's style (-n/--max-tokens, --temp, ...):
+// each command declares its options; parsing rejects unknown flags by name.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+namespace apcli {
+
+struct OptionSpec {
+    std::string long_name;   // "--max-tokens"
+    std::string short_name;  // "-n" or ""
+    bool takes_value = true;
+    std::string help;
+    std::string def;         // shown in help
+};
+
+class Args {
+public:
+    // Throws std::runtime_error("unknown option --x") etc.
+    Args(const std::vector<OptionSpec>& specs, int argc, char** argv, int first);
+    bool has(const std::string& long_name) const { return values_.count(long_name) > 0; }
+    std::string str(const std::string& long_name, const std::string& def = "") const;
+    int integer(const std::string& long_name, int def) const;
+    double number(const std::string& long_name, double def) const;
+    std::vector<int> int_list(const std::string& long_name) const;  // "3,4,5" or "3-8"
+    const std::vector<std::string>& positional() const { return pos_; }
+    bool help() const { return help_; }
+
+private:
+    std::map<std::string, std::string> values_;
+    std::vector<std::string> pos_;
+    bool help_ = false;
+};
+
+std::string usage_text(const std::string& synopsis, const std::string& about, const std::vector<OptionSpec>& specs);
+
+// Options shared by the commands that generate text.
+std::vector<OptionSpec> sampling_options();
+std::vector<OptionSpec> operator+(std::vector<OptionSpec> a, const std::vector<OptionSpec>& b);
+
+}  // namespace apcli

@@ -1,0 +1,80 @@
+#include "cli_common.h"
+
+#include "error.h"
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace apcli {
+
+std::unique_ptr<ap::Model> load_model_verbose(const std::string& path) {
+    const bool tty = isatty(fileno(stderr));
+    auto t0 = std::chrono::steady_clock::now();
+    auto m = ap::load_model(path, [&](double f, const std::string& stage) {
+        if (tty) std::fprintf(stderr, "\rloading %3.0f%% %-40s", f * 100, stage.c_str());
+        return true;
+    });
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (tty) std::fprintf(stderr, "\r%-60s\r", "");
+    std::fprintf(stderr, "loaded %s (%s) in %.2f s\n", path.c_str(), m->source_note.c_str(), s);
+    if (!m->chat_warning.empty()) std::fprintf(stderr, "warning: %s\n", m->chat_warning.c_str());
+    return m;
+}
+
+ap::SamplingParams sampling_from(const Args& a) {
+    ap::SamplingParams p;
+    p.temperature = float(a.number("--temp", p.temperature));
+    p.top_k = a.integer("--top-k", p.top_k);
+    p.top_p = float(a.number("--top-p", p.top_p));
+    p.min_p = float(a.number("--min-p", p.min_p));
+    p.repeat_penalty = float(a.number("--repeat-penalty", p.repeat_penalty));
+    p.repeat_last_n = a.integer("--repeat-last-n", p.repeat_last_n);
+    p.seed = uint64_t(a.integer("--seed", int(p.seed)));
+    if (p.temperature < 0) throw ap::Error("--temp must be >= 0");
+    if (p.top_p <= 0 || p.top_p > 1) throw ap::Error("--top-p must be in (0, 1]");
+    if (p.min_p < 0 || p.min_p >= 1) throw ap::Error("--min-p must be in [0, 1)");
+    if (p.repeat_penalty <= 0) throw ap::Error("--repeat-penalty must be > 0");
+    return p;
+}
+
+ap::SessionOptions session_from(const Args& a) {
+    ap::SessionOptions o;
+    o.threads = a.integer("--threads", 0);
+    o.n_ctx = a.integer("--ctx", o.n_ctx);
+    if (o.threads < 0) throw ap::Error("--threads must be >= 0");
+    if (o.n_ctx < 16) throw ap::Error("--ctx must be at least 16");
+    return o;
+}
+
+int bits_from(const Args& a, const ap::Model& m) {
+    int b = a.integer("--bits", 0);
+    if (b == 0) return 0;
+    if (!m.any_precision())
+        throw ap::Error("--bits " + std::to_string(b) + ": " + m.path +
+                        " is not an any-precision checkpoint (quantize it with `anyprec quantize`)");
+    if (b < m.min_bits() || b > m.max_bits())
+        throw ap::Error("--bits " + std::to_string(b) + ": this checkpoint serves " + std::to_string(m.min_bits()) +
+                        ".." + std::to_string(m.max_bits()) + " bits");
+    return b;
+}
+
+std::string human_bytes(uint64_t b) {
+    char buf[64];
+    if (b >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", b / double(1ull << 30));
+    else if (b >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.1f MiB", b / double(1ull << 20));
+    else if (b >= 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", b / 1024.0);
+    else std::snprintf(buf, sizeof buf, "%llu B", (unsigned long long)b);
+    return buf;
+}
+
+std::string read_text_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw ap::file_error(path, "cannot open text file");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+}  // namespace apcli

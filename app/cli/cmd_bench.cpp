@@ -1,0 +1,103 @@
+// anyprec bench: speed and memory at every width, against the machine's
+// own streaming bandwidth and the unquantized source.
+#include "bench.h"
+#include "cli_common.h"
+#include "commands.h"
+#include "error.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+namespace apcli {
+
+int cmd_bench(int argc, char** argv, int first) {
+    const std::vector<OptionSpec> specs = {
+        {"--bits", "", true, "widths, e.g. 3,4,8 or 3-8", "every width the model serves"},
+        {"--threads", "-t", true, "threads", "CPUs available"},
+        {"--source", "", true, "unquantized model to run for reference", "the checkpoint's recorded source"},
+        {"--no-source", "", false, "skip the unquantized reference", ""},
+        {"--decode-tokens", "", true, "generated tokens per decode measurement", "128"},
+        {"--prompt-tokens", "", true, "prompt length for the prompt measurement", "512"},
+        {"--json", "", false, "print a JSON list instead of a table", ""},
+    };
+    Args a(specs, argc, argv, first);
+    if (a.help() || a.positional().size() != 1) {
+        std::printf("%s", usage_text("anyprec bench MODEL [--bits 3-8] [--threads N] [--json]",
+                                     "For each width: decode tokens/s (after a fixed prompt), prompt tokens/s, GEMV effective\n"
+                                     "bandwidth (weight and table bytes read / time) as a fraction of the measured streaming\n"
+                                     "read bandwidth, bytes read per token and resident memory.", specs).c_str());
+        return a.help() ? 0 : 2;
+    }
+    ap::BenchOptions bo;
+    bo.decode_tokens = a.integer("--decode-tokens", bo.decode_tokens);
+    bo.prompt_tokens = a.integer("--prompt-tokens", bo.prompt_tokens);
+    if (bo.decode_tokens < 1 || bo.prompt_tokens < 1) throw ap::Error("--decode-tokens and --prompt-tokens must be positive");
+    const int threads = a.integer("--threads", 0);
+    const bool json = a.has("--json");
+
+    std::vector<ap::WidthBench> rows;
+    std::string source_path;
+    std::string kernel_name;
+    int used_threads = 0;
+    {
+        auto m = load_model_verbose(a.positional()[0]);
+        std::vector<int> widths = a.int_list("--bits");
+        if (widths.empty()) widths = m->widths();
+        for (int b : widths)
+            if (b != 0 && (!m->any_precision() || b < m->min_bits() || b > m->max_bits()))
+                throw ap::Error("--bits " + std::to_string(b) + ": the model serves " +
+                                (m->any_precision() ? std::to_string(m->min_bits()) + ".." + std::to_string(m->max_bits())
+                                                    : std::string("full precision only")));
+        ap::SessionOptions so;
+        so.threads = threads;
+        so.n_ctx = bo.prompt_tokens + bo.decode_tokens + 64;
+        ap::Session s(*m, so);
+        kernel_name = s.kernels().name;
+        used_threads = s.threads();
+        for (auto it = widths.rbegin(); it != widths.rend(); ++it) {
+            if (!json) std::fprintf(stderr, "benchmarking %s...\n", *it ? (std::to_string(*it) + " bits").c_str() : "model");
+            rows.push_back(ap::bench_width(s, *it, bo));
+        }
+        if (m->any_precision() && !a.has("--no-source")) {
+            source_path = a.str("--source", m->quant.source_file);
+            if (!std::filesystem::exists(source_path)) {
+                std::fprintf(stderr, "note: source %s not found; pass --source to include the unquantized reference\n",
+                             source_path.c_str());
+                source_path.clear();
+            }
+        }
+    }
+    if (!source_path.empty()) {
+        auto src = load_model_verbose(source_path);
+        ap::SessionOptions so;
+        so.threads = threads;
+        so.n_ctx = bo.prompt_tokens + bo.decode_tokens + 64;
+        ap::Session s(*src, so);
+        if (!json) std::fprintf(stderr, "benchmarking the unquantized source...\n");
+        rows.push_back(ap::bench_width(s, 0, bo));
+    }
+    const ap::kern::KernelSet ks = ap::kern::select_kernels();
+    const double bw = ap::measure_read_bandwidth_gbs(ks, used_threads);
+
+    if (json) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto& r : rows)
+            out.push_back({{"bits", r.bits}, {"decode_tok_s", r.decode_tok_s}, {"prompt_tok_s", r.prompt_tok_s},
+                           {"gemv_gbs", r.gemv_gbs}, {"gemv_fraction_of_bandwidth", r.gemv_gbs / bw},
+                           {"bytes_per_token", r.bytes_per_token}, {"resident_bytes", r.resident_bytes},
+                           {"threads", used_threads}, {"kernels", kernel_name}, {"stream_read_gbs", bw}});
+        std::printf("%s\n", out.dump(2).c_str());
+        return 0;
+    }
+    std::printf("threads: %d, kernels: %s, streaming read bandwidth: %.1f GB/s\n", used_threads, kernel_name.c_str(), bw);
+    std::printf("%6s %12s %12s %10s %8s %10s %14s %12s\n", "bits", "decode t/s", "prompt t/s", "GEMV GB/s", "of bw",
+                "GEMV ms", "bytes/token", "resident");
+    for (const auto& r : rows)
+        std::printf("%6s %12.1f %12.1f %10.1f %7.0f%% %10.2f %14s %12s\n", r.bits ? std::to_string(r.bits).c_str() : "source",
+                    r.decode_tok_s, r.prompt_tok_s, r.gemv_gbs, 100 * r.gemv_gbs / bw, r.gemv_s * 1e3,
+                    human_bytes(r.bytes_per_token).c_str(), human_bytes(r.resident_bytes).c_str());
+    return 0;
+}
+
+}  // namespace apcli

@@ -1,0 +1,72 @@
+// anyprec ppl: perplexity of a text (ANYPREC.md §5), at one or every width.
+#include "cli_common.h"
+#include "commands.h"
+#include "error.h"
+
+#include <cstdio>
+
+namespace apcli {
+
+int cmd_ppl(int argc, char** argv, int first) {
+    const std::vector<OptionSpec> specs = {
+        {"--ctx", "", true, "window length in tokens", "512"},
+        {"--bits", "", true, "widths to evaluate, e.g. 3,4,5,6,7,8 or 3-8", "parent width"},
+        {"--chunks", "", true, "evaluate only the first N windows (0 = all)", "0"},
+        {"--threads", "-t", true, "threads", "CPUs available"},
+    };
+    Args a(specs, argc, argv, first);
+    if (a.help() || a.positional().size() != 2) {
+        std::printf("%s", usage_text("anyprec ppl MODEL TEXTFILE [--ctx 512] [--bits 3,4,5,6,7,8]",
+                                     "Perplexity over non-overlapping windows of --ctx tokens (the text is tokenized once,\n"
+                                     "without BOS; each window starts from an empty cache with BOS only if the tokenizer\n"
+                                     "adds one; every token but the window's first is scored). Last line:\n"
+                                     "`perplexity: X over N tokens`.", specs).c_str());
+        return a.help() ? 0 : 2;
+    }
+    auto m = load_model_verbose(a.positional()[0]);
+    const std::string text = read_text_file(a.positional()[1]);
+    const int ctx = a.integer("--ctx", 512);
+    if (ctx < 2) throw ap::Error("--ctx must be at least 2");
+    std::vector<int> widths = a.int_list("--bits");
+    if (widths.empty()) widths = {0};
+    for (int b : widths)
+        if (b != 0 && (!m->any_precision() || b < m->min_bits() || b > m->max_bits()))
+            throw ap::Error("--bits " + std::to_string(b) + ": " + m->path + " serves " +
+                            (m->any_precision() ? std::to_string(m->min_bits()) + ".." + std::to_string(m->max_bits()) + " bits"
+                                                : std::string("full precision only")));
+    auto tokens = m->tok->encode(text, false, false);
+    const int chunks = a.integer("--chunks", 0);
+    if (chunks > 0 && tokens.size() > size_t(chunks) * ctx) tokens.resize(size_t(chunks) * ctx);
+    ap::SessionOptions so;
+    so.threads = a.integer("--threads", 0);
+    so.n_ctx = ctx + 1;
+    so.batch = 128;
+    ap::Session s(*m, so);
+    std::fprintf(stderr, "%zu text tokens, %zu windows of %d, %d threads\n", tokens.size(), tokens.size() / ctx, ctx, s.threads());
+    const bool tty = isatty(fileno(stderr));
+    struct Row { int bits; ap::PerplexityResult r; };
+    std::vector<Row> rows;
+    for (int b : widths) {
+        auto r = ap::perplexity(s, tokens, ctx, b, [&](double f, const std::string& stage) {
+            if (tty) std::fprintf(stderr, "\r%s: %3.0f%% %s   ", b ? (std::to_string(b) + " bits").c_str() : "source", f * 100, stage.c_str());
+            return true;
+        });
+        if (tty) std::fprintf(stderr, "\r%-60s\r", "");
+        std::fprintf(stderr, "%s: perplexity %.4f over %lld tokens (%.1f s)\n",
+                     b ? (std::to_string(m->resolve_bits(b)) + " bits").c_str() : "model", r.ppl, (long long)r.n_scored, r.seconds);
+        rows.push_back({b, r});
+    }
+    if (rows.size() > 1 || m->any_precision()) {
+        std::printf("%6s %9s %14s %12s %10s\n", "width", "bits/wt", "weight bytes", "perplexity", "tokens");
+        for (auto& row : rows) {
+            const int b = m->resolve_bits(row.bits);
+            std::printf("%6d %9.3f %14llu %12.4f %10lld\n", b, ap::bits_per_weight(*m, b),
+                        (unsigned long long)ap::bytes_per_token(*m, b), row.r.ppl, (long long)row.r.n_scored);
+        }
+    }
+    const auto& last = rows.back().r;
+    std::printf("perplexity: %.4f over %lld tokens\n", last.ppl, (long long)last.n_scored);
+    return 0;
+}
+
+}  // namespace apcli

@@ -1,0 +1,72 @@
+// anyprec quantize: source model -> any-precision checkpoint (or a baseline).
+#include "cli_common.h"
+#include "commands.h"
+#include "error.h"
+#include "quantize.h"
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+
+namespace apcli {
+
+static std::atomic<bool> g_cancel{false};
+static void on_sigint(int) { g_cancel = true; }
+
+int cmd_quantize(int argc, char** argv, int first) {
+    const std::vector<OptionSpec> specs = {
+        {"--output", "-o", true, "output checkpoint (.safetensors)", ""},
+        {"--method", "", true, "anyprec | rtn | kmeans", "anyprec"},
+        {"--seed-bits", "", true, "seed width (anyprec)", "3"},
+        {"--parent-bits", "", true, "parent width (anyprec)", "8"},
+        {"--bits", "", true, "the one width of an rtn / kmeans baseline", "4"},
+        {"--calib", "", true, "calibration text", "Sherlock Holmes from set-up"},
+        {"--calib-tokens", "", true, "calibration tokens", "16384"},
+        {"--sensitivity", "", true, "act (activation second moment) | none", "act"},
+        {"--keep-embeddings", "", false, "leave the embedding / output head unquantized", ""},
+        {"--threads", "-t", true, "threads", "CPUs available"},
+    };
+    Args a(specs, argc, argv, first);
+    if (a.help() || a.positional().size() != 1 || !a.has("--output")) {
+        std::printf("%s", usage_text("anyprec quantize SOURCE -o OUT [options]",
+                                     "Quantize a model once into an any-precision checkpoint that serves every width from\n"
+                                     "--seed-bits to --parent-bits. Ctrl+C cancels and leaves nothing behind.", specs).c_str());
+        return a.help() ? 0 : 2;
+    }
+    ap::QuantizeOptions o;
+    o.source = a.positional()[0];
+    o.output = a.str("--output");
+    o.method = a.str("--method", o.method);
+    o.seed_bits = a.integer("--seed-bits", o.seed_bits);
+    o.parent_bits = a.integer("--parent-bits", o.parent_bits);
+    o.bits = a.integer("--bits", o.bits);
+    o.calib_path = a.str("--calib", "");
+    o.calib_tokens = a.integer("--calib-tokens", o.calib_tokens);
+    o.sensitivity = a.str("--sensitivity", o.sensitivity);
+    o.quantize_embeddings = !a.has("--keep-embeddings");
+    o.threads = a.integer("--threads", 0);
+    g_cancel = false;
+    std::signal(SIGINT, on_sigint);
+    const bool tty = isatty(fileno(stderr));
+    std::string last_stage;
+    auto r = ap::quantize_model(o, [&](const ap::QuantizeProgress& p) {
+        if (tty) {
+            std::fprintf(stderr, "\r[%3.0f%%] %-11s %3d/%-3d %-48s eta %5.0f s", p.fraction * 100, p.stage.c_str(), p.step,
+                         p.n_steps, p.tensor.c_str(), p.eta_s < 0 ? 0.0 : p.eta_s);
+        } else if (p.stage != last_stage || p.step % 20 == 0) {
+            std::fprintf(stderr, "[%3.0f%%] %s %d/%d %s (eta %.0f s)\n", p.fraction * 100, p.stage.c_str(), p.step, p.n_steps,
+                         p.tensor.c_str(), p.eta_s < 0 ? 0.0 : p.eta_s);
+        }
+        last_stage = p.stage;
+    }, &g_cancel);
+    std::signal(SIGINT, SIG_DFL);
+    if (tty) std::fprintf(stderr, "\n");
+    if (r.cancelled) {
+        std::fprintf(stderr, "cancelled: nothing was written\n");
+        return 130;
+    }
+    std::fprintf(stderr, "wrote %s (%s) in %.1f s\n", r.output.c_str(), human_bytes(r.bytes).c_str(), r.seconds);
+    return 0;
+}
+
+}  // namespace apcli

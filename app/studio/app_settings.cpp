@@ -1,0 +1,53 @@
+#include "app_settings.h"
+
+namespace studio {
+
+void AppSettings::addRecentModel(const QString& path) const {
+    QStringList r = recentModels();
+    r.removeAll(path);
+    r.prepend(path);
+    while (r.size() > kMaxRecent) r.removeLast();
+    recent_.set(r);
+}
+
+void AppSettings::removeRecentModel(const QString& path) const {
+    QStringList r = recentModels();
+    r.removeAll(path);
+    recent_.set(r);
+}
+
+SamplingSettings AppSettings::sampling() const {
+    SamplingSettings s;
+    s.temperature = temperature_.get();
+    s.topK = topK_.get();
+    s.topP = topP_.get();
+    s.minP = minP_.get();
+    s.repeatPenalty = repeat_.get();
+    s.maxTokens = maxTokens_.get();
+    s.seed = seed_.get();
+    return s;
+}
+
+void AppSettings::setSampling(const SamplingSettings& s) const {
+    temperature_.set(s.temperature);
+    topK_.set(s.topK);
+    topP_.set(s.topP);
+    minP_.set(s.minP);
+    repeat_.set(s.repeatPenalty);
+    maxTokens_.set(s.maxTokens);
+    seed_.set(s.seed);
+}
+
+QList<int> AppSettings::compareWidths() const {
+    QList<int> out;
+    for (const QString& p : compareWidths_.get().split(QLatin1Char(','), Qt::SkipEmptyParts)) out << p.toInt();
+    return out;
+}
+
+void AppSettings::setCompareWidths(const QList<int>& w) const {
+    QStringList parts;
+    for (int b : w) parts << QString::number(b);
+    compareWidths_.set(parts.join(QLatin1Char(',')));
+}
+
+}  // namespace studio

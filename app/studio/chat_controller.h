@@ -1,0 +1,76 @@
+// The chat's behaviour: sending, streaming into the item model, stop,
+// regenerate, edit-and-resend, and automatic saving. Token pieces are
+// buffered and flushed on a ~30 Hz timer so fast decoding does not re-layout
+// the message on every token.
+#pragma once
+#include "conversation_model.h"
+#include "conversation_store.h"
+#include "engine_controller.h"
+
+#include <QElapsedTimer>
+#include <QTimer>
+
+namespace studio {
+
+class ChatController : public QObject {
+    Q_OBJECT
+public:
+    ChatController(EngineController* engine, ConversationStore* store, QObject* parent = nullptr);
+
+    ConversationModel* model() { return &model_; }
+    EngineController* engine() const { return engine_; }
+    ConversationStore* store() const { return store_; }
+
+    void setSampling(const SamplingSettings& s) { sampling_ = s; }
+    const SamplingSettings& sampling() const { return sampling_; }
+    void setSystemPrompt(const QString& p);
+    QString systemPrompt() const { return model_.conversation().systemPrompt; }
+    // The width for the next token (also mid-generation) and later turns.
+    void setBits(int bits);
+    int bits() const { return bits_; }
+    bool isStreaming() const { return activeId_ != 0; }
+    int streamingRow() const { return activeRow_; }
+
+    bool send(const QString& text);
+    void stop();
+    bool regenerate();                                // the last answer
+    bool editAndResend(int row, const QString& text);  // a user message: drops what followed it
+    void clear();
+    void newConversation();
+    bool openConversation(const QString& id);
+    void deleteConversation(const QString& id);
+    void save();
+    void setFlushIntervalMs(int ms) { flush_.setInterval(ms); }
+
+signals:
+    void streamingChanged(bool streaming);
+    void tokenStats(const studio::TokenStats& stats);
+    void turnFinished(const studio::GenerationSummary& summary, int bits);
+    void conversationsChanged();  // the sidebar list needs a refresh
+    void conversationOpened(const QString& id);
+    void errorOccurred(const QString& message);
+
+private:
+    bool startAssistantTurn();
+    void onToken(quint64 id, const QString& piece, const TokenStats& stats);
+    void onFinished(quint64 id, const GenerationSummary& s);
+    void onFailed(quint64 id, const QString& error);
+    void flush();
+    void endStream();
+
+    EngineController* engine_;
+    ConversationStore* store_;
+    ConversationModel model_;
+    SamplingSettings sampling_;
+    QString systemPromptDefault_;
+    int bits_ = 0;
+    quint64 activeId_ = 0;
+    int activeRow_ = -1;
+    QString pending_;
+    int pendingBits_ = -1;
+    TokenStats lastStats_;
+    QTimer flush_;
+    QElapsedTimer sinceSave_;
+};
+
+}  // namespace studio

@@ -1,0 +1,69 @@
+// The engine as the studio sees it: synchronous calls made only on the engine
+// thread by EngineWorker. The real adapter wraps ap::; FakeBackend scripts
+// tokens so UI tests run without a model.
+#pragma once
+#include "studio_types.h"
+
+#include <functional>
+#include <memory>
+#include <stdexcept>
+
+namespace studio {
+
+// Failures the user can cause (bad file, bad option); the message is shown as is.
+struct EngineError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// One generated token as the backend hands it over.
+struct TokenOut {
+    QString piece;     // new complete UTF-8 text (may be empty)
+    int bits = 0;
+    double elapsedS = 0, tokenS = 0;
+    int nPrompt = 0;  // prompt tokens evaluated for this request (known from the first token on)
+};
+
+// What every finished generation reports, whatever stopped it.
+struct BackendResult {
+    StopReason reason = StopReason::MaxTokens;
+    int nPrompt = 0, nPromptEvaluated = 0, nGenerated = 0;
+    double promptS = 0, decodeS = 0, ttftS = 0;
+    quint64 kvBytes = 0, activationBytes = 0;
+};
+
+// Stepwise generation for side-by-side comparison: the worker interleaves
+// several streams token by token on the one engine thread.
+class TokenStream {
+public:
+    virtual ~TokenStream() = default;
+    // Produces the next token; false when the stream has ended (see result()).
+    virtual bool step(TokenOut& out) = 0;
+    virtual BackendResult result() const = 0;
+};
+
+class EngineBackend {
+public:
+    using Progress = std::function<bool(double fraction, const QString& stage)>;  // false = cancel
+    using TokenSink = std::function<void(const TokenOut&)>;
+    using QuantizeSink = std::function<void(const QuantizeProgressInfo&)>;
+
+    virtual ~EngineBackend() = default;
+
+    // Replaces the loaded model. Throws EngineError.
+    virtual ModelInfo loadModel(const QString& path, const Progress& progress) = 0;
+    virtual bool hasModel() const = 0;
+    // Runs one chat turn; reads controls.liveBits before each token, stops on controls.cancel.
+    virtual BackendResult generate(const GenerationRequest& req, const TokenSink& onToken) = 0;
+    // A fresh stream (own KV cache) over the loaded model at a fixed width.
+    virtual std::unique_ptr<TokenStream> openStream(const QList<ChatTurn>& turns, const SamplingSettings& s,
+                                                    int bits) = 0;
+    // exp(mean NLL) of the text at a width; bits < 0 = the checkpoint's source model.
+    virtual double perplexity(const QString& textPath, int bits, int ctx, int maxWindows, const Progress& progress,
+                              qint64* nScored) = 0;
+    virtual QuantizeOutcome quantize(const QuantizeSettings& s, const QuantizeSink& progress,
+                                     const std::atomic<bool>* cancel) = 0;
+};
+
+using BackendFactory = std::function<std::unique_ptr<EngineBackend>()>;
+
+}  // namespace studio

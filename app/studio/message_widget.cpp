@@ -1,0 +1,149 @@
+#include "message_widget.h"
+
+#include "format_util.h"
+#include "theme.h"
+
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QStackedWidget>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+namespace studio {
+
+namespace {
+QToolButton* actionButton(const QString& text, QWidget* parent) {
+    auto* b = new QToolButton(parent);
+    b->setText(text);
+    b->setObjectName(QStringLiteral("MessageAction"));
+    b->setCursor(Qt::PointingHandCursor);
+    return b;
+}
+}  // namespace
+
+MessageWidget::MessageWidget(const Message& m, QWidget* parent) : QWidget(parent) {
+    user_ = m.role == QLatin1String("user");
+    auto* outer = new QHBoxLayout(this);
+    outer->setContentsMargins(16, 4, 16, 4);
+
+    bubble_ = new QFrame(this);
+    bubble_->setObjectName(user_ ? QStringLiteral("UserBubble") : QStringLiteral("AssistantBubble"));
+    bubble_->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Minimum);
+    auto* v = new QVBoxLayout(bubble_);
+    v->setContentsMargins(14, 10, 14, 8);
+    v->setSpacing(6);
+
+    auto* header = new QHBoxLayout;
+    role_ = new QLabel(user_ ? tr("You") : tr("Assistant"), bubble_);
+    role_->setObjectName(QStringLiteral("MessageRole"));
+    badge_ = new QLabel(bubble_);
+    badge_->setObjectName(QStringLiteral("WidthBadge"));
+    badge_->setVisible(false);
+    meta_ = new QLabel(bubble_);
+    meta_->setObjectName(QStringLiteral("MessageMeta"));
+    header->addWidget(role_);
+    header->addWidget(badge_);
+    header->addStretch(1);
+    header->addWidget(meta_);
+    v->addLayout(header);
+
+    stack_ = new QStackedWidget(bubble_);
+    body_ = new QLabel(bubble_);
+    body_->setWordWrap(true);
+    body_->setTextFormat(Qt::PlainText);
+    body_->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
+    body_->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Minimum);
+    stack_->addWidget(body_);
+
+    auto* editPage = new QWidget(bubble_);
+    auto* ev = new QVBoxLayout(editPage);
+    ev->setContentsMargins(0, 0, 0, 0);
+    editor_ = new QPlainTextEdit(editPage);
+    editor_->setMinimumHeight(70);
+    auto* eb = new QHBoxLayout;
+    auto* cancel = new QPushButton(tr("Cancel"), editPage);
+    auto* resend = new QPushButton(tr("Save && send"), editPage);
+    resend->setObjectName(QStringLiteral("Primary"));
+    eb->addStretch(1);
+    eb->addWidget(cancel);
+    eb->addWidget(resend);
+    ev->addWidget(editor_);
+    ev->addLayout(eb);
+    stack_->addWidget(editPage);
+    v->addWidget(stack_);
+    connect(cancel, &QPushButton::clicked, this, &MessageWidget::endEdit);
+    connect(resend, &QPushButton::clicked, this, [this] {
+        const QString t = editor_->toPlainText();
+        endEdit();
+        emit editSubmitted(t);
+    });
+
+    auto* actions = new QHBoxLayout;
+    actions->setSpacing(2);
+    copy_ = actionButton(tr("Copy"), bubble_);
+    edit_ = actionButton(tr("Edit"), bubble_);
+    regen_ = actionButton(tr("Regenerate"), bubble_);
+    edit_->setVisible(user_);
+    regen_->setVisible(false);
+    if (user_) actions->addStretch(1);
+    actions->addWidget(copy_);
+    actions->addWidget(edit_);
+    actions->addWidget(regen_);
+    if (!user_) actions->addStretch(1);
+    v->addLayout(actions);
+    connect(copy_, &QToolButton::clicked, this, &MessageWidget::copyRequested);
+    connect(edit_, &QToolButton::clicked, this, &MessageWidget::startEdit);
+    connect(regen_, &QToolButton::clicked, this, &MessageWidget::regenerateRequested);
+
+    // User turns sit on the right, answers on the left; neither spans the whole width.
+    if (user_) outer->addStretch(1);
+    outer->addWidget(bubble_, 6);
+    if (!user_) outer->addStretch(1);
+    update(m);
+}
+
+void MessageWidget::update(const Message& m) {
+    setText(m.text);
+    if (!user_) {
+        badge_->setVisible(!m.widths.isEmpty());
+        if (!m.widths.isEmpty()) {
+            badge_->setText(fmt::widths(m.widths));
+            const QColor c = theme::widthColor(m.widths.last());
+            badge_->setStyleSheet(QStringLiteral("background:%1;").arg(c.name()));
+            badge_->setToolTip(m.widths.size() > 1 ? tr("The width was changed while this answer was generated")
+                                                   : tr("Width that produced this answer"));
+        }
+        QString meta;
+        if (m.streaming) meta = tr("generating\u2026");
+        else if (m.nTokens > 0)
+            meta = tr("%1 tokens \u00b7 %2 \u00b7 first token %3")
+                       .arg(m.nTokens)
+                       .arg(fmt::tokensPerSecond(m.tokensPerSecond), fmt::seconds(m.ttftS));
+        if (m.reason == StopReason::Cancelled) meta += tr(" \u00b7 stopped");
+        if (m.reason == StopReason::MaxTokens) meta += tr(" \u00b7 length limit");
+        meta_->setText(meta);
+    }
+    copy_->setEnabled(!m.streaming);
+}
+
+void MessageWidget::setText(const QString& text) {
+    if (body_->text() != text) body_->setText(text);
+}
+
+QString MessageWidget::text() const { return body_->text(); }
+
+void MessageWidget::setCanRegenerate(bool on) { regen_->setVisible(on && !user_); }
+
+bool MessageWidget::isEditing() const { return stack_->currentIndex() == 1; }
+
+void MessageWidget::startEdit() {
+    editor_->setPlainText(body_->text());
+    stack_->setCurrentIndex(1);
+    editor_->setFocus();
+}
+
+void MessageWidget::endEdit() { stack_->setCurrentIndex(0); }
+
+}  // namespace studio

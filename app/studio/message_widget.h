@@ -1,0 +1,48 @@
+// One chat turn drawn as a bubble: who said it, which width(s) produced it,
+// its speed, and the per-message actions (copy, edit & resend, regenerate).
+#pragma once
+#include "conversation.h"
+
+#include <QFrame>
+
+class QLabel;
+class QPlainTextEdit;
+class QToolButton;
+class QStackedWidget;
+
+namespace studio {
+
+class MessageWidget : public QWidget {
+    Q_OBJECT
+public:
+    explicit MessageWidget(const Message& m, QWidget* parent = nullptr);
+
+    void update(const Message& m);       // header, badge, stats and text
+    void setText(const QString& text);   // streaming: text only
+    void setCanRegenerate(bool on);
+    QString text() const;
+    bool isEditing() const;
+
+signals:
+    void copyRequested();
+    void editSubmitted(const QString& text);
+    void regenerateRequested();
+
+private:
+    void startEdit();
+    void endEdit();
+
+    bool user_ = false;
+    QFrame* bubble_ = nullptr;
+    QLabel* role_ = nullptr;
+    QLabel* badge_ = nullptr;
+    QLabel* meta_ = nullptr;
+    QLabel* body_ = nullptr;
+    QStackedWidget* stack_ = nullptr;
+    QPlainTextEdit* editor_ = nullptr;
+    QToolButton* copy_ = nullptr;
+    QToolButton* edit_ = nullptr;
+    QToolButton* regen_ = nullptr;
+};
+
+}  // namespace studio

@@ -1,0 +1,18 @@
+#include "studio_types.h"
+
+namespace studio {
+
+void registerStudioTypes() {
+    qRegisterMetaType<ModelInfo>();
+    qRegisterMetaType<GenerationRequest>();
+    qRegisterMetaType<TokenStats>();
+    qRegisterMetaType<GenerationSummary>();
+    qRegisterMetaType<CompareRequest>();
+    qRegisterMetaType<PerplexityRequest>();
+    qRegisterMetaType<QuantizeSettings>();
+    qRegisterMetaType<QuantizeJob>();
+    qRegisterMetaType<QuantizeProgressInfo>();
+    qRegisterMetaType<QuantizeOutcome>();
+}
+
+}  // namespace studio

@@ -1,0 +1,112 @@
+#include "bench.h"
+
+#include "thread_pool.h"
+
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <unistd.h>
+
+namespace ap {
+
+using Clock = std::chrono::steady_clock;
+
+static std::vector<int32_t> fixed_tokens(const Model& m, int n) {
+    // A fixed English passage, repeated: the same prompt for every width and run.
+    static const char* passage =
+        "The history of computing is a story of trading precision for speed. Early machines stored numbers in "
+        "whatever width their designers could afford, and programmers learned to fit their problems into those "
+        "narrow words. Today the same trade returns in language models, where each weight can be stored in a few "
+        "bits and the whole network still speaks fluently. ";
+    std::vector<int32_t> out;
+    const auto& td = m.tok->data();
+    if (td.add_bos && td.bos_id >= 0) out.push_back(td.bos_id);
+    const auto piece = m.tok->encode(passage, false, false);
+    while (int(out.size()) < n) out.insert(out.end(), piece.begin(), piece.end());
+    out.resize(n);
+    return out;
+}
+
+double time_gemv_pass(Session& s, int bits, int reps) {
+    const Model& m = s.model();
+    std::vector<const Linear*> mats;
+    for (const auto& L : m.layers)
+        for (const Linear* l : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) mats.push_back(l);
+    mats.push_back(&m.output());
+    int max_dim = 0;
+    for (auto* l : mats) max_dim = std::max({max_dim, l->rows, l->cols});
+    std::vector<float> x(max_dim), y(max_dim);
+    std::mt19937 rng(1);
+    std::normal_distribution<float> nd(0.f, 1.f);
+    for (auto& v : x) v = nd(rng);
+    auto pass = [&] {
+        for (auto* l : mats) s.matmul(*l, x.data(), 1, y.data(), bits);
+    };
+    pass();  // warm-up: page in, settle thread pool
+    double best = 1e30;
+    for (int r = 0; r < reps; ++r) {
+        auto t0 = Clock::now();
+        pass();
+        best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
+    }
+    return best;
+}
+
+WidthBench bench_width(Session& s, int bits, const BenchOptions& o) {
+    const Model& m = s.model();
+    WidthBench w;
+    w.bits = m.resolve_bits(bits);
+    w.bytes_per_token = bytes_per_token(m, bits);
+
+    GenerateRequest req;
+    req.bits = bits;
+    req.sampling.temperature = 0;
+    req.sampling.repeat_penalty = 1;
+    req.ignore_eos = true;
+
+    // Prompt throughput: one prompt_tokens-long prompt from an empty cache.
+    s.reset();
+    req.prompt = fixed_tokens(m, o.prompt_tokens);
+    req.max_tokens = 1;
+    GenerateResult pr = s.generate(req);
+    w.prompt_tok_s = pr.prompt_tok_s();
+
+    // Decode throughput after a short fixed prompt.
+    s.reset();
+    req.prompt = fixed_tokens(m, 32);
+    req.max_tokens = o.decode_tokens + 1;
+    GenerateResult dr = s.generate(req);
+    w.decode_tok_s = dr.decode_tok_s();
+    s.reset();
+
+    w.gemv_s = time_gemv_pass(s, bits, o.gemv_reps);
+    w.gemv_gbs = w.gemv_s > 0 ? w.bytes_per_token / w.gemv_s / 1e9 : 0;
+    w.resident_bytes = resident_set_bytes();
+    return w;
+}
+
+double measure_read_bandwidth_gbs(const kern::KernelSet& k, int threads, size_t bytes) {
+    const size_t n = bytes / sizeof(float);
+    std::vector<float> buf(n, 1.0f);
+    ThreadPool pool(threads);
+    std::vector<double> sink(size_t(pool.size()) * 8);
+    double best = 0;
+    for (int rep = 0; rep < 5; ++rep) {
+        auto t0 = Clock::now();
+        pool.parallel_for(int(n / 4096), 1, [&](int b, int e) {
+            sink[size_t(b % pool.size()) * 8] += k.sum_f32(buf.data() + size_t(b) * 4096, size_t(e - b) * 4096);
+        });
+        double sec = std::chrono::duration<double>(Clock::now() - t0).count();
+        best = std::max(best, double(n / 4096) * 4096 * sizeof(float) / sec / 1e9);
+    }
+    return best;
+}
+
+uint64_t resident_set_bytes() {
+    std::ifstream in("/proc/self/statm");
+    uint64_t size = 0, rss = 0;
+    in >> size >> rss;
+    return rss * uint64_t(sysconf(_SC_PAGESIZE));
+}
+
+}  // namespace ap

@@ -1,0 +1,35 @@
+// Measurements behind `anyprec bench` and the app's speed figures: decode and
+// prompt throughput, GEMV bandwidth per width, and the machine's own
+// streaming-read bandwidth to compare them with.
+#pragma once
+#include "session.h"
+
+#include <cstdint>
+
+namespace ap {
+
+struct WidthBench {
+    int bits = 0;                 // 0 = unquantized source
+    double decode_tok_s = 0;      // >= decode_tokens generated after a fixed prompt
+    double prompt_tok_s = 0;      // one prompt of prompt_tokens tokens
+    double gemv_s = 0;            // time of every weight matrix once at n = 1 (one token's GEMVs)
+    double gemv_gbs = 0;          // bytes those GEMVs read / gemv_s
+    uint64_t bytes_per_token = 0; // weight + table bytes read per decoded token
+    uint64_t resident_bytes = 0;  // process resident set after the run
+};
+
+struct BenchOptions {
+    int decode_tokens = 128;
+    int prompt_tokens = 512;
+    int gemv_reps = 20;
+};
+
+// The session must have n_ctx >= prompt_tokens + decode_tokens + 64.
+WidthBench bench_width(Session& s, int bits, const BenchOptions& o);
+// GEMV pass only (used by bench_width and by the app's live figures).
+double time_gemv_pass(Session& s, int bits, int reps);
+// Best-of-several sum over a buffer much larger than the caches, split over `threads`.
+double measure_read_bandwidth_gbs(const kern::KernelSet& k, int threads, size_t bytes = size_t(512) << 20);
+uint64_t resident_set_bytes();
+
+}  // namespace ap

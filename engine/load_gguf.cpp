@@ -1,0 +1,139 @@
+// GGUF -> Model: maps llama.cpp tensor names to Hugging Face names and undoes
+// the converter's Q/K row permutation so one forward pass serves both sources.
+#include "error.h"
+#include "gguf.h"
+#include "model_assembly.h"
+#include "model_loaders.h"
+
+#include <cstring>
+
+namespace ap {
+
+static std::string gguf_name_for(const std::string& hf) {
+    if (hf == "model.embed_tokens.weight") return "token_embd.weight";
+    if (hf == "model.norm.weight") return "output_norm.weight";
+    if (hf == "lm_head.weight") return "output.weight";
+    static const std::pair<const char*, const char*> parts[] = {
+        {"input_layernorm", "attn_norm"}, {"post_attention_layernorm", "ffn_norm"},
+        {"self_attn.q_proj", "attn_q"},   {"self_attn.k_proj", "attn_k"},
+        {"self_attn.v_proj", "attn_v"},   {"self_attn.o_proj", "attn_output"},
+        {"mlp.gate_proj", "ffn_gate"},    {"mlp.up_proj", "ffn_up"},
+        {"mlp.down_proj", "ffn_down"},
+    };
+    // model.layers.<i>.<part>.weight
+    const std::string pre = "model.layers.";
+    if (hf.rfind(pre, 0) == 0) {
+        size_t dot = hf.find('.', pre.size());
+        std::string idx = hf.substr(pre.size(), dot - pre.size());
+        std::string part = hf.substr(dot + 1, hf.size() - dot - 1 - std::strlen(".weight"));
+        for (auto& [h, g] : parts)
+            if (part == h) return "blk." + idx + "." + g + ".weight";
+    }
+    return hf;
+}
+
+// The llama.cpp converter reorders each head's rows from rotate-half order
+// (i, i + d/2) to interleaved pairs (2i, 2i + 1); put them back.
+static void unpermute_heads(std::vector<float>& w, int n_heads, int head_dim, int cols) {
+    std::vector<float> out(w.size());
+    const int half = head_dim / 2;
+    for (int h = 0; h < n_heads; ++h)
+        for (int s = 0; s < 2; ++s)
+            for (int j = 0; j < half; ++j) {
+                const float* src = &w[(size_t(h) * head_dim + 2 * j + s) * cols];
+                float* dst = &out[(size_t(h) * head_dim + s * half + j) * cols];
+                std::memcpy(dst, src, sizeof(float) * cols);
+            }
+    w.swap(out);
+}
+
+static ModelConfig gguf_config(const GgufFile& f) {
+    ModelConfig c;
+    const std::string arch = f.get_string("general.architecture");
+    if (arch.empty()) throw file_error(f.path(), "missing general.architecture");
+    if (arch != "llama" && arch != "mistral")
+        throw file_error(f.path(), "unsupported architecture '" + arch + "' (supported: llama, mistral)");
+    auto key = [&](const char* k) { return arch + "." + k; };
+    auto need = [&](const char* k) {
+        int64_t v = f.get_int(key(k), -1);
+        if (v < 0) throw file_error(f.path(), "missing metadata key " + key(k));
+        return int(v);
+    };
+    c.arch = "llama";
+    c.name = f.get_string("general.name");
+    c.n_layer = need("block_count");
+    c.n_embd = need("embedding_length");
+    c.n_ff = need("feed_forward_length");
+    c.n_head = need("attention.head_count");
+    c.n_head_kv = int(f.get_int(key("attention.head_count_kv"), c.n_head));
+    c.head_dim = int(f.get_int(key("attention.key_length"), f.get_int(key("rope.dimension_count"), c.n_embd / c.n_head)));
+    c.n_ctx_train = int(f.get_int(key("context_length"), 2048));
+    c.rms_eps = float(f.get_float(key("attention.layer_norm_rms_epsilon"), 1e-5));
+    c.rope_theta = float(f.get_float(key("rope.freq_base"), 10000.0));
+    const GgufTensor* emb = f.find_tensor("token_embd.weight");
+    if (!emb) throw file_error(f.path(), "missing tensor token_embd.weight");
+    c.n_vocab = int(f.get_int(key("vocab_size"), emb->shape.size() == 2 ? emb->shape[1] : 0));
+    c.tied_embeddings = f.find_tensor("output.weight") == nullptr;
+    return c;
+}
+
+std::unique_ptr<Model> load_gguf_model(const std::string& path, const ProgressFn& progress) {
+    GgufFile f(path);
+    auto m = std::make_unique<Model>();
+    m->path = path;
+    m->format = "gguf";
+    m->cfg = gguf_config(f);
+    validate_config(m->cfg, path);
+    m->tok = std::make_unique<Tokenizer>(tokenizer_data_from_gguf(f));
+    m->chat_template_text = f.get_string("tokenizer.chat_template");
+    m->chat_format = detect_chat_format(m->chat_template_text, &m->chat_warning);
+
+    std::map<std::string, int> type_count;
+    const ModelConfig& c = m->cfg;
+    auto fetch = [&](const std::string& hf, const std::vector<int64_t>& shape) {
+        const std::string gname = gguf_name_for(hf);
+        const GgufTensor* t = f.find_tensor(gname);
+        if (!t) throw file_error(path, "missing tensor " + gname);
+        // ggml lists dimensions innermost first.
+        std::vector<int64_t> want(shape.rbegin(), shape.rend());
+        std::vector<int64_t> got = t->shape;
+        while (got.size() > want.size() && got.back() == 1) got.pop_back();
+        if (got != want) {
+            auto str = [](const std::vector<int64_t>& v) {
+                std::string s = "[";
+                for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+                return s + "]";
+            };
+            throw file_error(path, "tensor " + gname + " has shape " + str(t->shape) + ", expected " + str(want));
+        }
+        std::vector<float> out(size_t(t->n_elements()));
+        dequantize_row(t->type, t->data, out.data(), t->n_elements());
+        type_count[ggml_type_name(t->type)]++;
+        if (shape.size() == 2 && hf.find("self_attn.q_proj") != std::string::npos)
+            unpermute_heads(out, c.n_head, c.head_dim, int(shape[1]));
+        if (shape.size() == 2 && hf.find("self_attn.k_proj") != std::string::npos)
+            unpermute_heads(out, c.n_head_kv, c.head_dim, int(shape[1]));
+        return out;
+    };
+    auto has = [&](const std::string& hf) { return f.find_tensor(gguf_name_for(hf)) != nullptr; };
+    assemble_dense_model(*m, fetch, has, progress);
+
+    // Llama 3 GGUFs carry the scaled rope frequencies as a tensor of divisors.
+    if (const GgufTensor* rf = f.find_tensor("rope_freqs.weight")) {
+        std::vector<float> div(size_t(rf->n_elements()));
+        dequantize_row(rf->type, rf->data, div.data(), rf->n_elements());
+        if (div.size() != m->rope_inv_freq.size()) throw file_error(path, "rope_freqs.weight has the wrong length");
+        for (size_t i = 0; i < div.size(); ++i) m->rope_inv_freq[i] /= div[i];
+    }
+    std::string types;
+    for (auto& [t, n] : type_count) types += (types.empty() ? "" : ", ") + t + " x" + std::to_string(n);
+    m->source_note = "GGUF (" + types + "), dequantized to fp32";
+    return m;
+}
+
+std::unique_ptr<Tokenizer> load_gguf_tokenizer(const std::string& path) {
+    GgufFile f(path);
+    return std::make_unique<Tokenizer>(tokenizer_data_from_gguf(f));
+}
+
+}  // namespace ap

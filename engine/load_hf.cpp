@@ -1,0 +1,60 @@
+// Hugging Face folder -> Model (safetensors in F32/F16/BF16, rotate-half layout as is).
+#include "error.h"
+#include "model_assembly.h"
+#include "model_loaders.h"
+#include "safetensors.h"
+
+#include <nlohmann/json.hpp>
+
+namespace ap {
+
+static std::string chat_template_from_config(const std::string& tokenizer_config_json) {
+    if (tokenizer_config_json.empty()) return {};
+    try {
+        auto j = nlohmann::json::parse(tokenizer_config_json);
+        if (!j.contains("chat_template")) return {};
+        const auto& t = j["chat_template"];
+        if (t.is_string()) return t.get<std::string>();
+        if (t.is_array())  // list of named templates: take "default" or the first
+            for (const auto& e : t)
+                if (e.value("name", "") == "default" || &e == &t.front()) return e.value("template", "");
+    } catch (const nlohmann::json::exception&) {
+    }
+    return {};
+}
+
+std::unique_ptr<Model> load_hf_model(const std::string& dir, const ProgressFn& progress) {
+    HfFolder hf = open_hf_folder(dir);
+    auto m = std::make_unique<Model>();
+    m->path = dir;
+    m->format = "hf";
+    m->cfg = config_from_hf(hf.config_json, dir + "/config.json");
+    if (hf.tokenizer_json.empty()) throw file_error(dir, "missing tokenizer.json (the model folder has no tokenizer)");
+    m->tok = std::make_unique<Tokenizer>(
+        tokenizer_data_from_hf(hf.tokenizer_json, hf.tokenizer_config_json, dir + "/tokenizer.json"));
+    m->chat_template_text = chat_template_from_config(hf.tokenizer_config_json);
+    m->chat_format = detect_chat_format(m->chat_template_text, &m->chat_warning);
+
+    std::string dtypes;
+    auto fetch = [&](const std::string& name, const std::vector<int64_t>& shape) {
+        const StTensor* t = hf.find(name);
+        if (!t) throw file_error(dir, "missing tensor " + name);
+        if (t->shape != shape) {
+            auto str = [](const std::vector<int64_t>& v) {
+                std::string s = "[";
+                for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+                return s + "]";
+            };
+            throw file_error(hf.file_of(name), "tensor " + name + " has shape " + str(t->shape) + ", expected " + str(shape));
+        }
+        if (dtypes.find(st_dtype_name(t->dtype)) == std::string::npos)
+            dtypes += (dtypes.empty() ? "" : "/") + std::string(st_dtype_name(t->dtype));
+        return st_to_f32(*t, hf.file_of(name));
+    };
+    auto has = [&](const std::string& name) { return hf.find(name) != nullptr; };
+    assemble_dense_model(*m, fetch, has, progress);
+    m->source_note = "Hugging Face safetensors (" + dtypes + "), fp32 in memory";
+    return m;
+}
+
+}  // namespace ap

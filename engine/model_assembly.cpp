@@ -1,0 +1,56 @@
+#include "model_assembly.h"
+
+#include "error.h"
+
+namespace ap {
+
+std::string layer_tensor_name(int layer, const char* what) {
+    return "model.layers." + std::to_string(layer) + "." + what + ".weight";
+}
+
+void report_progress(const ProgressFn& p, double fraction, const std::string& stage, const std::string& path) {
+    if (p && !p(fraction, stage)) throw file_error(path, "loading cancelled");
+}
+
+static Linear make_linear(const std::string& name, int rows, int cols, const TensorFetch& fetch) {
+    Linear l;
+    l.name = name;
+    l.rows = rows;
+    l.cols = cols;
+    l.dense = fetch(name, {rows, cols});
+    return l;
+}
+
+void assemble_dense_model(Model& m, const TensorFetch& fetch, const TensorProbe& has, const ProgressFn& progress) {
+    const ModelConfig& c = m.cfg;
+    const int E = c.n_embd, Q = c.n_head * c.head_dim, KV = c.n_head_kv * c.head_dim, F = c.n_ff;
+    m.embed = make_linear("model.embed_tokens.weight", c.n_vocab, E, fetch);
+    m.final_norm = fetch("model.norm.weight", {E});
+    m.layers.resize(c.n_layer);
+    for (int i = 0; i < c.n_layer; ++i) {
+        report_progress(progress, double(i) / (c.n_layer + 1), "loading layer " + std::to_string(i), m.path);
+        LayerWeights& L = m.layers[i];
+        L.attn_norm = fetch(layer_tensor_name(i, "input_layernorm"), {E});
+        L.mlp_norm = fetch(layer_tensor_name(i, "post_attention_layernorm"), {E});
+        L.wq = make_linear(layer_tensor_name(i, "self_attn.q_proj"), Q, E, fetch);
+        L.wk = make_linear(layer_tensor_name(i, "self_attn.k_proj"), KV, E, fetch);
+        L.wv = make_linear(layer_tensor_name(i, "self_attn.v_proj"), KV, E, fetch);
+        L.wo = make_linear(layer_tensor_name(i, "self_attn.o_proj"), E, Q, fetch);
+        L.w_gate = make_linear(layer_tensor_name(i, "mlp.gate_proj"), F, E, fetch);
+        L.w_up = make_linear(layer_tensor_name(i, "mlp.up_proj"), F, E, fetch);
+        L.w_down = make_linear(layer_tensor_name(i, "mlp.down_proj"), E, F, fetch);
+    }
+    if (!c.tied_embeddings && has("lm_head.weight")) {
+        m.head = make_linear("lm_head.weight", c.n_vocab, E, fetch);
+    } else {
+        // Tied: the head is the embedding matrix; share the storage, keep it once.
+        m.cfg.tied_embeddings = true;
+        m.head.name = m.embed.name;
+        m.head.rows = m.embed.rows;
+        m.head.cols = m.embed.cols;
+    }
+    m.rope_inv_freq = rope_inv_freq(m.cfg);
+    report_progress(progress, 1.0, "loaded", m.path);
+}
+
+}  // namespace ap

@@ -1,0 +1,175 @@
+// The transformer forward pass over a KV cache (Llama family: RMSNorm,
+// rotate-half RoPE, grouped-query attention, SwiGLU), batched over prompt
+// tokens so every weight is read once per chunk, not once per token.
+#include "session.h"
+
+#include "error.h"
+#include "forward_ops.h"
+#include "thread_pool.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace ap {
+
+struct Session::Impl {
+    Impl(int threads, kern::KernelChoice kc) : pool(threads), k(kern::select_kernels(kc)) {}
+    ThreadPool pool;
+    kern::KernelSet k;
+    LinearInputHook hook;
+    int B = 64;
+    std::vector<float> kc, vc;  // [layer][n_ctx][kv_dim]
+    std::vector<float> x, xn, q, kk, vv, att, tmp, gate, up, cosb, sinb, last_logits;
+
+    void matmul(const Linear& L, const float* X, int n, float* Y, int bits) {
+        if (hook) hook(L, X, n);
+        if (L.quantized()) {
+            const kern::ApMatrix v = L.ap->view();
+            pool.parallel_for(L.rows, 16, [&](int r0, int r1) { k.gemm_ap(v, bits, X, L.cols, n, Y, L.rows, r0, r1); });
+        } else {
+            const float* W = L.dense.data();
+            pool.parallel_for(L.rows, 16, [&](int r0, int r1) { k.gemm_f32(W, L.cols, X, L.cols, n, Y, L.rows, r0, r1); });
+        }
+    }
+};
+
+const char* stop_reason_name(StopReason r) {
+    switch (r) {
+    case StopReason::MaxTokens: return "max tokens";
+    case StopReason::Eos: return "end of sequence";
+    case StopReason::StopString: return "stop string";
+    case StopReason::Cancelled: return "cancelled";
+    case StopReason::ContextFull: return "context full";
+    }
+    return "?";
+}
+
+Session::Session(const Model& m, const SessionOptions& opt) : m_(m) {
+    n_ctx_ = std::max(16, std::min(opt.n_ctx, std::max(m.cfg.n_ctx_train, 16)));
+    impl_ = std::make_unique<Impl>(opt.threads, opt.kernels);
+    Impl& I = *impl_;
+    I.B = std::max(1, opt.batch);
+    const ModelConfig& c = m.cfg;
+    const size_t kv_dim = size_t(c.n_head_kv) * c.head_dim;
+    I.kc.assign(size_t(c.n_layer) * n_ctx_ * kv_dim, 0.f);
+    I.vc.assign(size_t(c.n_layer) * n_ctx_ * kv_dim, 0.f);
+    const size_t B = I.B, E = c.n_embd, Q = size_t(c.n_head) * c.head_dim;
+    I.x.resize(B * E);
+    I.xn.resize(B * std::max<size_t>(E, Q));
+    I.q.resize(B * Q);
+    I.kk.resize(B * kv_dim);
+    I.vv.resize(B * kv_dim);
+    I.att.resize(B * Q);
+    I.tmp.resize(B * E);
+    I.gate.resize(B * c.n_ff);
+    I.up.resize(B * c.n_ff);
+    I.cosb.resize(B * c.head_dim / 2);
+    I.sinb.resize(B * c.head_dim / 2);
+}
+
+Session::~Session() = default;
+
+int Session::threads() const { return impl_->pool.size(); }
+const kern::KernelSet& Session::kernels() const { return impl_->k; }
+void Session::set_linear_hook(LinearInputHook h) { impl_->hook = std::move(h); }
+
+void Session::matmul(const Linear& L, const float* X, int n, float* Y, int bits) {
+    impl_->matmul(L, X, n, Y, m_.resolve_bits(bits));
+}
+
+void Session::reset() {
+    n_past_ = 0;
+    cached_.clear();
+    cache_bits_ = -1;
+}
+
+uint64_t Session::kv_bytes() const { return (impl_->kc.size() + impl_->vc.size()) * sizeof(float); }
+
+uint64_t Session::activation_bytes() const {
+    const Impl& I = *impl_;
+    size_t n = I.x.size() + I.xn.size() + I.q.size() + I.kk.size() + I.vv.size() + I.att.size() + I.tmp.size() +
+               I.gate.size() + I.up.size() + I.cosb.size() + I.sinb.size() + I.last_logits.capacity();
+    return n * sizeof(float);
+}
+
+void Session::eval(const int32_t* tokens, int n, int bits, std::vector<float>* logits, bool all_logits) {
+    Impl& I = *impl_;
+    const ModelConfig& c = m_.cfg;
+    if (n <= 0) return;
+    if (n_past_ + n > n_ctx_)
+        throw Error("context full: " + std::to_string(n_past_ + n) + " tokens do not fit the context of " +
+                    std::to_string(n_ctx_) + " (raise --ctx)");
+    for (int i = 0; i < n; ++i)
+        if (tokens[i] < 0 || tokens[i] >= c.n_vocab) throw Error("token id " + std::to_string(tokens[i]) + " out of range");
+    bits = m_.resolve_bits(bits);
+    const int E = c.n_embd, H = c.n_head, KVH = c.n_head_kv, hd = c.head_dim, F = c.n_ff, V = c.n_vocab;
+    const int Qd = H * hd, KVd = KVH * hd, half = hd / 2;
+    if (logits) logits->resize(size_t(all_logits ? n : 1) * V);
+
+    for (int off = 0; off < n; off += I.B) {
+        const int nb = std::min(I.B, n - off);
+        const int pos0 = n_past_;
+        // Embedding rows (dequantized from the bitplanes at this width when quantized).
+        for (int t = 0; t < nb; ++t) {
+            const int id = tokens[off + t];
+            float* dst = &I.x[size_t(t) * E];
+            if (m_.embed.quantized()) I.k.dequant_ap(m_.embed.ap->view(), bits, id, id + 1, dst);
+            else std::memcpy(dst, &m_.embed.dense[size_t(id) * E], sizeof(float) * E);
+        }
+        rope_tables(m_.rope_inv_freq.data(), half, pos0, nb, I.cosb.data(), I.sinb.data());
+
+        for (int l = 0; l < c.n_layer; ++l) {
+            const LayerWeights& L = m_.layers[l];
+            for (int t = 0; t < nb; ++t) rms_norm(&I.x[size_t(t) * E], L.attn_norm.data(), E, c.rms_eps, &I.xn[size_t(t) * E]);
+            I.matmul(L.wq, I.xn.data(), nb, I.q.data(), bits);
+            I.matmul(L.wk, I.xn.data(), nb, I.kk.data(), bits);
+            I.matmul(L.wv, I.xn.data(), nb, I.vv.data(), bits);
+            float* kc = &I.kc[size_t(l) * n_ctx_ * KVd];
+            float* vc = &I.vc[size_t(l) * n_ctx_ * KVd];
+            for (int t = 0; t < nb; ++t) {
+                const float* cs = &I.cosb[size_t(t) * half];
+                const float* sn = &I.sinb[size_t(t) * half];
+                for (int h = 0; h < H; ++h) rope_rotate_half(&I.q[size_t(t) * Qd + h * hd], hd, cs, sn);
+                for (int h = 0; h < KVH; ++h) rope_rotate_half(&I.kk[size_t(t) * KVd + h * hd], hd, cs, sn);
+                std::memcpy(kc + size_t(pos0 + t) * KVd, &I.kk[size_t(t) * KVd], sizeof(float) * KVd);
+                std::memcpy(vc + size_t(pos0 + t) * KVd, &I.vv[size_t(t) * KVd], sizeof(float) * KVd);
+            }
+            const int group = H / KVH;
+            const float scale = 1.f / std::sqrt(float(hd));
+            I.pool.parallel_for(nb * H, 1, [&](int b, int e) {
+                std::vector<float> scores(size_t(pos0 + nb));
+                for (int task = b; task < e; ++task) {
+                    const int t = task / H, h = task % H, kvh = h / group;
+                    attend(&I.q[size_t(t) * Qd + h * hd], kc + kvh * hd, vc + kvh * hd, KVd, pos0 + t + 1, hd, scale,
+                           scores.data(), &I.att[size_t(t) * Qd + h * hd]);
+                }
+            });
+            I.matmul(L.wo, I.att.data(), nb, I.tmp.data(), bits);
+            for (size_t i = 0; i < size_t(nb) * E; ++i) I.x[i] += I.tmp[i];
+
+            for (int t = 0; t < nb; ++t) rms_norm(&I.x[size_t(t) * E], L.mlp_norm.data(), E, c.rms_eps, &I.xn[size_t(t) * E]);
+            I.matmul(L.w_gate, I.xn.data(), nb, I.gate.data(), bits);
+            I.matmul(L.w_up, I.xn.data(), nb, I.up.data(), bits);
+            swiglu(I.gate.data(), I.up.data(), size_t(nb) * F);
+            I.matmul(L.w_down, I.gate.data(), nb, I.tmp.data(), bits);
+            for (size_t i = 0; i < size_t(nb) * E; ++i) I.x[i] += I.tmp[i];
+        }
+        n_past_ += nb;
+
+        if (!logits) continue;
+        const bool last_chunk = off + nb == n;
+        if (!all_logits && !last_chunk) continue;
+        // Only the rows whose logits are wanted go through the (large) output head.
+        const int first = all_logits ? 0 : nb - 1;
+        const int rows = nb - first;
+        for (int t = first; t < nb; ++t)
+            rms_norm(&I.x[size_t(t) * E], m_.final_norm.data(), E, c.rms_eps, &I.xn[size_t(t - first) * E]);
+        float* out = all_logits ? logits->data() + size_t(off) * V : logits->data();
+        I.matmul(m_.output(), I.xn.data(), rows, out, bits);
+    }
+    cached_.insert(cached_.end(), tokens, tokens + n);
+    cache_bits_ = bits;
+}
+
+}  // namespace ap

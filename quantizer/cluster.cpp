@@ -1,0 +1,275 @@
+// Row clustering. Everything works on the row's sorted distinct values with
+// prefix sums of s, s*v and s*v^2, so a contiguous range's weighted mean and
+// squared error cost O(1) whatever the number of weights it holds.
+#include "cluster.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace ap::quant {
+
+double weighted_sq_error(const RowQuant& q, const float* w, const float* s, int n, int bits) {
+    const std::vector<float>& tab = q.table[bits];
+    const int shift = q.hi_bits - bits;
+    double e = 0;
+    for (int i = 0; i < n; ++i) {
+        const double d = double(w[i]) - double(tab[q.index[i] >> shift]);
+        e += (s ? double(s[i]) : 1.0) * d * d;
+    }
+    return e;
+}
+
+void RowClusterer::prepare(const float* w, const float* s, int n) {
+    // Effective sensitivities: see the class comment for the fallbacks.
+    double total = 0;
+    bool weighted = s != nullptr;
+    if (weighted) {
+        for (int i = 0; i < n; ++i)
+            if (std::isfinite(s[i]) && s[i] > 0) total += s[i];
+        weighted = total > 0 && std::isfinite(total);
+    }
+    const double floor = weighted ? 1e-6 * total / n : 1.0;
+    auto eff = [&](int i) -> double {
+        if (!weighted) return 1.0;
+        const double v = s[i];
+        return std::isfinite(v) && v > floor ? v : floor;
+    };
+
+    sorted_.resize(n);
+    for (int i = 0; i < n; ++i) sorted_[i] = {w[i], i};
+    std::sort(sorted_.begin(), sorted_.end());
+
+    // Shifting to the range's midpoint keeps the prefix sums of v^2 small,
+    // which keeps the cancellation in "sum v^2 - (sum v)^2 / sum s" harmless.
+    shift_ = n ? 0.5 * (double(sorted_.front().first) + double(sorted_.back().first)) : 0.0;
+    u_.clear();
+    mass_.clear();
+    uid_.resize(n);
+    for (int j = 0; j < n; ++j) {
+        const auto [v, i] = sorted_[j];
+        if (j == 0 || v != sorted_[j - 1].first) {
+            u_.push_back(double(v) - shift_);
+            mass_.push_back(0.0);
+        }
+        mass_.back() += eff(i);
+        uid_[i] = int(u_.size()) - 1;
+    }
+    m_ = int(u_.size());
+    p0_.assign(m_ + 1, 0.0);
+    p1_.assign(m_ + 1, 0.0);
+    p2_.assign(m_ + 1, 0.0);
+    for (int j = 0; j < m_; ++j) {
+        p0_[j + 1] = p0_[j] + mass_[j];
+        p1_[j + 1] = p1_[j] + mass_[j] * u_[j];
+        p2_[j + 1] = p2_[j] + mass_[j] * u_[j] * u_[j];
+    }
+}
+
+// Weighted squared error of distinct values [a, b) around their weighted mean.
+inline double RowClusterer::cost(int a, int b) const {
+    const double s0 = p0_[b] - p0_[a];
+    if (b - a < 2 || s0 <= 0) return 0.0;
+    const double s1 = p1_[b] - p1_[a];
+    const double c = (p2_[b] - p2_[a]) - s1 * s1 / s0;
+    return c > 0 ? c : 0.0;
+}
+
+inline double RowClusterer::mean(int a, int b) const {
+    return (p1_[b] - p1_[a]) / (p0_[b] - p0_[a]);
+}
+
+// Layer j of the programme: cur_[i] = min over t of prev_[t] + cost(t, i).
+// The best t never decreases with i (the 1-D k-means cost obeys the
+// quadrangle inequality), so the middle i's argmin bounds both halves.
+void RowClusterer::dc_layer(int j, int ilo, int ihi, int tlo, int thi) {
+    while (ilo <= ihi) {
+        const int mid = ilo + (ihi - ilo) / 2;
+        double best = std::numeric_limits<double>::infinity();
+        int bt = tlo;
+        const int tend = std::min(thi, mid - 1);
+        for (int t = tlo; t <= tend; ++t) {
+            const double v = prev_[t] + cost(t, mid);
+            if (v < best) { best = v; bt = t; }
+        }
+        cur_[mid] = best;
+        arg_[size_t(j) * arg_stride_ + mid] = bt;
+        // Recurse into the smaller half, loop on the other to bound the stack.
+        if (mid - ilo < ihi - mid) {
+            dc_layer(j, ilo, mid - 1, tlo, bt);
+            ilo = mid + 1;
+            tlo = bt;
+        } else {
+            dc_layer(j, mid + 1, ihi, bt, thi);
+            ihi = mid - 1;
+            thi = bt;
+        }
+    }
+}
+
+void RowClusterer::optimal_partition(int k) {
+    const int m = m_;
+    bounds_.assign(k + 1, m);
+    if (m <= k) {
+        // Every distinct value its own cluster; the rest stay empty.
+        for (int c = 0; c <= m; ++c) bounds_[c] = c;
+        return;
+    }
+    // prefix length i of layer j is feasible in [j, m - k + j]: every
+    // cluster of an optimal partition with m >= k values is non-empty.
+    const int slack = m - k;
+    arg_stride_ = m + 1;
+    arg_.assign(size_t(k + 1) * arg_stride_, 0);
+    prev_.assign(m + 1, 0.0);
+    cur_.assign(m + 1, 0.0);
+    for (int i = 1; i <= 1 + slack; ++i) prev_[i] = cost(0, i);
+    for (int j = 2; j <= k; ++j) {
+        dc_layer(j, j, j + slack, j - 1, j - 1 + slack);
+        std::swap(prev_, cur_);
+    }
+    bounds_[0] = 0;
+    bounds_[k] = m;
+    for (int j = k; j >= 2; --j) bounds_[j - 1] = arg_[size_t(j) * arg_stride_ + bounds_[j]];
+}
+
+// Weighted Lloyd on sorted values: clusters stay contiguous, so one step is
+// k means from prefix sums plus k binary searches for the midpoints.
+void RowClusterer::lloyd_partition(int k) {
+    const int m = m_;
+    const double total = p0_[m];
+    bounds_.assign(k + 1, m);
+    bounds_[0] = 0;
+    for (int c = 1; c < k; ++c) {
+        const double target = total * c / k;
+        int b = int(std::lower_bound(p0_.begin(), p0_.end(), target) - p0_.begin());
+        b = std::max(b, bounds_[c - 1] + 1);
+        bounds_[c] = std::min(b, m - (k - c));
+    }
+    std::vector<double> mu(k);
+    for (int iter = 0; iter < 300; ++iter) {
+        for (int c = 0; c < k; ++c) {
+            const int a = bounds_[c], b = bounds_[c + 1];
+            if (b > a) mu[c] = mean(a, b);
+            else mu[c] = c > 0 ? mu[c - 1] : u_[0];  // empty: keeps the order of centroids
+        }
+        next_bounds_ = bounds_;
+        for (int c = 1; c < k; ++c) {
+            const double mid = 0.5 * (mu[c - 1] + mu[c]);
+            const int b = int(std::upper_bound(u_.begin(), u_.end(), mid) - u_.begin());
+            next_bounds_[c] = std::max(b, next_bounds_[c - 1]);
+        }
+        if (next_bounds_ == bounds_) break;
+        std::swap(bounds_, next_bounds_);
+    }
+}
+
+void RowClusterer::fill_width(RowQuant& out, int bits, const std::vector<float>* inherit) {
+    const int K = 1 << bits;
+    std::vector<float>& tab = out.table[bits];
+    std::vector<double>& ms = out.mass[bits];
+    tab.assign(K, 0.f);
+    ms.assign(K, 0.0);
+    std::vector<char> empty(K, 0);
+    for (int c = 0; c < K; ++c) {
+        const int a = bounds_[c], b = bounds_[c + 1];
+        if (b > a) {
+            tab[c] = float(mean(a, b) + shift_);
+            ms[c] = p0_[b] - p0_[a];
+        } else if (inherit) {
+            tab[c] = (*inherit)[c >> 1];
+        } else {
+            empty[c] = 1;
+        }
+    }
+    if (inherit) return;
+    // Seed-level empty clusters (fewer distinct values than clusters) are never
+    // used; they copy a neighbour so the table range stays the row's range.
+    for (int c = 0; c < K; ++c) {
+        if (!empty[c]) continue;
+        int d = c - 1;
+        while (d >= 0 && empty[d]) --d;
+        if (d < 0) { d = c + 1; while (d < K && empty[d]) ++d; }
+        tab[c] = d < K ? tab[d] : float(shift_);
+        empty[c] = d >= K;
+    }
+}
+
+void RowClusterer::assign_index(RowQuant& out, int n) {
+    const int K = int(bounds_.size()) - 1;
+    std::vector<uint8_t> of_value(m_);
+    for (int c = 0; c < K; ++c)
+        for (int j = bounds_[c]; j < bounds_[c + 1]; ++j) of_value[j] = uint8_t(c);
+    out.index.resize(n);
+    for (int i = 0; i < n; ++i) out.index[i] = of_value[uid_[i]];
+}
+
+void RowClusterer::anyprec(const float* w, const float* s, int n, int seed_bits, int parent_bits, RowQuant& out) {
+    prepare(w, s, n);
+    out.lo_bits = seed_bits;
+    out.hi_bits = parent_bits;
+    for (auto& t : out.table) t.clear();
+    for (auto& t : out.mass) t.clear();
+
+    optimal_partition(1 << seed_bits);
+    fill_width(out, seed_bits, nullptr);
+    for (int b = seed_bits; b < parent_bits; ++b) {
+        const int K = 1 << b;
+        next_bounds_.assign(2 * K + 1, 0);
+        for (int c = 0; c < K; ++c) {
+            const int a = bounds_[c], e = bounds_[c + 1];
+            int split = e;  // empty or one value: the upper child stays empty
+            if (e - a >= 2) {
+                double best = std::numeric_limits<double>::infinity();
+                for (int t = a + 1; t < e; ++t) {
+                    const double v = cost(a, t) + cost(t, e);
+                    if (v < best) { best = v; split = t; }
+                }
+            }
+            next_bounds_[2 * c] = a;
+            next_bounds_[2 * c + 1] = split;
+            next_bounds_[2 * c + 2] = e;
+        }
+        std::swap(bounds_, next_bounds_);
+        fill_width(out, b + 1, &out.table[b]);
+    }
+    assign_index(out, n);
+}
+
+void RowClusterer::kmeans(const float* w, const float* s, int n, int bits, RowQuant& out) {
+    prepare(w, s, n);
+    out.lo_bits = out.hi_bits = bits;
+    for (auto& t : out.table) t.clear();
+    for (auto& t : out.mass) t.clear();
+    const int k = 1 << bits;
+    const double span = std::max(1, m_ - k + 1);
+    const double work = double(k) * span * (std::log2(span) + 1);
+    used_lloyd_ = m_ > k && work > kMaxExactKmeansWork;
+    if (used_lloyd_) lloyd_partition(k);
+    else optimal_partition(k);
+    fill_width(out, bits, nullptr);
+    assign_index(out, n);
+}
+
+void RowClusterer::rtn(const float* w, int n, int bits, RowQuant& out) {
+    out.lo_bits = out.hi_bits = bits;
+    for (auto& t : out.table) t.clear();
+    for (auto& t : out.mass) t.clear();
+    const int K = 1 << bits;
+    float lo = n ? w[0] : 0.f, hi = lo;
+    for (int i = 1; i < n; ++i) { lo = std::min(lo, w[i]); hi = std::max(hi, w[i]); }
+    const double step = (double(hi) - double(lo)) / (K - 1);
+    auto& tab = out.table[bits];
+    auto& ms = out.mass[bits];
+    tab.resize(K);
+    ms.assign(K, 0.0);
+    for (int c = 0; c < K; ++c) tab[c] = float(double(lo) + step * c);
+    tab[K - 1] = hi;
+    out.index.resize(n);
+    for (int i = 0; i < n; ++i) {
+        const int c = step > 0 ? int(std::lround((double(w[i]) - lo) / step)) : 0;
+        out.index[i] = uint8_t(std::clamp(c, 0, K - 1));
+        ms[out.index[i]] += 1.0;
+    }
+}
+
+}  // namespace ap::quant

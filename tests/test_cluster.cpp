@@ -1,0 +1,510 @@
+// Row clustering and packing: nesting, optimality against exhaustive and
+// brute-force searches, table means, baselines, and the bitplane/int8 layout.
+#include "test_util.h"
+
+#include "cluster.h"
+#include "kernels.h"
+#include "pack.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <random>
+#include <vector>
+
+using ap::quant::RowClusterer;
+using ap::quant::RowQuant;
+
+namespace {
+
+struct Row {
+    std::vector<float> w, s;
+};
+
+// Gaussian weights; with `grid` they are snapped to a few levels per block of
+// 32 (like a Q4_1 source), which makes many duplicates.
+Row random_row(std::mt19937& rng, int n, bool grid, bool weighted) {
+    std::normal_distribution<float> nd(0.f, 0.05f);
+    std::exponential_distribution<float> ed(1.f);
+    Row r;
+    r.w.resize(n);
+    for (int i = 0; i < n; ++i) r.w[i] = nd(rng);
+    if (grid) {
+        for (int b = 0; b < n; b += 32) {
+            const int e = std::min(n, b + 32);
+            const float lo = *std::min_element(r.w.begin() + b, r.w.begin() + e);
+            const float hi = *std::max_element(r.w.begin() + b, r.w.begin() + e);
+            const float d = (hi - lo) / 15.f;
+            for (int i = b; i < e; ++i) r.w[i] = d > 0 ? lo + d * std::round((r.w[i] - lo) / d) : lo;
+        }
+    }
+    if (weighted) {
+        r.s.resize(n);
+        for (int i = 0; i < n; ++i) r.s[i] = ed(rng);
+    }
+    return r;
+}
+
+const float* sens(const Row& r) { return r.s.empty() ? nullptr : r.s.data(); }
+double sw(const Row& r, int i) { return r.s.empty() ? 1.0 : double(r.s[i]); }
+
+// Exact weighted SSE of a set of members around their own weighted mean.
+double sse(const Row& r, const std::vector<int>& members) {
+    double s0 = 0, s1 = 0;
+    for (int i : members) { s0 += sw(r, i); s1 += sw(r, i) * r.w[i]; }
+    if (s0 <= 0) return 0;
+    const double mu = s1 / s0;
+    double e = 0;
+    for (int i : members) e += sw(r, i) * (r.w[i] - mu) * (r.w[i] - mu);
+    return e;
+}
+
+// Members of every b-bit cluster.
+std::vector<std::vector<int>> clusters_at(const RowQuant& q, int bits) {
+    std::vector<std::vector<int>> cl(size_t(1) << bits);
+    for (size_t i = 0; i < q.index.size(); ++i) cl[q.index[i] >> (q.hi_bits - bits)].push_back(int(i));
+    return cl;
+}
+
+double partition_cost(const Row& r, const RowQuant& q, int bits) {
+    double e = 0;
+    for (const auto& c : clusters_at(q, bits)) e += sse(r, c);
+    return e;
+}
+
+// Distinct sorted values with summed weights.
+void distinct(const Row& r, const std::vector<int>& members, std::vector<double>& v, std::vector<double>& m) {
+    std::map<float, double> acc;
+    for (int i : members) acc[r.w[i]] += sw(r, i);
+    v.clear();
+    m.clear();
+    for (auto [x, s] : acc) { v.push_back(x); m.push_back(s); }
+}
+
+double range_cost(const std::vector<double>& v, const std::vector<double>& m, int a, int b) {
+    double s0 = 0, s1 = 0;
+    for (int j = a; j < b; ++j) { s0 += m[j]; s1 += m[j] * v[j]; }
+    if (s0 <= 0) return 0;
+    const double mu = s1 / s0;
+    double e = 0;
+    for (int j = a; j < b; ++j) e += m[j] * (v[j] - mu) * (v[j] - mu);
+    return e;
+}
+
+// Best cost of cutting sorted values into at most k contiguous groups, by trying every set of cuts.
+double exhaustive_optimum(const std::vector<double>& v, const std::vector<double>& m, int k) {
+    const int n = int(v.size());
+    double best = std::numeric_limits<double>::infinity();
+    for (uint32_t cuts = 0; cuts < (1u << (n - 1)); ++cuts) {
+        if (__builtin_popcount(cuts) > k - 1) continue;
+        double e = 0;
+        int a = 0;
+        for (int g = 0; g < n - 1; ++g)
+            if (cuts >> g & 1) { e += range_cost(v, m, a, g + 1); a = g + 1; }
+        e += range_cost(v, m, a, n);
+        best = std::min(best, e);
+    }
+    return best;
+}
+
+// Plain O(k n^2) dynamic programme, independent of the clusterer's.
+double dp_optimum(const std::vector<double>& v, const std::vector<double>& m, int k) {
+    const int n = int(v.size());
+    if (n <= k) return 0;
+    std::vector<double> p0(n + 1), p1(n + 1), p2(n + 1);
+    for (int j = 0; j < n; ++j) {
+        p0[j + 1] = p0[j] + m[j];
+        p1[j + 1] = p1[j] + m[j] * v[j];
+        p2[j + 1] = p2[j] + m[j] * v[j] * v[j];
+    }
+    auto cost = [&](int a, int b) {
+        const double s0 = p0[b] - p0[a], s1 = p1[b] - p1[a];
+        return std::max(0.0, p2[b] - p2[a] - s1 * s1 / s0);
+    };
+    const double inf = std::numeric_limits<double>::infinity();
+    std::vector<double> prev(n + 1, inf), cur(n + 1, inf);
+    for (int i = 1; i <= n; ++i) prev[i] = cost(0, i);
+    for (int j = 2; j <= k; ++j) {
+        std::fill(cur.begin(), cur.end(), inf);
+        for (int i = j; i <= n; ++i)
+            for (int t = j - 1; t < i; ++t) cur[i] = std::min(cur[i], prev[t] + cost(t, i));
+        std::swap(prev, cur);
+    }
+    return prev[n];
+}
+
+bool close(double a, double b, double rel = 1e-9, double abs = 1e-14) {
+    return std::fabs(a - b) <= rel * std::max(std::fabs(a), std::fabs(b)) + abs;
+}
+
+std::vector<Row> row_set(int count, int n, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::vector<Row> rows;
+    for (int i = 0; i < count; ++i) rows.push_back(random_row(rng, n, i % 2 == 0, i % 3 != 2));
+    return rows;
+}
+
+}  // namespace
+
+class TestCluster : public QObject {
+    Q_OBJECT
+private slots:
+    void nestedContiguousClusters();
+    void tablesAreWeightedMeans();
+    void errorNeverGrowsWithWidth();
+    void seedIsOptimalExhaustive();
+    void seedIsOptimalAgainstPlainDp();
+    void upscaleSplitsAreBest();
+    void deterministic();
+    void zeroSensitivityFallsBack();
+    void rtnLevelsUniform();
+    void kmeansBaseline();
+    void kmeansLloydFallback();
+    void packRoundTrip();
+    void int8TableError();
+    void syntheticRowsTiming();
+};
+
+// At every width each cluster is a contiguous value range, ordered by index,
+// and the b-bit index is the parent index shifted right.
+void TestCluster::nestedContiguousClusters() {
+    RowClusterer rc;
+    RowQuant q;
+    int cases = 0;
+    for (auto [seed, parent] : {std::pair{3, 8}, {2, 4}, {5, 6}, {3, 3}}) {
+        for (int n : {1, 5, 33, 576}) {
+            for (const Row& r : row_set(3, n, 100 + n)) {
+                rc.anyprec(r.w.data(), sens(r), n, seed, parent, q);
+                QCOMPARE(q.lo_bits, seed);
+                QCOMPARE(q.hi_bits, parent);
+                QCOMPARE(int(q.index.size()), n);
+                for (uint8_t idx : q.index) QVERIFY(idx < (1 << parent));
+                for (int b = seed; b <= parent; ++b) {
+                    QCOMPARE(int(q.table[b].size()), 1 << b);
+                    float prev_max = -std::numeric_limits<float>::infinity();
+                    for (const auto& c : clusters_at(q, b)) {
+                        if (c.empty()) continue;
+                        float lo = r.w[c[0]], hi = lo;
+                        for (int i : c) { lo = std::min(lo, r.w[i]); hi = std::max(hi, r.w[i]); }
+                        QVERIFY(lo > prev_max);  // ranges ordered and disjoint
+                        prev_max = hi;
+                    }
+                    // Nesting: members of b-bit cluster c are exactly those of children 2c, 2c+1.
+                    if (b < parent) {
+                        const auto lo_cl = clusters_at(q, b), hi_cl = clusters_at(q, b + 1);
+                        for (size_t c = 0; c < lo_cl.size(); ++c) {
+                            std::vector<int> u = hi_cl[2 * c];
+                            u.insert(u.end(), hi_cl[2 * c + 1].begin(), hi_cl[2 * c + 1].end());
+                            std::sort(u.begin(), u.end());
+                            QCOMPARE(u, lo_cl[c]);
+                        }
+                    }
+                }
+                ++cases;
+            }
+        }
+    }
+    QVERIFY(cases > 0);
+}
+
+void TestCluster::tablesAreWeightedMeans() {
+    RowClusterer rc;
+    RowQuant q;
+    for (const Row& r : row_set(12, 300, 7)) {
+        rc.anyprec(r.w.data(), sens(r), 300, 3, 8, q);
+        for (int b = 3; b <= 8; ++b) {
+            const auto cl = clusters_at(q, b);
+            for (size_t c = 0; c < cl.size(); ++c) {
+                if (cl[c].empty()) {
+                    QCOMPARE(q.mass[b][c], 0.0);
+                    if (b > 3) QCOMPARE(q.table[b][c], q.table[b - 1][c >> 1]);  // inherits its parent's centroid
+                    continue;
+                }
+                double s0 = 0, s1 = 0;
+                for (int i : cl[c]) { s0 += sw(r, i); s1 += sw(r, i) * r.w[i]; }
+                QVERIFY2(close(q.table[b][c], s1 / s0, 1e-6, 1e-9), qPrintable(QString("b=%1 c=%2").arg(b).arg(c)));
+                QVERIFY(close(q.mass[b][c], s0, 1e-9));
+            }
+        }
+    }
+}
+
+void TestCluster::errorNeverGrowsWithWidth() {
+    RowClusterer rc;
+    RowQuant q;
+    for (const Row& r : row_set(20, 576, 11)) {
+        rc.anyprec(r.w.data(), sens(r), 576, 3, 8, q);
+        double prev = std::numeric_limits<double>::infinity();
+        for (int b = 3; b <= 8; ++b) {
+            const double e = ap::quant::weighted_sq_error(q, r.w.data(), sens(r), 576, b);
+            QVERIFY2(e <= prev * (1 + 1e-9) + 1e-15, qPrintable(QString("width %1: %2 > %3").arg(b).arg(e).arg(prev)));
+            prev = e;
+        }
+        QVERIFY(prev < ap::quant::weighted_sq_error(q, r.w.data(), sens(r), 576, 3));
+    }
+}
+
+void TestCluster::seedIsOptimalExhaustive() {
+    std::mt19937 rng(5);
+    RowClusterer rc;
+    RowQuant q;
+    int checked = 0;
+    for (int trial = 0; trial < 300; ++trial) {
+        const int n = 1 + trial % 12;
+        Row r = random_row(rng, n, false, trial % 2 == 0);
+        if (trial % 5 == 0 && n > 3) r.w[1] = r.w[0], r.w[3] = r.w[2];  // duplicates
+        for (int bits : {1, 2, 3}) {
+            rc.anyprec(r.w.data(), sens(r), n, bits, bits, q);
+            std::vector<int> all(n);
+            for (int i = 0; i < n; ++i) all[i] = i;
+            std::vector<double> v, m;
+            distinct(r, all, v, m);
+            const double opt = exhaustive_optimum(v, m, 1 << bits);
+            const double got = partition_cost(r, q, bits);
+            QVERIFY2(close(got, opt), qPrintable(QString("n=%1 k=%2: %3 vs optimum %4").arg(n).arg(1 << bits).arg(got).arg(opt)));
+            ++checked;
+        }
+    }
+    QCOMPARE(checked, 900);
+}
+
+void TestCluster::seedIsOptimalAgainstPlainDp() {
+    RowClusterer rc;
+    RowQuant q;
+    for (int n : {40, 150, 400}) {
+        for (const Row& r : row_set(4, n, 30 + n)) {
+            std::vector<int> all(n);
+            for (int i = 0; i < n; ++i) all[i] = i;
+            std::vector<double> v, m;
+            distinct(r, all, v, m);
+            for (int bits : {2, 3, 4}) {
+                rc.anyprec(r.w.data(), sens(r), n, bits, bits, q);
+                QVERIFY(close(partition_cost(r, q, bits), dp_optimum(v, m, 1 << bits), 1e-8));
+            }
+        }
+    }
+}
+
+// Every cluster's two children are the best split of its sorted members.
+void TestCluster::upscaleSplitsAreBest() {
+    RowClusterer rc;
+    RowQuant q;
+    int splits = 0;
+    for (const Row& r : row_set(6, 257, 21)) {
+        rc.anyprec(r.w.data(), sens(r), 257, 3, 8, q);
+        for (int b = 3; b < 8; ++b) {
+            const auto parent = clusters_at(q, b), child = clusters_at(q, b + 1);
+            for (size_t c = 0; c < parent.size(); ++c) {
+                std::vector<double> v, m;
+                distinct(r, parent[c], v, m);
+                if (v.size() < 2) {
+                    QCOMPARE(child[2 * c + 1].size(), size_t(0));
+                    QCOMPARE(q.table[b + 1][2 * c], q.table[b][c]);
+                    QCOMPARE(q.table[b + 1][2 * c + 1], q.table[b][c]);
+                    continue;
+                }
+                double best = std::numeric_limits<double>::infinity();
+                for (size_t t = 1; t < v.size(); ++t)
+                    best = std::min(best, range_cost(v, m, 0, int(t)) + range_cost(v, m, int(t), int(v.size())));
+                QVERIFY(!child[2 * c].empty() && !child[2 * c + 1].empty());
+                const double got = sse(r, child[2 * c]) + sse(r, child[2 * c + 1]);
+                QVERIFY2(close(got, best, 1e-8, 1e-16), qPrintable(QString("b=%1 c=%2: %3 vs %4").arg(b).arg(c).arg(got).arg(best)));
+                ++splits;
+            }
+        }
+    }
+    QVERIFY(splits > 100);
+}
+
+void TestCluster::deterministic() {
+    const auto rows = row_set(4, 576, 3);
+    RowClusterer a, b;
+    RowQuant qa, qb, junk;
+    b.anyprec(rows[3].w.data(), sens(rows[3]), 576, 2, 7, junk);  // b's buffers hold another row
+    for (const Row& r : rows) {
+        a.anyprec(r.w.data(), sens(r), 576, 3, 8, qa);
+        b.anyprec(r.w.data(), sens(r), 576, 3, 8, qb);
+        QCOMPARE(qa.index, qb.index);
+        for (int w = 3; w <= 8; ++w) QCOMPARE(qa.table[w], qb.table[w]);
+    }
+}
+
+void TestCluster::zeroSensitivityFallsBack() {
+    std::mt19937 rng(9);
+    RowClusterer rc;
+    RowQuant plain, zero, nan, partial;
+    Row r = random_row(rng, 200, true, false);
+    std::vector<float> zeros(200, 0.f), nans(200, std::nanf("")), part(200, 1.f);
+    for (int i = 0; i < 200; i += 3) part[i] = 0.f;
+    rc.anyprec(r.w.data(), nullptr, 200, 3, 8, plain);
+    rc.anyprec(r.w.data(), zeros.data(), 200, 3, 8, zero);
+    rc.anyprec(r.w.data(), nans.data(), 200, 3, 8, nan);
+    QCOMPARE(zero.index, plain.index);
+    QCOMPARE(nan.index, plain.index);
+    for (int b = 3; b <= 8; ++b) QCOMPARE(zero.table[b], plain.table[b]);
+    // Zero-sensitivity weights inside a weighted row still get a valid, finite cluster.
+    rc.anyprec(r.w.data(), part.data(), 200, 3, 8, partial);
+    const auto [lo, hi] = std::minmax_element(r.w.begin(), r.w.end());
+    for (int b = 3; b <= 8; ++b)
+        for (float t : partial.table[b]) QVERIFY(std::isfinite(t) && t >= *lo && t <= *hi);
+    // A constant row: every width reproduces it exactly.
+    std::vector<float> flat(50, 0.25f);
+    rc.anyprec(flat.data(), nullptr, 50, 3, 8, plain);
+    for (int b = 3; b <= 8; ++b) QCOMPARE(ap::quant::weighted_sq_error(plain, flat.data(), nullptr, 50, b), 0.0);
+}
+
+void TestCluster::rtnLevelsUniform() {
+    RowClusterer rc;
+    RowQuant q;
+    for (const Row& r : row_set(5, 333, 17)) {
+        const auto [lo, hi] = std::minmax_element(r.w.begin(), r.w.end());
+        for (int bits : {2, 3, 4, 8}) {
+            rc.rtn(r.w.data(), 333, bits, q);
+            const auto& t = q.table[bits];
+            QCOMPARE(int(t.size()), 1 << bits);
+            QCOMPARE(t.front(), *lo);
+            QCOMPARE(t.back(), *hi);
+            const double step = (double(*hi) - *lo) / ((1 << bits) - 1);
+            for (size_t c = 1; c < t.size(); ++c) QVERIFY(close(t[c] - t[c - 1], step, 1e-5));
+            for (int i = 0; i < 333; ++i) QVERIFY(std::fabs(r.w[i] - t[q.index[i]]) <= step * 0.5 * (1 + 1e-5));
+        }
+    }
+}
+
+void TestCluster::kmeansBaseline() {
+    RowClusterer rc;
+    RowQuant q;
+    for (const Row& r : row_set(3, 300, 41)) {
+        std::vector<int> all(300);
+        for (int i = 0; i < 300; ++i) all[i] = i;
+        std::vector<double> v, m;
+        distinct(r, all, v, m);
+        for (int bits : {3, 5, 8}) {
+            rc.kmeans(r.w.data(), sens(r), 300, bits, q);
+            QVERIFY(!rc.last_used_lloyd());
+            QCOMPARE(q.lo_bits, bits);
+            QCOMPARE(q.hi_bits, bits);
+            QVERIFY(close(partition_cost(r, q, bits), dp_optimum(v, m, 1 << bits), 1e-8, 1e-15));
+        }
+        // Independent 4-bit k-means is at least as good as the any-precision 4-bit model.
+        RowQuant ap4;
+        rc.anyprec(r.w.data(), sens(r), 300, 3, 8, ap4);
+        rc.kmeans(r.w.data(), sens(r), 300, 4, q);
+        QVERIFY(partition_cost(r, q, 4) <= partition_cost(r, ap4, 4) * (1 + 1e-9));
+    }
+}
+
+void TestCluster::kmeansLloydFallback() {
+    std::mt19937 rng(77);
+    Row r = random_row(rng, 8192, false, false);
+    RowClusterer rc;
+    RowQuant km, rtn;
+    rc.kmeans(r.w.data(), nullptr, 8192, 8, km);
+    QVERIFY(rc.last_used_lloyd());
+    rc.rtn(r.w.data(), 8192, 8, rtn);
+    const auto cl = clusters_at(km, 8);
+    for (size_t c = 0; c < cl.size(); ++c) {
+        if (cl[c].empty()) continue;
+        double sum = 0;
+        for (int i : cl[c]) sum += r.w[i];
+        QVERIFY(close(km.table[8][c], sum / cl[c].size(), 1e-6, 1e-9));
+    }
+    const double e_km = ap::quant::weighted_sq_error(km, r.w.data(), nullptr, 8192, 8);
+    const double e_rtn = ap::quant::weighted_sq_error(rtn, r.w.data(), nullptr, 8192, 8);
+    QVERIFY2(e_km < e_rtn, qPrintable(QString("lloyd %1 vs rtn %2").arg(e_km).arg(e_rtn)));
+}
+
+// Packed bitplanes + int8 tables, dequantized by the reference kernel, give
+// each weight its table value up to half an int8 step.
+void TestCluster::packRoundTrip() {
+    for (auto [seed, parent] : {std::pair{3, 8}, {2, 4}, {5, 6}}) {
+        for (int cols : {1, 31, 32, 33, 100}) {
+            const int rows = 5;
+            auto set = row_set(rows, cols, 50 + cols);
+            ap::ApWeight w = ap::quant::make_ap_weight(rows, cols, seed, parent);
+            RowClusterer rc;
+            std::vector<RowQuant> qs(rows);
+            for (int r = 0; r < rows; ++r) {
+                rc.anyprec(set[r].w.data(), sens(set[r]), cols, seed, parent, qs[r]);
+                ap::quant::pack_row(w, r, qs[r]);
+            }
+            const ap::kern::ApMatrix m = w.view();
+            // Layout: plane p holds bit (parent-1-p), bits past cols are zero.
+            for (int p = 0; p < parent; ++p)
+                for (int r = 0; r < rows; ++r)
+                    for (int k = 0; k < m.words * 32; ++k) {
+                        const uint32_t bit = m.planes[(size_t(p) * rows + r) * m.words + k / 32] >> (k % 32) & 1u;
+                        const uint32_t want = k < cols ? (qs[r].index[k] >> (parent - 1 - p)) & 1u : 0u;
+                        QCOMPARE(bit, want);
+                    }
+            std::vector<float> deq(size_t(rows) * cols);
+            for (int b = seed; b <= parent; ++b) {
+                ap::kern::dequant_ap_scalar(m, b, 0, rows, deq.data());
+                for (int r = 0; r < rows; ++r) {
+                    const float scale = w.affine[b][2 * r];
+                    QVERIFY(scale >= 0);
+                    for (int k = 0; k < cols; ++k) {
+                        const float exact = qs[r].table[b][qs[r].index[k] >> (parent - b)];
+                        const float got = deq[size_t(r) * cols + k];
+                        QVERIFY2(std::fabs(got - exact) <= 0.5f * scale * 1.0001f + 1e-7f * std::fabs(exact),
+                                 qPrintable(QString("b=%1 r=%2 k=%3: %4 vs %5").arg(b).arg(r).arg(k).arg(got).arg(exact)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+// The reported int8 error equals the actual increase in weighted error.
+void TestCluster::int8TableError() {
+    const int rows = 8, cols = 576;
+    auto set = row_set(rows, cols, 99);
+    ap::ApWeight w = ap::quant::make_ap_weight(rows, cols, 3, 8);
+    RowClusterer rc;
+    std::vector<float> deq(cols);
+    for (int r = 0; r < rows; ++r) {
+        RowQuant q;
+        rc.anyprec(set[r].w.data(), sens(set[r]), cols, 3, 8, q);
+        ap::quant::TableError added;
+        ap::quant::pack_row(w, r, q, &added);
+        for (int b = 3; b <= 8; ++b) {
+            ap::kern::dequant_ap_scalar(w.view(), b, r, r + 1, deq.data());
+            double e_int8 = 0;
+            for (int k = 0; k < cols; ++k) e_int8 += sw(set[r], k) * (double(set[r].w[k]) - deq[k]) * (double(set[r].w[k]) - deq[k]);
+            const double e_float = partition_cost(set[r], q, b);
+            QVERIFY2(close(e_int8 - e_float, added[b], 1e-3, 1e-12),
+                     qPrintable(QString("b=%1: %2 vs reported %3").arg(b).arg(e_int8 - e_float).arg(added[b])));
+        }
+    }
+}
+
+// Speed and int8 table error on Q4_1-like rows of the SmolLM2 width (reported;
+// the check only catches a pathological slowdown).
+void TestCluster::syntheticRowsTiming() {
+    const int cols = 576, rows = 2000;
+    auto set = row_set(rows, cols, 1234);
+    RowClusterer rc;
+    RowQuant q;
+    ap::ApWeight w = ap::quant::make_ap_weight(rows, cols, 3, 8);
+    ap::quant::TableError added, sum_added{};
+    double sum_err[9] = {};
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int r = 0; r < rows; ++r) {
+        rc.anyprec(set[r].w.data(), sens(set[r]), cols, 3, 8, q);
+        ap::quant::pack_row(w, r, q, &added);
+        for (int b = 3; b <= 8; ++b) {
+            sum_added[b] += added[b];
+            sum_err[b] += ap::quant::weighted_sq_error(q, set[r].w.data(), sens(set[r]), cols, b);
+        }
+    }
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    qInfo("synthetic %dx%d rows, 1 thread: %.0f rows/s (cluster + pack)", rows, cols, rows / s);
+    for (int b = 3; b <= 8; ++b)
+        qInfo("  %d-bit: int8 tables add %.3f%% to the weighted squared error", b, 100.0 * sum_added[b] / sum_err[b]);
+    QVERIFY(rows / s > 100);
+}
+
+QTEST_GUILESS_MAIN(TestCluster)
+#include "test_cluster.moc"
