@@ -1,0 +1,117 @@
+// The anyprec binary end to end on tiny models: commands work, and bad input
+// gives a clear error naming the file or argument, a non-zero exit, no crash.
+#include "test_util.h"
+#include "tiny_model.h"
+
+#include <QProcess>
+#include <QtTest>
+
+class TestCli : public QObject {
+    Q_OBJECT
+    std::string dir_;
+    aptest::TinyModel tiny_;
+
+    struct Out { int code; QString out, err; };
+    Out run(const QStringList& args, const QByteArray& stdin_data = {}) {
+        QProcess p;
+        p.start(ANYPREC_CLI, args);
+        if (!stdin_data.isEmpty()) p.write(stdin_data);
+        p.closeWriteChannel();
+        if (!p.waitForFinished(120000)) return {-1, {}, "timeout"};
+        return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2, QString::fromUtf8(p.readAllStandardOutput()),
+                QString::fromUtf8(p.readAllStandardError())};
+    }
+    QString path(const char* name) { return QString::fromStdString(dir_ + "/" + name); }
+
+    void expect_error(const QStringList& args, const QString& must_mention) {
+        Out o = run(args);
+        QVERIFY2(o.code > 0, qPrintable(args.join(' ') + " exited " + QString::number(o.code)));
+        QVERIFY2(o.err.contains("error"), qPrintable(o.err));
+        QVERIFY2(o.err.contains(must_mention), qPrintable("expected '" + must_mention + "' in: " + o.err));
+    }
+
+private slots:
+    void initTestCase() {
+        dir_ = aptest::temp_dir() + "/cli";
+        std::filesystem::create_directories(dir_);
+        tiny_ = aptest::make_tiny_model(3, false);
+        aptest::write_tiny_gguf(tiny_, dir_ + "/tiny.gguf");
+        aptest::write_text(dir_ + "/text.txt", std::string(3000, 'a') + " the end");
+    }
+    void cleanupTestCase() { std::filesystem::remove_all(dir_); }
+
+    void version_and_help() {
+        Out v = run({"--version"});
+        QCOMPARE(v.code, 0);
+        QVERIFY(v.out.startsWith("anyprec "));
+        for (const char* cmd : {"info", "run", "chat", "tokenize", "ppl", "quantize", "bench"}) {
+            Out h = run({cmd, "--help"});
+            QCOMPARE(h.code, 0);
+            QVERIFY2(h.out.contains("usage: anyprec"), cmd);
+        }
+    }
+
+    void info_run_tokenize_ppl() {
+        Out i = run({"info", path("tiny.gguf")});
+        QCOMPARE(i.code, 0);
+        QVERIFY(i.out.contains("2 layers"));
+        Out t = run({"tokenize", path("tiny.gguf"), "the then"});
+        QCOMPARE(t.code, 0);
+        // "the" -> "th"+"e" -> "the" (258). " then": rank 0 "t h" beats rank 3 "Ġ t",
+        // so it is "Ġ" (byte 32), "the" (258), "n" (110).
+        QCOMPARE(t.out.trimmed().split('\n'), QStringList({"258", "32", "258", "110"}));
+        Out r = run({"run", path("tiny.gguf"), "-p", "the", "-n", "5", "--temp", "0", "-t", "1"});
+        QCOMPARE(r.code, 0);
+        QVERIFY(r.err.contains("decode:"));
+        Out p = run({"ppl", path("tiny.gguf"), path("text.txt"), "--ctx", "64"});
+        QCOMPARE(p.code, 0);
+        QVERIFY2(p.out.trimmed().split('\n').last().startsWith("perplexity: "), qPrintable(p.out));
+    }
+
+    void chat_reads_stdin() {
+        QProcess p;
+        p.start(ANYPREC_CLI, {"chat", path("tiny.gguf"), "-n", "4", "--temp", "0"});
+        p.write("hello\n/exit\n");
+        p.closeWriteChannel();
+        QVERIFY(p.waitForFinished(60000));
+        QCOMPARE(p.exitCode(), 0);
+        QVERIFY(QString::fromUtf8(p.readAllStandardError()).contains("tokens/s"));
+    }
+
+    void bad_files() {
+        // Truncated: the first half of a valid file.
+        std::string full = dir_ + "/tiny.gguf";
+        auto size = std::filesystem::file_size(full);
+        std::filesystem::copy_file(full, dir_ + "/trunc.gguf");
+        std::filesystem::resize_file(dir_ + "/trunc.gguf", size / 2);
+        expect_error({"info", path("trunc.gguf")}, "trunc.gguf");
+        aptest::write_text(dir_ + "/bad.gguf", "GGUX this is not a model at all, just some bytes.............");
+        expect_error({"info", path("bad.gguf")}, "bad.gguf");
+        expect_error({"info", path("missing.gguf")}, "missing.gguf");
+        // Unknown architecture.
+        aptest::write_tiny_gguf(tiny_, dir_ + "/gpt2.gguf", ap::GgmlType::F32, "gpt2");
+        expect_error({"info", path("gpt2.gguf")}, "unsupported architecture");
+        // A HF folder without a tokenizer.
+        aptest::write_tiny_hf(tiny_, dir_ + "/hf");
+        std::filesystem::remove(dir_ + "/hf/tokenizer.json");
+        expect_error({"run", path("hf"), "-p", "x"}, "tokenizer.json");
+        // Wrong tensor shape: a model whose config says 3 KV heads but tensors have 2.
+        aptest::TinyModel shaped = tiny_;
+        shaped.shape["model.layers.1.mlp.up_proj.weight"] = {tiny_.n_ff - 1, tiny_.n_embd};
+        shaped.w["model.layers.1.mlp.up_proj.weight"].resize(size_t(tiny_.n_ff - 1) * tiny_.n_embd);
+        aptest::write_tiny_gguf(shaped, dir_ + "/shape.gguf");
+        expect_error({"info", path("shape.gguf")}, "blk.1.ffn_up.weight");
+    }
+
+    void bad_arguments() {
+        expect_error({"run", path("tiny.gguf"), "-p", ""}, "empty prompt");
+        expect_error({"run", path("tiny.gguf"), "-p", QString(400, 'x'), "--ctx", "64"}, "context");
+        expect_error({"run", path("tiny.gguf"), "-p", "hi", "--bogus"}, "--bogus");
+        expect_error({"run", path("tiny.gguf"), "-p", "hi", "--bits", "4"}, "not an any-precision");
+        expect_error({"ppl", path("tiny.gguf"), path("nope.txt")}, "nope.txt");
+        expect_error({"run", path("tiny.gguf"), "-p", "hi", "-n", "abc"}, "--max-tokens");
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "test_cli.moc"
