@@ -2,6 +2,7 @@
 // algorithm): repeatedly merge the adjacent pair with the lowest merge rank,
 // leftmost first on ties.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <unordered_map>
 #include <vector>

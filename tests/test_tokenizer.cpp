@@ -88,6 +88,8 @@ class TestTokenizer : public QObject {
     }
 
 private slots:
+    void cleanupTestCase() { std::filesystem::remove_all(aptest::temp_dir()); }
+
     void smollm_metadata() {
         AP_REQUIRE_FILE(aptest::smollm_path());
         QVERIFY(load_smollm());
