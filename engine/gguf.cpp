@@ -10,6 +10,7 @@
 #include <bit>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <limits>
@@ -406,10 +407,12 @@ GgufFile::GgufFile(const std::string& path) : file_(path) {
     const uint64_t n_tensors = c.read<uint64_t>("tensor count");
     const uint64_t n_kv = c.read<uint64_t>("metadata count");
     // Smallest possible entries: key length + type + 1-byte value; name length + n_dims + type + offset.
-    if (n_kv > c.remaining() / 13)
-        throw file_error(p, "metadata count " + std::to_string(n_kv) + " cannot fit in the file (corrupt header)");
-    if (n_tensors > c.remaining() / 24)
-        throw file_error(p, "tensor count " + std::to_string(n_tensors) + " cannot fit in the file (corrupt header)");
+    auto no_room = [&](const char* what, uint64_t n) {
+        return file_error(p, std::string(what) + " " + std::to_string(n) + " cannot fit in the " +
+                                 std::to_string(c.remaining()) + " bytes after the header (truncated or corrupt file)");
+    };
+    if (n_kv > c.remaining() / 13) throw no_room("metadata count", n_kv);
+    if (n_tensors > c.remaining() / 24) throw no_room("tensor count", n_tensors);
 
     for (uint64_t k = 0; k < n_kv; ++k) {
         c.set_context("metadata entry " + std::to_string(k));
@@ -601,9 +604,14 @@ void put_value(Bytes& b, const GgufValue& v, const std::string& key) {
     }
 }
 
-// Writes the buffer to path via "<path>.tmp" + rename, checking every step;
+struct Chunk {
+    const uint8_t* data;
+    size_t size;
+};
+
+// Writes the chunks to path via "<path>.tmp" + rename, checking every step;
 // the temporary file is removed on failure so no half-written model remains.
-void write_atomically(const std::string& path, const std::vector<uint8_t>& buf) {
+void write_atomically(const std::string& path, const std::vector<Chunk>& chunks) {
     const std::string tmp = path + ".tmp";
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) throw file_error(path, std::string("cannot create temporary file: ") + std::strerror(errno));
@@ -612,12 +620,14 @@ void write_atomically(const std::string& path, const std::vector<uint8_t>& buf) 
         ::unlink(tmp.c_str());
         return file_error(path, std::string(what) + ": " + std::strerror(err));
     };
-    size_t done = 0;
-    while (done < buf.size()) {
-        ssize_t w = ::write(fd, buf.data() + done, buf.size() - done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) throw fail("write failed", w < 0 ? errno : EIO);
-        done += static_cast<size_t>(w);
+    for (const Chunk& c : chunks) {
+        size_t done = 0;
+        while (done < c.size) {
+            ssize_t w = ::write(fd, c.data + done, c.size - done);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) throw fail("write failed", w < 0 ? errno : EIO);
+            done += static_cast<size_t>(w);
+        }
     }
     if (::fsync(fd) != 0) throw fail("fsync failed", errno);
     int rc = ::close(fd);
@@ -760,11 +770,17 @@ void GgufWriter::write(const std::string& path, uint32_t alignment) const {
         b.put<uint64_t>(offset);
         offset = (offset + t.bytes.size() + alignment - 1) / alignment * alignment;
     }
-    for (const Pending& t : tensors_) {
-        b.pad_to(alignment);
-        b.buf.insert(b.buf.end(), t.bytes.begin(), t.bytes.end());
+    // Tensor bytes are written straight from their buffers; only the header
+    // and the zero padding between tensors are assembled here.
+    b.pad_to(alignment);
+    const std::vector<uint8_t> zeros(alignment, 0);
+    std::vector<Chunk> chunks = {{b.buf.data(), b.buf.size()}};
+    for (size_t k = 0; k < tensors_.size(); ++k) {
+        const std::vector<uint8_t>& t = tensors_[k].bytes;
+        chunks.push_back({t.data(), t.size()});
+        if (k + 1 < tensors_.size()) chunks.push_back({zeros.data(), (alignment - t.size() % alignment) % alignment});
     }
-    write_atomically(path, b.buf);
+    write_atomically(path, chunks);
 }
 
 }  // namespace ap
