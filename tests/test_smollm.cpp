@@ -44,14 +44,14 @@ private slots:
     void chat_answers_in_english() {
         Session s(*m_, SessionOptions{512, 0, 64});
         GenerateRequest req;
-        std::string prompt = format_chat(m_->chat_format, {{"user", "What is 2 plus 2? Answer with one number."}}, true, "");
+        std::string prompt = format_chat(m_->chat_format, {{"user", "What is the capital of France?"}}, true, "");
         req.prompt = m_->tok->encode(prompt, false, true);
         req.max_tokens = 24;
         req.sampling.temperature = 0;
         req.stop = chat_stop_strings(m_->chat_format);
         auto r = s.generate(req);
-        QVERIFY2(QString::fromStdString(r.text).contains("4"), r.text.c_str());
-        QVERIFY(r.reason == StopReason::Eos || r.reason == StopReason::StopString || r.reason == StopReason::MaxTokens);
+        QVERIFY2(QString::fromStdString(r.text).contains("Paris"), r.text.c_str());
+        QCOMPARE(r.reason, StopReason::Eos);  // the model ends its turn by itself
     }
 
     void perplexity_on_moby_dick_excerpt() {
@@ -67,8 +67,14 @@ private slots:
         Session s(*m_, SessionOptions{513, 0, 128});
         auto r = perplexity(s, toks, 512, 0);
         QCOMPARE(r.n_scored, int64_t(4 * 511));
-        // A 135M model on 19th-century prose from a Q4_1 file: PPL_RANGE_COMMENT
-        QVERIFY2(r.ppl > PPL_LO && r.ppl < PPL_HI, qPrintable(QString::number(r.ppl)));
+        // Measured 54.86 (2044 scored tokens). The opening of the book is hard
+        // text (transcriber's notes, etymologies, quotations) for a 135M model
+        // read from a 4-bit (Q4_1) file. The tokenizer matches Hugging Face's
+        // ids on this text and the forward pass matches a scalar reference on
+        // tiny models; mistakes such as a wrong RoPE layout, theta or
+        // tokenization push this into the hundreds. +-5% leaves room for
+        // kernel and summation-order changes only.
+        QVERIFY2(r.ppl > 52.0 && r.ppl < 57.6, qPrintable(QString::number(r.ppl)));
     }
 };
 
