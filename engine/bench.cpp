@@ -2,6 +2,7 @@
 
 #include "thread_pool.h"
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <random>
@@ -25,6 +26,26 @@ static std::vector<int32_t> fixed_tokens(const Model& m, int n) {
     while (int(out.size()) < n) out.insert(out.end(), piece.begin(), piece.end());
     out.resize(n);
     return out;
+}
+
+ForwardProfile profile_decode(Session& s, int bits, int tokens, double* sample_s) {
+    const Model& m = s.model();
+    s.reset();
+    std::vector<int32_t> prompt = fixed_tokens(m, 32);
+    std::vector<float> logits;
+    s.eval(prompt.data(), int(prompt.size()), bits, &logits, false);
+    s.clear_profile();
+    double samp = 0;
+    for (int i = 0; i < tokens; ++i) {
+        auto t0 = Clock::now();
+        int32_t id = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
+        samp += std::chrono::duration<double>(Clock::now() - t0).count();
+        s.eval(&id, 1, bits, &logits, false);
+    }
+    if (sample_s) *sample_s = samp;
+    ForwardProfile p = s.profile();
+    s.reset();
+    return p;
 }
 
 double time_gemv_pass(Session& s, int bits, int reps) {

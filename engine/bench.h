@@ -26,6 +26,10 @@ struct BenchOptions {
 
 // The session must have n_ctx >= prompt_tokens + decode_tokens + 64.
 WidthBench bench_width(Session& s, int bits, const BenchOptions& o);
+// Decode `tokens` tokens greedily after the fixed prompt with the session's
+// profiler on (the session must be built with SessionOptions::profile):
+// per-section seconds of the decode steps only. sample_s gets the argmax time.
+ForwardProfile profile_decode(Session& s, int bits, int tokens, double* sample_s);
 // GEMV pass only (used by bench_width and by the app's live figures).
 double time_gemv_pass(Session& s, int bits, int reps);
 // Best-of-several sum over a buffer much larger than the caches, split over `threads`.

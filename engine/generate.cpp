@@ -58,6 +58,9 @@ GenerateResult Session::generate(const GenerateRequest& req, const std::function
     const int n_vocab = m_.cfg.n_vocab;
 
     auto emit = [&](int32_t id, std::string piece, int index, int b) {
+        auto now = Clock::now();
+        const double token_s = std::chrono::duration<double>(now - t_prev).count();
+        t_prev = now;  // decode time runs to the last token even without a callback
         if (!on_token) return;
         TokenEvent ev;
         ev.id = id;
@@ -65,9 +68,7 @@ GenerateResult Session::generate(const GenerateRequest& req, const std::function
         ev.index = index;
         ev.bits = b;
         ev.elapsed_s = since(t_start);
-        auto now = Clock::now();
-        ev.token_s = std::chrono::duration<double>(now - t_prev).count();
-        t_prev = now;
+        ev.token_s = token_s;
         on_token(ev);
     };
 

@@ -8,6 +8,7 @@
 #include "thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -19,6 +20,16 @@ struct Session::Impl {
     kern::KernelSet k;
     LinearInputHook hook;
     int B = 64;
+    bool profiling = false;
+    ForwardProfile prof;
+    std::chrono::steady_clock::time_point mark;
+    // Adds the time since the last mark to `slot` (only when profiling).
+    void lap(double ForwardProfile::*slot) {
+        if (!profiling) return;
+        auto now = std::chrono::steady_clock::now();
+        prof.*slot += std::chrono::duration<double>(now - mark).count();
+        mark = now;
+    }
     std::vector<float> kc, vc;  // [layer][n_ctx][kv_dim]
     std::vector<float> x, xn, q, kk, vv, att, tmp, gate, up, cosb, sinb, last_logits;
 
@@ -50,6 +61,7 @@ Session::Session(const Model& m, const SessionOptions& opt) : m_(m) {
     impl_ = std::make_unique<Impl>(opt.threads, opt.kernels);
     Impl& I = *impl_;
     I.B = std::max(1, opt.batch);
+    I.profiling = opt.profile;
     const ModelConfig& c = m.cfg;
     const size_t kv_dim = size_t(c.n_head_kv) * c.head_dim;
     I.kc.assign(size_t(c.n_layer) * n_ctx_ * kv_dim, 0.f);
@@ -77,6 +89,9 @@ void Session::set_linear_hook(LinearInputHook h) { impl_->hook = std::move(h); }
 void Session::matmul(const Linear& L, const float* X, int n, float* Y, int bits) {
     impl_->matmul(L, X, n, Y, m_.resolve_bits(bits));
 }
+
+const ForwardProfile& Session::profile() const { return impl_->prof; }
+void Session::clear_profile() { impl_->prof = ForwardProfile{}; }
 
 void Session::reset() {
     n_past_ = 0;
@@ -107,6 +122,11 @@ void Session::eval(const int32_t* tokens, int n, int bits, std::vector<float>* l
     const int Qd = H * hd, KVd = KVH * hd, half = hd / 2;
     if (logits) logits->resize(size_t(all_logits ? n : 1) * V);
 
+    if (I.profiling) {
+        I.mark = std::chrono::steady_clock::now();
+        I.prof.tokens += n;
+        I.prof.evals++;
+    }
     for (int off = 0; off < n; off += I.B) {
         const int nb = std::min(I.B, n - off);
         const int pos0 = n_past_;
@@ -118,13 +138,16 @@ void Session::eval(const int32_t* tokens, int n, int bits, std::vector<float>* l
             else std::memcpy(dst, &m_.embed.dense[size_t(id) * E], sizeof(float) * E);
         }
         rope_tables(m_.rope_inv_freq.data(), half, pos0, nb, I.cosb.data(), I.sinb.data());
+        I.lap(&ForwardProfile::embed_s);
 
         for (int l = 0; l < c.n_layer; ++l) {
             const LayerWeights& L = m_.layers[l];
             for (int t = 0; t < nb; ++t) rms_norm(&I.x[size_t(t) * E], L.attn_norm.data(), E, c.rms_eps, &I.xn[size_t(t) * E]);
+            I.lap(&ForwardProfile::norm_s);
             I.matmul(L.wq, I.xn.data(), nb, I.q.data(), bits);
             I.matmul(L.wk, I.xn.data(), nb, I.kk.data(), bits);
             I.matmul(L.wv, I.xn.data(), nb, I.vv.data(), bits);
+            I.lap(&ForwardProfile::qkv_s);
             float* kc = &I.kc[size_t(l) * n_ctx_ * KVd];
             float* vc = &I.vc[size_t(l) * n_ctx_ * KVd];
             for (int t = 0; t < nb; ++t) {
@@ -135,6 +158,7 @@ void Session::eval(const int32_t* tokens, int n, int bits, std::vector<float>* l
                 std::memcpy(kc + size_t(pos0 + t) * KVd, &I.kk[size_t(t) * KVd], sizeof(float) * KVd);
                 std::memcpy(vc + size_t(pos0 + t) * KVd, &I.vv[size_t(t) * KVd], sizeof(float) * KVd);
             }
+            I.lap(&ForwardProfile::rope_s);
             const int group = H / KVH;
             const float scale = 1.f / std::sqrt(float(hd));
             I.pool.parallel_for(nb * H, 1, [&](int b, int e) {
@@ -145,15 +169,19 @@ void Session::eval(const int32_t* tokens, int n, int bits, std::vector<float>* l
                            scores.data(), &I.att[size_t(t) * Qd + h * hd]);
                 }
             });
+            I.lap(&ForwardProfile::attention_s);
             I.matmul(L.wo, I.att.data(), nb, I.tmp.data(), bits);
             for (size_t i = 0; i < size_t(nb) * E; ++i) I.x[i] += I.tmp[i];
+            I.lap(&ForwardProfile::attn_out_s);
 
             for (int t = 0; t < nb; ++t) rms_norm(&I.x[size_t(t) * E], L.mlp_norm.data(), E, c.rms_eps, &I.xn[size_t(t) * E]);
+            I.lap(&ForwardProfile::norm_s);
             I.matmul(L.w_gate, I.xn.data(), nb, I.gate.data(), bits);
             I.matmul(L.w_up, I.xn.data(), nb, I.up.data(), bits);
             swiglu(I.gate.data(), I.up.data(), size_t(nb) * F);
             I.matmul(L.w_down, I.gate.data(), nb, I.tmp.data(), bits);
             for (size_t i = 0; i < size_t(nb) * E; ++i) I.x[i] += I.tmp[i];
+            I.lap(&ForwardProfile::mlp_s);
         }
         n_past_ += nb;
 
@@ -166,7 +194,9 @@ void Session::eval(const int32_t* tokens, int n, int bits, std::vector<float>* l
         for (int t = first; t < nb; ++t)
             rms_norm(&I.x[size_t(t) * E], m_.final_norm.data(), E, c.rms_eps, &I.xn[size_t(t - first) * E]);
         float* out = all_logits ? logits->data() + size_t(off) * V : logits->data();
+        I.lap(&ForwardProfile::other_s);
         I.matmul(m_.output(), I.xn.data(), rows, out, bits);
+        I.lap(&ForwardProfile::head_s);
     }
     cached_.insert(cached_.end(), tokens, tokens + n);
     cache_bits_ = bits;

@@ -17,6 +17,15 @@ struct SessionOptions {
     int threads = 0;    // 0 = available_cpus()
     int batch = 64;     // prompt tokens per forward chunk
     kern::KernelChoice kernels = kern::KernelChoice::Auto;
+    bool profile = false;  // accumulate per-section times (ForwardProfile)
+};
+
+// Where forward-pass time goes (collected when SessionOptions::profile is set).
+struct ForwardProfile {
+    double embed_s = 0, norm_s = 0, qkv_s = 0, rope_s = 0, attention_s = 0, attn_out_s = 0, mlp_s = 0, head_s = 0,
+           other_s = 0;
+    int64_t tokens = 0, evals = 0;
+    double total() const { return embed_s + norm_s + qkv_s + rope_s + attention_s + attn_out_s + mlp_s + head_s + other_s; }
 };
 
 // Called with every linear layer's input during forward passes (calibration).
@@ -83,6 +92,9 @@ public:
 
     // One linear layer through the session's kernels and threads (Y = W X).
     void matmul(const Linear& L, const float* X, int n, float* Y, int bits);
+
+    const ForwardProfile& profile() const;
+    void clear_profile();
 
     uint64_t kv_bytes() const;
     uint64_t activation_bytes() const;

@@ -20,6 +20,7 @@ int cmd_bench(int argc, char** argv, int first) {
         {"--decode-tokens", "", true, "generated tokens per decode measurement", "128"},
         {"--prompt-tokens", "", true, "prompt length for the prompt measurement", "512"},
         {"--json", "", false, "print a JSON list instead of a table", ""},
+        {"--profile", "", false, "also show where decode time goes, per width", ""},
     };
     Args a(specs, argc, argv, first);
     if (a.help() || a.positional().size() != 1) {
@@ -37,6 +38,9 @@ int cmd_bench(int argc, char** argv, int first) {
     const bool json = a.has("--json");
 
     std::vector<ap::WidthBench> rows;
+    std::vector<std::pair<int, ap::ForwardProfile>> profiles;
+    std::vector<double> sample_times;
+    std::string memory_text;
     std::string source_path;
     std::string kernel_name;
     int used_threads = 0;
@@ -52,12 +56,34 @@ int cmd_bench(int argc, char** argv, int first) {
         ap::SessionOptions so;
         so.threads = threads;
         so.n_ctx = bo.prompt_tokens + bo.decode_tokens + 64;
+        so.profile = a.has("--profile");
         ap::Session s(*m, so);
         kernel_name = s.kernels().name;
         used_threads = s.threads();
         for (auto it = widths.rbegin(); it != widths.rend(); ++it) {
             if (!json) std::fprintf(stderr, "benchmarking %s...\n", *it ? (std::to_string(*it) + " bits").c_str() : "model");
             rows.push_back(ap::bench_width(s, *it, bo));
+            if (so.profile) {
+                double samp = 0;
+                profiles.push_back({m->resolve_bits(*it), ap::profile_decode(s, *it, bo.decode_tokens, &samp)});
+                sample_times.push_back(samp);
+            }
+        }
+        {
+            const ap::MemoryReport r = ap::weight_memory(*m);
+            char buf[512];
+            std::snprintf(buf, sizeof buf,
+                          "memory: planes %s, tables %s, unquantized %s, KV cache %s (%d tokens), activations %s",
+                          human_bytes(r.plane_bytes).c_str(), human_bytes(r.table_bytes).c_str(),
+                          human_bytes(r.dense_bytes).c_str(), human_bytes(s.kv_bytes()).c_str(), s.n_ctx(),
+                          human_bytes(s.activation_bytes()).c_str());
+            memory_text = buf;
+            if (!r.separate_bytes.empty()) {
+                std::snprintf(buf, sizeof buf, "\nseparate %d..%d-bit models would take %s; this checkpoint holds all in %s",
+                              r.separate_bytes.front().first, r.separate_bytes.back().first,
+                              human_bytes(r.separate_total()).c_str(), human_bytes(r.weight_total()).c_str());
+                memory_text += buf;
+            }
         }
         if (m->any_precision() && !a.has("--no-source")) {
             source_path = a.str("--source", m->quant.source_file);
@@ -97,6 +123,19 @@ int cmd_bench(int argc, char** argv, int first) {
         std::printf("%6s %12.1f %12.1f %10.1f %7.0f%% %10.2f %14s %12s\n", r.bits ? std::to_string(r.bits).c_str() : "source",
                     r.decode_tok_s, r.prompt_tok_s, r.gemv_gbs, 100 * r.gemv_gbs / bw, r.gemv_s * 1e3,
                     human_bytes(r.bytes_per_token).c_str(), human_bytes(r.resident_bytes).c_str());
+    std::printf("%s\n", memory_text.c_str());
+    if (!profiles.empty()) {
+        std::printf("\ndecode profile (ms per token, %d tokens, %d threads):\n", bo.decode_tokens, used_threads);
+        std::printf("%6s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n", "bits", "qkv", "attn-out", "mlp", "head", "attention",
+                    "rope+kv", "norms", "embed", "sample", "total");
+        for (size_t i = 0; i < profiles.size(); ++i) {
+            const auto& [b, p] = profiles[i];
+            const double k = 1e3 / bo.decode_tokens;
+            std::printf("%6d %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f\n", b, p.qkv_s * k, p.attn_out_s * k,
+                        p.mlp_s * k, p.head_s * k, p.attention_s * k, p.rope_s * k, p.norm_s * k, (p.embed_s + p.other_s) * k,
+                        sample_times[i] * k, (p.total() + sample_times[i]) * k);
+        }
+    }
     return 0;
 }
 
