@@ -47,9 +47,17 @@ inline std::string byte_token(int b) {
     return s;
 }
 
-inline TinyModel make_tiny_model(unsigned seed = 7, bool tied = false) {
+// Shapes default to the small round ones above; pass others (e.g. widths that
+// are not multiples of 32) to exercise kernel edge cases.
+inline TinyModel make_tiny_model(unsigned seed = 7, bool tied = false, int n_embd = 64, int n_head = 4, int n_head_kv = 2,
+                                 int n_ff = 96) {
     TinyModel m;
     m.tied = tied;
+    m.n_embd = n_embd;
+    m.n_head = n_head;
+    m.n_head_kv = n_head_kv;
+    m.head_dim = n_embd / n_head;
+    m.n_ff = n_ff;
     for (int b = 0; b < 256; ++b) m.tokens.push_back(byte_token(b));
     // A few merges so BPE actually merges something: "th", "he", "the", "Ġt"
     const std::string G = byte_token(' ');

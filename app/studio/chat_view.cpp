@@ -15,6 +15,7 @@ ChatView::ChatView(ConversationModel* model, QWidget* parent) : QScrollArea(pare
     setFrameShape(QFrame::NoFrame);
     setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     content_ = new QWidget(this);
+    content_->setObjectName(QStringLiteral("ChatContent"));
     column_ = new QVBoxLayout(content_);
     column_->setContentsMargins(0, 12, 0, 12);
     column_->setSpacing(6);

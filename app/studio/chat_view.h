@@ -34,7 +34,6 @@ private:
     void refreshRows(int first, int last, const QList<int>& roles);
     void updateRegenerateButtons();
     MessageWidget* makeBubble(int row);
-    void scrollToEndIfFollowing();
     int rowOf(const MessageWidget* w) const { return int(bubbles_.indexOf(const_cast<MessageWidget*>(w))); }
 
     ConversationModel* model_;

@@ -53,7 +53,9 @@ EngineController::~EngineController() {
 
 void EngineController::loadModel(const QString& path) {
     loading_ = true;
-    stopGeneration();
+    stopGeneration();  // the old model goes away; nothing may keep running on it
+    stopCompare();
+    cancelPerplexity();
     emit requestLoad(path);
 }
 
@@ -125,6 +127,9 @@ void EngineController::setLiveBits(int bits) {
 
 void EngineController::stopGeneration() {
     if (chatControls_) chatControls_->cancel = true;
+}
+
+void EngineController::stopCompare() {
     if (compareControls_) compareControls_->cancel = true;
 }
 

@@ -28,7 +28,8 @@ public:
 
     // Takes effect at the next token of the running generation (and later ones).
     void setLiveBits(int bits);
-    void stopGeneration();   // chat and comparison
+    void stopGeneration();   // the chat turn
+    void stopCompare();
     void cancelPerplexity();
     void cancelQuantize();
 

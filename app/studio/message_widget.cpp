@@ -7,7 +7,6 @@
 #include <QLabel>
 #include <QPlainTextEdit>
 #include <QPushButton>
-#include <QStackedWidget>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -49,15 +48,17 @@ MessageWidget::MessageWidget(const Message& m, QWidget* parent) : QWidget(parent
     header->addWidget(meta_);
     v->addLayout(header);
 
-    stack_ = new QStackedWidget(bubble_);
     body_ = new QLabel(bubble_);
     body_->setWordWrap(true);
     body_->setTextFormat(Qt::PlainText);
     body_->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
     body_->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Minimum);
-    stack_->addWidget(body_);
+    v->addWidget(body_);
 
-    auto* editPage = new QWidget(bubble_);
+    // The editor replaces the text while editing (shown/hidden rather than
+    // stacked, so a bubble is only as tall as what it shows).
+    editPage_ = new QWidget(bubble_);
+    auto* editPage = editPage_;
     auto* ev = new QVBoxLayout(editPage);
     ev->setContentsMargins(0, 0, 0, 0);
     editor_ = new QPlainTextEdit(editPage);
@@ -71,8 +72,8 @@ MessageWidget::MessageWidget(const Message& m, QWidget* parent) : QWidget(parent
     eb->addWidget(resend);
     ev->addWidget(editor_);
     ev->addLayout(eb);
-    stack_->addWidget(editPage);
-    v->addWidget(stack_);
+    editPage->setVisible(false);
+    v->addWidget(editPage);
     connect(cancel, &QPushButton::clicked, this, &MessageWidget::endEdit);
     connect(resend, &QPushButton::clicked, this, [this] {
         const QString t = editor_->toPlainText();
@@ -136,14 +137,18 @@ QString MessageWidget::text() const { return body_->text(); }
 
 void MessageWidget::setCanRegenerate(bool on) { regen_->setVisible(on && !user_); }
 
-bool MessageWidget::isEditing() const { return stack_->currentIndex() == 1; }
+bool MessageWidget::isEditing() const { return !editPage_->isHidden(); }
 
 void MessageWidget::startEdit() {
     editor_->setPlainText(body_->text());
-    stack_->setCurrentIndex(1);
+    body_->setVisible(false);
+    editPage_->setVisible(true);
     editor_->setFocus();
 }
 
-void MessageWidget::endEdit() { stack_->setCurrentIndex(0); }
+void MessageWidget::endEdit() {
+    editPage_->setVisible(false);
+    body_->setVisible(true);
+}
 
 }  // namespace studio

@@ -8,7 +8,6 @@
 class QLabel;
 class QPlainTextEdit;
 class QToolButton;
-class QStackedWidget;
 
 namespace studio {
 
@@ -38,7 +37,7 @@ private:
     QLabel* badge_ = nullptr;
     QLabel* meta_ = nullptr;
     QLabel* body_ = nullptr;
-    QStackedWidget* stack_ = nullptr;
+    QWidget* editPage_ = nullptr;
     QPlainTextEdit* editor_ = nullptr;
     QToolButton* copy_ = nullptr;
     QToolButton* edit_ = nullptr;

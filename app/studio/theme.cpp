@@ -36,9 +36,10 @@ QPushButton:hover { background: #f0f3f8; }
 QPushButton:disabled { color: #a0a6b0; }
 QPushButton#Primary { background: #2f6feb; color: white; border: 1px solid #2f6feb; font-weight: 600; }
 QPushButton#Primary:hover { background: #255fd0; }
-QPushButton#Primary:disabled { background: #9db8ef; border-color: #9db8ef; }
+QPushButton#Primary:disabled { background: #9db8ef; border-color: #9db8ef; color: white; }
+QPushButton#Primary:focus, QPushButton#Primary:default { background: #2f6feb; color: white; }
 QPushButton#Danger { background: #ffffff; color: #c23a3a; border: 1px solid #e3a7a7; font-weight: 600; }
-#ChatArea, #ChatArea > QWidget > QWidget { background: #ffffff; }
+#ChatArea, #ChatContent, #ChatBottom { background: #ffffff; }
 QFrame#UserBubble { background: #2f6feb; border-radius: 12px; }
 QFrame#UserBubble QLabel { color: #ffffff; }
 QFrame#AssistantBubble { background: #f1f3f6; border-radius: 12px; border: 1px solid #e4e7ec; }
@@ -47,6 +48,8 @@ QLabel#MessageMeta { color: #7b8391; font-size: 9pt; }
 QLabel#WidthBadge { color: white; border-radius: 8px; padding: 1px 8px; font-size: 8.5pt; font-weight: 600; }
 QToolButton#MessageAction { border: none; color: #6b7380; padding: 2px 6px; font-size: 9pt; }
 QToolButton#MessageAction:hover { color: #2f6feb; background: #e8eefb; border-radius: 4px; }
+QFrame#UserBubble QToolButton#MessageAction { color: #dbe6ff; }
+QFrame#UserBubble QToolButton#MessageAction:hover { color: #ffffff; background: #255fd0; }
 #InputFrame { background: #ffffff; border: 1px solid #cfd5de; border-radius: 10px; }
 #InputFrame QPlainTextEdit { border: none; background: transparent; font-size: 10.5pt; }
 #PrecisionBar { background: #ffffff; border-bottom: 1px solid #e1e5eb; }

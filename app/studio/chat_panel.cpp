@@ -1,0 +1,79 @@
+#include "chat_panel.h"
+
+#include "chat_controller.h"
+#include "chat_input.h"
+#include "chat_view.h"
+#include "precision_slider.h"
+
+#include <QApplication>
+#include <QClipboard>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPushButton>
+#include <QShortcut>
+#include <QVBoxLayout>
+
+namespace studio {
+
+ChatPanel::ChatPanel(ChatController* chat, QWidget* parent) : QWidget(parent), chat_(chat) {
+    auto* v = new QVBoxLayout(this);
+    v->setContentsMargins(0, 0, 0, 0);
+    v->setSpacing(0);
+    precision_ = new PrecisionSlider(this);
+    v->addWidget(precision_);
+    view_ = new ChatView(chat_->model(), this);
+    v->addWidget(view_, 1);
+
+    auto* bottom = new QWidget(this);
+    bottom->setObjectName(QStringLiteral("ChatBottom"));
+    bottom->setAttribute(Qt::WA_StyledBackground, true);
+    auto* bv = new QVBoxLayout(bottom);
+    bv->setContentsMargins(16, 6, 16, 10);
+    auto* frame = new QFrame(bottom);
+    frame->setObjectName(QStringLiteral("InputFrame"));
+    auto* h = new QHBoxLayout(frame);
+    h->setContentsMargins(10, 6, 8, 6);
+    input_ = new ChatInput(frame);
+    send_ = new QPushButton(tr("Send"), frame);
+    send_->setObjectName(QStringLiteral("Primary"));
+    stop_ = new QPushButton(tr("Stop"), frame);
+    stop_->setObjectName(QStringLiteral("Danger"));
+    stop_->setToolTip(tr("Stop generating (Esc)"));
+    h->addWidget(input_, 1);
+    h->addWidget(send_, 0, Qt::AlignBottom);
+    h->addWidget(stop_, 0, Qt::AlignBottom);
+    bv->addWidget(frame);
+    hint_ = new QLabel(tr("Enter to send \u00b7 Shift+Enter for a new line \u00b7 Esc stops"), bottom);
+    hint_->setObjectName(QStringLiteral("MessageMeta"));
+    bv->addWidget(hint_);
+    v->addWidget(bottom);
+
+    auto* esc = new QShortcut(QKeySequence(Qt::Key_Escape), this);
+    esc->setContext(Qt::WindowShortcut);
+    connect(esc, &QShortcut::activated, chat_, &ChatController::stop);
+    connect(input_, &ChatInput::submitted, this, &ChatPanel::submit);
+    connect(send_, &QPushButton::clicked, this, &ChatPanel::submit);
+    connect(stop_, &QPushButton::clicked, chat_, &ChatController::stop);
+    connect(chat_, &ChatController::streamingChanged, this, &ChatPanel::updateButtons);
+    connect(precision_, &PrecisionSlider::bitsChanged, chat_, &ChatController::setBits);
+    connect(view_, &ChatView::copyRequested, this, [this](int row) {
+        if (row >= 0 && row < chat_->model()->rowCount()) QApplication::clipboard()->setText(chat_->model()->message(row).text);
+    });
+    connect(view_, &ChatView::editSubmitted, chat_, &ChatController::editAndResend);
+    connect(view_, &ChatView::regenerateRequested, chat_, &ChatController::regenerate);
+    updateButtons();
+}
+
+void ChatPanel::setPlaceholder(const QString& text) { view_->setPlaceholder(text); }
+
+void ChatPanel::submit() {
+    if (chat_->send(input_->toPlainText())) input_->clear();
+}
+
+void ChatPanel::updateButtons() {
+    const bool busy = chat_->isStreaming();
+    send_->setVisible(!busy);
+    stop_->setVisible(busy);
+}
+
+}  // namespace studio

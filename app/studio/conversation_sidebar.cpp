@@ -1,0 +1,83 @@
+#include "conversation_sidebar.h"
+
+#include <QLabel>
+#include <QListView>
+#include <QMenu>
+#include <QPushButton>
+#include <QVBoxLayout>
+
+namespace studio {
+
+ConversationListModel::ConversationListModel(ConversationStore* store, QObject* parent)
+    : QAbstractListModel(parent), store_(store) {
+    refresh();
+}
+
+int ConversationListModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : int(items_.size()); }
+
+QVariant ConversationListModel::data(const QModelIndex& index, int role) const {
+    if (!index.isValid() || index.row() >= items_.size()) return {};
+    const auto& s = items_[index.row()];
+    if (role == Qt::DisplayRole) return s.title;
+    if (role == Qt::ToolTipRole)
+        return tr("%1\n%2 messages \u00b7 %3").arg(s.title).arg(s.nMessages).arg(QLocale().toString(s.updated.toLocalTime(), QLocale::ShortFormat));
+    if (role == IdRole) return s.id;
+    return {};
+}
+
+void ConversationListModel::refresh() {
+    beginResetModel();
+    items_ = store_->list();
+    endResetModel();
+}
+
+int ConversationListModel::rowOf(const QString& id) const {
+    for (int i = 0; i < items_.size(); ++i)
+        if (items_[i].id == id) return i;
+    return -1;
+}
+
+ConversationSidebar::ConversationSidebar(ConversationStore* store, QWidget* parent) : QWidget(parent) {
+    setObjectName(QStringLiteral("Sidebar"));
+    setAttribute(Qt::WA_StyledBackground, true);
+    auto* v = new QVBoxLayout(this);
+    v->setContentsMargins(8, 10, 8, 8);
+    auto* add = new QPushButton(tr("+  New chat"), this);
+    add->setObjectName(QStringLiteral("Primary"));
+    v->addWidget(add);
+    auto* title = new QLabel(tr("Conversations"), this);
+    title->setObjectName(QStringLiteral("SidebarTitle"));
+    v->addSpacing(6);
+    v->addWidget(title);
+    model_ = new ConversationListModel(store, this);
+    list_ = new QListView(this);
+    list_->setModel(model_);
+    list_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    list_->setContextMenuPolicy(Qt::CustomContextMenu);
+    list_->setTextElideMode(Qt::ElideRight);
+    list_->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    list_->setUniformItemSizes(true);
+    v->addWidget(list_, 1);
+    connect(add, &QPushButton::clicked, this, &ConversationSidebar::newRequested);
+    connect(list_, &QListView::clicked, this, [this](const QModelIndex& i) {
+        emit openRequested(i.data(ConversationListModel::IdRole).toString());
+    });
+    connect(list_, &QListView::customContextMenuRequested, this, [this](const QPoint& pos) {
+        const QModelIndex i = list_->indexAt(pos);
+        if (!i.isValid()) return;
+        QMenu menu;
+        QAction* del = menu.addAction(tr("Delete conversation"));
+        if (menu.exec(list_->viewport()->mapToGlobal(pos)) == del)
+            emit deleteRequested(i.data(ConversationListModel::IdRole).toString());
+    });
+}
+
+void ConversationSidebar::refresh(const QString& currentId) {
+    current_ = currentId;
+    model_->refresh();
+    const int row = model_->rowOf(currentId);
+    if (row >= 0) list_->setCurrentIndex(model_->index(row));
+    else list_->clearSelection();
+}
+
+}  // namespace studio

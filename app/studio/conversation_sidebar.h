@@ -1,0 +1,46 @@
+// Left sidebar: "New chat" and the saved conversations, newest first.
+#pragma once
+#include "conversation_store.h"
+
+#include <QAbstractListModel>
+#include <QWidget>
+
+class QListView;
+
+namespace studio {
+
+// List model over the store's summaries (refreshed after every save).
+class ConversationListModel : public QAbstractListModel {
+    Q_OBJECT
+public:
+    enum Role { IdRole = Qt::UserRole + 1 };
+    explicit ConversationListModel(ConversationStore* store, QObject* parent = nullptr);
+    int rowCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role) const override;
+    void refresh();
+    int rowOf(const QString& id) const;
+
+private:
+    ConversationStore* store_;
+    QList<ConversationSummary> items_;
+};
+
+class ConversationSidebar : public QWidget {
+    Q_OBJECT
+public:
+    ConversationSidebar(ConversationStore* store, QWidget* parent = nullptr);
+    ConversationListModel* model() const { return model_; }
+    void refresh(const QString& currentId);
+
+signals:
+    void newRequested();
+    void openRequested(const QString& id);
+    void deleteRequested(const QString& id);
+
+private:
+    ConversationListModel* model_;
+    QListView* list_;
+    QString current_;
+};
+
+}  // namespace studio

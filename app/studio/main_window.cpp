@@ -1,0 +1,266 @@
+#include "main_window.h"
+
+#include "chat_controller.h"
+#include "chat_panel.h"
+#include "chat_view.h"
+#include "comparison_view.h"
+#include "conversation_sidebar.h"
+#include "conversation_store.h"
+#include "engine_controller.h"
+#include "format_util.h"
+#include "memory_plot.h"
+#include "perplexity_cache.h"
+#include "precision_slider.h"
+#include "quality_panel.h"
+#include "quality_plot.h"
+#include "sampling_panel.h"
+#include "speed_plot.h"
+#include "status_panel.h"
+#include "studio_paths.h"
+
+#include <QApplication>
+#include <QCloseEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QTimer>
+
+namespace studio {
+
+MainWindow::MainWindow(BackendFactory backend, MainWindowOptions opt, QWidget* parent)
+    : QMainWindow(parent), opt_(std::move(opt)) {
+    setWindowTitle(tr("AnyPrec Studio"));
+    store_ = std::make_unique<ConversationStore>(opt_.conversationsDir.isEmpty() ? paths::conversationsDir()
+                                                                                  : opt_.conversationsDir);
+    pplCache_ = std::make_unique<PerplexityCache>(opt_.perplexityCacheFile.isEmpty() ? paths::perplexityCacheFile()
+                                                                                       : opt_.perplexityCacheFile);
+    engine_ = new EngineController(std::move(backend), this);
+    chat_ = new ChatController(engine_, store_.get(), this);
+    chat_->setSampling(settings_.sampling());
+    chat_->setSystemPrompt(settings_.systemPrompt());
+
+    // ---- layout: sidebar | center tabs | plot tabs
+    splitter_ = new QSplitter(Qt::Horizontal, this);
+    sidebar_ = new ConversationSidebar(store_.get(), splitter_);
+    center_ = new QTabWidget(splitter_);
+    center_->setDocumentMode(true);
+    chatPanel_ = new ChatPanel(chat_, center_);
+    compare_ = new ComparisonView(engine_, center_);
+    compare_->setSampling(chat_->sampling());
+    compare_->setSystemPrompt(settings_.systemPrompt());
+    center_->addTab(chatPanel_, tr("Chat"));
+    center_->addTab(compare_, tr("Compare widths"));
+    plots_ = new QTabWidget(splitter_);
+    plots_->setDocumentMode(true);
+    speed_ = new SpeedPlot(plots_);
+    memory_ = new MemoryPlot(plots_);
+    quality_ = new QualityPanel(engine_, pplCache_.get(), plots_);
+    quality_->setWindows(settings_.perplexityWindows());
+    quality_->setTextPath(settings_.evalTextPath().isEmpty() ? paths::defaultEvalText() : settings_.evalTextPath());
+    sampling_ = new SamplingPanel(plots_);
+    sampling_->setSampling(chat_->sampling());
+    sampling_->setSystemPrompt(settings_.systemPrompt());
+    plots_->addTab(speed_, tr("Speed"));
+    plots_->addTab(memory_, tr("Memory"));
+    plots_->addTab(quality_, tr("Quality"));
+    plots_->addTab(sampling_, tr("Settings"));
+    splitter_->addWidget(sidebar_);
+    splitter_->addWidget(center_);
+    splitter_->addWidget(plots_);
+    splitter_->setStretchFactor(0, 0);
+    splitter_->setStretchFactor(1, 3);
+    splitter_->setStretchFactor(2, 2);
+    splitter_->setSizes({220, 680, 460});
+    splitter_->setChildrenCollapsible(false);
+    sidebar_->setMinimumWidth(170);
+    setCentralWidget(splitter_);
+    status_ = new StatusPanel(statusBar());
+    buildMenus();
+
+    // ---- wiring
+    connect(engine_, &EngineController::modelChanged, this, &MainWindow::onModelLoaded);
+    connect(engine_, &EngineController::loadFailed, this, &MainWindow::onLoadFailed);
+    connect(engine_, &EngineController::loadProgress, this, [this](double f, const QString& stage) {
+        status_->setLoading(true, f, stage);
+        chatPanel_->setPlaceholder(tr("Loading %1\u2026 %2%").arg(QFileInfo(loadingPath_).fileName()).arg(int(f * 100)));
+    });
+    connect(chat_, &ChatController::tokenStats, this, [this](const TokenStats& s) {
+        speed_->addStats(s);
+        status_->setLiveStats(s);
+        status_->setBits(s.bits);
+    });
+    connect(chat_, &ChatController::turnFinished, this, [this](const GenerationSummary& s, int) {
+        status_->setSummary(s);
+        memory_->setRuntimeBytes(s.kvBytes, s.activationBytes);
+    });
+    connect(chat_, &ChatController::errorOccurred, this, [this](const QString& m) { statusBar()->showMessage(m, 8000); });
+    connect(chat_, &ChatController::conversationsChanged, this, [this] {
+        // Whatever was saved last is what a restart (or a crash) reopens.
+        if (chat_->model()->rowCount() > 0) settings_.setLastConversation(chat_->model()->conversation().id);
+        refreshSidebar();
+    });
+    connect(chat_, &ChatController::conversationOpened, this, [this](const QString& id) {
+        settings_.setLastConversation(id);
+        refreshSidebar();
+    });
+    connect(chatPanel_->precision(), &PrecisionSlider::bitsChanged, this, [this](int b) {
+        settings_.setPreferredBits(b);
+        status_->setBits(b);
+    });
+    connect(chatPanel_->precision(), &PrecisionSlider::wizardRequested, this, &MainWindow::openWizard);
+    connect(sidebar_, &ConversationSidebar::newRequested, chat_, &ChatController::newConversation);
+    connect(sidebar_, &ConversationSidebar::openRequested, chat_, &ChatController::openConversation);
+    connect(sidebar_, &ConversationSidebar::deleteRequested, chat_, &ChatController::deleteConversation);
+    connect(sampling_, &SamplingPanel::samplingChanged, this, [this](const SamplingSettings& s) {
+        chat_->setSampling(s);
+        compare_->setSampling(s);
+        settings_.setSampling(s);
+    });
+    connect(sampling_, &SamplingPanel::systemPromptChanged, this, [this](const QString& p) {
+        chat_->setSystemPrompt(p);
+        compare_->setSystemPrompt(p);
+        settings_.setSystemPrompt(p);
+    });
+    connect(speed_, &SpeedPlot::meanSpeedsChanged, this, [this] { quality_->plot()->setSpeeds(speed_->meanSpeeds()); });
+    connect(quality_, &QualityPanel::textPathChanged, this, [this](const QString& p) { settings_.setEvalTextPath(p); });
+    connect(compare_, &ComparisonView::selectionChanged, this, [this](const QList<int>& w) { settings_.setCompareWidths(w); });
+
+    // ---- restore
+    if (!restoreGeometry(settings_.windowGeometry())) resize(1360, 860);
+    restoreState(settings_.windowState());
+    splitter_->restoreState(settings_.splitterState());
+    if (!settings_.lastConversation().isEmpty()) chat_->openConversation(settings_.lastConversation());
+    refreshSidebar();
+    chatPanel_->setPlaceholder(tr("No model loaded. Open one with File \u2192 Open model\u2026"));
+    if (opt_.autoLoad) QTimer::singleShot(0, this, &MainWindow::startupLoad);
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::buildMenus() {
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("&Open model\u2026"), QKeySequence::Open, this, [this] {
+        const QString p = QFileDialog::getOpenFileName(this, tr("Open model"), paths::cacheDir() + "/models",
+                                                       tr("Models (*.gguf *.safetensors);;All files (*)"));
+        if (!p.isEmpty()) openModel(p);
+    });
+    file->addAction(tr("Open &Hugging Face folder\u2026"), this, [this] {
+        const QString p = QFileDialog::getExistingDirectory(this, tr("Hugging Face model folder"));
+        if (!p.isEmpty()) openModel(p);
+    });
+    recentMenu_ = file->addMenu(tr("&Recent models"));
+    rebuildRecentMenu();
+    file->addSeparator();
+    file->addAction(tr("&Quantize to any-precision\u2026"), QKeySequence(tr("Ctrl+Q, Ctrl+W")), this, &MainWindow::openWizard);
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+    QMenu* chat = menuBar()->addMenu(tr("&Chat"));
+    chat->addAction(tr("&New chat"), QKeySequence::New, chat_, &ChatController::newConversation);
+    chat->addAction(tr("&Regenerate answer"), QKeySequence(tr("Ctrl+R")), chat_, &ChatController::regenerate);
+    chat->addAction(tr("&Stop"), chat_, &ChatController::stop);
+    chat->addAction(tr("&Clear conversation"), chat_, &ChatController::clear);
+
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    view->addAction(tr("&Chat"), QKeySequence(tr("Ctrl+1")), this, [this] { center_->setCurrentIndex(0); });
+    view->addAction(tr("C&ompare widths"), QKeySequence(tr("Ctrl+2")), this, [this] { center_->setCurrentIndex(1); });
+    view->addAction(tr("Clear speed plot"), speed_, &SpeedPlot::clear);
+
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About AnyPrec Studio"), this, [this] {
+        QMessageBox::about(this, tr("About AnyPrec Studio"),
+                           tr("<b>AnyPrec Studio</b><br>One parent model quantized once; every width from the seed to "
+                              "the parent served from one copy.<br>Based on Park et al., <i>Any-Precision LLM</i>, "
+                              "ICML 2024."));
+    });
+}
+
+void MainWindow::rebuildRecentMenu() {
+    recentMenu_->clear();
+    for (const QString& p : settings_.recentModels())
+        recentMenu_->addAction(QFileInfo(p).fileName(), this, [this, p] { openModel(p); })->setToolTip(p);
+    recentMenu_->setEnabled(!recentMenu_->isEmpty());
+}
+
+void MainWindow::startupLoad() {
+    QString path = settings_.lastModel();
+    if (path.isEmpty() || !QFileInfo::exists(path)) path = paths::defaultModel();
+    if (!QFileInfo::exists(path)) {
+        showMissingModelHelp(path);
+        return;
+    }
+    openModel(path);
+}
+
+void MainWindow::showMissingModelHelp(const QString& path) {
+    chatPanel_->setPlaceholder(
+        tr("The default model is not installed yet.\n\nExpected: %1\n\nTo get it, run in the project folder:\n"
+           "    bash packaging/setup.sh\n\nor open any GGUF, Hugging Face folder or any-precision checkpoint with "
+           "File \u2192 Open model\u2026")
+            .arg(path));
+    status_->setLoading(false);
+}
+
+void MainWindow::openModel(const QString& path) {
+    if (chat_->isStreaming()) chat_->stop();
+    loadingPath_ = path;
+    status_->setLoading(true, 0, tr("loading"));
+    chatPanel_->setPlaceholder(tr("Loading %1\u2026").arg(QFileInfo(path).fileName()));
+    engine_->loadModel(path);
+}
+
+void MainWindow::onModelLoaded(const ModelInfo& info) {
+    status_->setLoading(false);
+    settings_.setLastModel(info.path);
+    settings_.addRecentModel(info.path);
+    rebuildRecentMenu();
+    chatPanel_->precision()->setModel(info, settings_.preferredBits());
+    chat_->setBits(chatPanel_->precision()->bits());
+    status_->setModel(info);
+    status_->setBits(chatPanel_->precision()->bits());
+    memory_->setModel(info);
+    compare_->setSelectedWidths(settings_.compareWidths());
+    setWindowTitle(tr("%1 \u2014 AnyPrec Studio").arg(info.name));
+    QString hint = tr("%1 is ready. Ask anything.").arg(info.name);
+    if (!info.anyPrecision)
+        hint += tr("\n\nThis is a plain model, served at full precision only. Use \u201cMake an any-precision copy\u201d "
+                   "above to create a model you can slide between %1 and %2 bits.").arg(3).arg(8);
+    if (!info.chatWarning.isEmpty()) hint += "\n\n" + info.chatWarning;
+    chatPanel_->setPlaceholder(hint);
+}
+
+void MainWindow::onLoadFailed(const QString& path, const QString& error) {
+    status_->setLoading(false);
+    status_->setModel(engine_->model());
+    if (!QFileInfo::exists(path) && path == paths::defaultModel()) {
+        showMissingModelHelp(path);
+        return;
+    }
+    chatPanel_->setPlaceholder(tr("Could not open %1:\n%2").arg(QFileInfo(path).fileName(), error));
+    QMessageBox::warning(this, tr("Open model"), tr("Could not open the model:\n%1").arg(error));
+}
+
+QuantizeWizard* MainWindow::openWizard() {
+    auto* w = new QuantizeWizard(engine_, opt_.validator, this);
+    w->setAttribute(Qt::WA_DeleteOnClose);
+    connect(w, &QuantizeWizard::openModelRequested, this, &MainWindow::openModel);
+    w->show();
+    return w;
+}
+
+void MainWindow::refreshSidebar() { sidebar_->refresh(chat_->model()->conversation().id); }
+
+void MainWindow::closeEvent(QCloseEvent* e) {
+    chat_->stop();
+    chat_->save();
+    settings_.setWindowGeometry(saveGeometry());
+    settings_.setWindowState(saveState());
+    settings_.setSplitterState(splitter_->saveState());
+    e->accept();
+}
+
+}  // namespace studio

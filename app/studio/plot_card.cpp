@@ -1,0 +1,84 @@
+#include "plot_card.h"
+
+#include <qcustomplot.h>
+
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QLabel>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSaveFile>
+#include <QVBoxLayout>
+
+namespace studio {
+
+PlotCard::PlotCard(const QString& title, QWidget* parent) : QWidget(parent), title_(title) {
+    auto* v = new QVBoxLayout(this);
+    v->setContentsMargins(8, 8, 8, 8);
+    v->setSpacing(4);
+    toolbar_ = new QHBoxLayout;
+    auto* t = new QLabel(title, this);
+    t->setObjectName(QStringLiteral("PrecisionTitle"));
+    toolbar_->addWidget(t);
+    toolbar_->addStretch(1);
+    auto* img = new QPushButton(tr("Save image\u2026"), this);
+    auto* csvBtn = new QPushButton(tr("Export CSV\u2026"), this);
+    toolbar_->addWidget(img);
+    toolbar_->addWidget(csvBtn);
+    v->addLayout(toolbar_);
+    plot_ = new QCustomPlot(this);
+    plot_->setMinimumHeight(180);
+    styleAxes(plot_);
+    v->addWidget(plot_, 1);
+    note_ = new QLabel(this);
+    note_->setObjectName(QStringLiteral("MessageMeta"));
+    note_->setWordWrap(true);
+    note_->setVisible(false);
+    v->addWidget(note_);
+    connect(img, &QPushButton::clicked, this, &PlotCard::askSaveImage);
+    connect(csvBtn, &QPushButton::clicked, this, &PlotCard::askSaveCsv);
+}
+
+void PlotCard::styleAxes(QCustomPlot* p) {
+    p->setBackground(Qt::white);
+    for (QCPAxis* a : {p->xAxis, p->yAxis}) {
+        a->setBasePen(QPen(QColor(0xb8, 0xbf, 0xca)));
+        a->setTickPen(QPen(QColor(0xb8, 0xbf, 0xca)));
+        a->setSubTickPen(QPen(QColor(0xd5, 0xda, 0xe1)));
+        a->setTickLabelColor(QColor(0x4a, 0x52, 0x60));
+        a->setLabelColor(QColor(0x3b, 0x42, 0x50));
+        a->grid()->setPen(QPen(QColor(0xec, 0xee, 0xf2)));
+    }
+    p->legend->setBrush(QColor(255, 255, 255, 220));
+    p->legend->setBorderPen(QPen(QColor(0xdd, 0xe1, 0xe7)));
+}
+
+void PlotCard::setNote(const QString& text) {
+    note_->setText(text);
+    note_->setVisible(!text.isEmpty());
+}
+
+bool PlotCard::saveImage(const QString& path) const {
+    if (path.endsWith(QLatin1String(".pdf"), Qt::CaseInsensitive)) return plot_->savePdf(path);
+    return plot_->savePng(path, 0, 0, 2.0);  // 2x: crisp on high-DPI screens and in documents
+}
+
+bool PlotCard::saveCsv(const QString& path) const {
+    QSaveFile f(path);
+    if (!f.open(QIODevice::WriteOnly | QIODevice::Text)) return false;
+    f.write(csv().toUtf8());
+    return f.commit();
+}
+
+void PlotCard::askSaveImage() {
+    const QString path = QFileDialog::getSaveFileName(const_cast<PlotCard*>(this), tr("Save plot"), title_ + ".png",
+                                                      tr("PNG image (*.png);;PDF document (*.pdf)"));
+    if (!path.isEmpty() && !saveImage(path)) QMessageBox::warning(this, tr("Save plot"), tr("Could not write %1").arg(path));
+}
+
+void PlotCard::askSaveCsv() {
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export data"), title_ + ".csv", tr("CSV (*.csv)"));
+    if (!path.isEmpty() && !saveCsv(path)) QMessageBox::warning(this, tr("Export data"), tr("Could not write %1").arg(path));
+}
+
+}  // namespace studio

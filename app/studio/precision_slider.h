@@ -1,0 +1,47 @@
+// The precision control: a slider over the widths the model serves, each
+// stop labelled with its bits per weight and the weight memory it reads.
+// For a plain (not any-precision) model it shows "full precision" and offers
+// the quantization wizard instead.
+#pragma once
+#include "studio_types.h"
+
+#include <QWidget>
+
+class QLabel;
+class QPushButton;
+class QSlider;
+
+namespace studio {
+
+class PrecisionSlider : public QWidget {
+    Q_OBJECT
+public:
+    explicit PrecisionSlider(QWidget* parent = nullptr);
+
+    void setModel(const ModelInfo& info, int preferredBits);
+    int bits() const { return bits_; }
+    void setBits(int bits);  // clamped to what the model serves
+    QSlider* slider() const { return slider_; }
+
+signals:
+    void bitsChanged(int bits);
+    void wizardRequested();
+
+protected:
+    void resizeEvent(QResizeEvent* e) override;
+
+private:
+    void placeTickLabels();
+    void refreshLabels();
+
+    ModelInfo info_;
+    int bits_ = 0;
+    QLabel* value_ = nullptr;
+    QLabel* detail_ = nullptr;
+    QSlider* slider_ = nullptr;
+    QWidget* ticks_ = nullptr;
+    QList<QLabel*> tickLabels_;
+    QPushButton* wizard_ = nullptr;
+};
+
+}  // namespace studio

@@ -1,0 +1,365 @@
+#include "real_backend.h"
+
+#include "model.h"
+#include "quantize.h"
+#include "sampler.h"
+#include "session.h"
+
+#include <QElapsedTimer>
+#include <QFile>
+#include <QDir>
+#include <QFileInfo>
+
+#include <chrono>
+
+namespace studio {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+QString qs(const std::string& s) { return QString::fromStdString(s); }
+
+StopReason convert(ap::StopReason r) {
+    switch (r) {
+    case ap::StopReason::MaxTokens: return StopReason::MaxTokens;
+    case ap::StopReason::Eos: return StopReason::Eos;
+    case ap::StopReason::StopString: return StopReason::StopString;
+    case ap::StopReason::Cancelled: return StopReason::Cancelled;
+    case ap::StopReason::ContextFull: return StopReason::ContextFull;
+    }
+    return StopReason::None;
+}
+
+ap::SamplingParams convert(const SamplingSettings& s) {
+    ap::SamplingParams p;
+    p.temperature = float(s.temperature);
+    p.top_k = s.topK;
+    p.top_p = float(s.topP);
+    p.min_p = float(s.minP);
+    p.repeat_penalty = float(s.repeatPenalty);
+    p.seed = s.seed;
+    return p;
+}
+
+ap::QuantizeOptions convert(const QuantizeSettings& s) {
+    ap::QuantizeOptions o;
+    o.source = s.source.toStdString();
+    o.output = s.output.toStdString();
+    o.method = s.method.toStdString();
+    o.seed_bits = s.seedBits;
+    o.parent_bits = s.parentBits;
+    o.bits = s.bits;
+    o.calib_path = s.calibPath.toStdString();
+    o.calib_tokens = s.calibTokens;
+    o.sensitivity = s.sensitivity.toStdString();
+    o.quantize_embeddings = s.quantizeEmbeddings;
+    o.threads = s.threads;
+    return o;
+}
+
+// The chat prompt as token ids, in the model's own chat format.
+std::vector<int32_t> promptTokens(const ap::Model& m, const QList<ChatTurn>& turns) {
+    std::vector<ap::ChatMessage> msgs;
+    for (const auto& t : turns) msgs.push_back({t.role.toStdString(), t.content.toStdString()});
+    const auto& d = m.tok->data();
+    const std::string bos = d.add_bos && d.bos_id >= 0 ? m.tok->token_bytes(d.bos_id, true) : std::string();
+    const std::string text = ap::format_chat(m.chat_format, msgs, true, bos);
+    return m.tok->encode(text, false, true);
+}
+
+// The checkpoint may record its source by file name only: look for it as
+// given, next to the checkpoint, then in the set-up cache.
+std::string findSource(const ap::Model& m) {
+    const QString src = qs(m.quant.source_file);
+    if (src.isEmpty()) return {};
+    const QString name = QFileInfo(src).fileName();
+    for (const QString& c : {src, QFileInfo(qs(m.path)).dir().filePath(name),
+                             qs(ap::anyprec_cache_dir()) + QStringLiteral("/models/") + name})
+        if (QFileInfo::exists(c)) return c.toStdString();
+    return {};
+}
+
+// Rows of the matrices the quantizer touches (for size estimates in the wizard).
+qint64 quantRows(const ap::Model& m) {
+    qint64 rows = m.embed.rows;
+    if (!m.cfg.tied_embeddings) rows += m.head.rows;
+    for (const auto& l : m.layers)
+        for (const ap::Linear* x : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) rows += x->rows;
+    return rows;
+}
+
+// One comparison column: its own Session over the shared Model, decoded one
+// token per step() so the worker can interleave columns.
+class RealStream : public TokenStream {
+public:
+    RealStream(const ap::Model& m, const QList<ChatTurn>& turns, const SamplingSettings& s, int bits)
+        : m_(m), sampler_(convert(s)), max_(s.maxTokens), bits_(m.resolve_bits(bits)) {
+        ap::SessionOptions so;
+        so.n_ctx = 2048;
+        session_ = std::make_unique<ap::Session>(m, so);
+        prompt_ = promptTokens(m, turns);
+        history_ = prompt_;
+        r_.nPrompt = r_.nPromptEvaluated = int(prompt_.size());
+        stops_ = ap::chat_stop_strings(m.chat_format);
+        start_ = Clock::now();
+    }
+
+    bool step(TokenOut& out) override {
+        if (done_) return false;
+        const auto t0 = Clock::now();
+        if (r_.nGenerated >= max_) return finish(StopReason::MaxTokens);
+        if (session_->n_past() + 1 >= session_->n_ctx()) return finish(StopReason::ContextFull);
+        if (r_.nGenerated == 0) {
+            session_->reset();
+            session_->eval(prompt_.data(), int(prompt_.size()), bits_, &logits_, false);
+            r_.promptS = seconds(t0);
+        } else {
+            session_->eval(&last_, 1, bits_, &logits_, false);
+        }
+        const int n_vocab = m_.tok->n_vocab();
+        last_ = sampler_.sample(logits_.data() + (logits_.size() - size_t(n_vocab)), n_vocab, history_);
+        history_.push_back(last_);
+        if (m_.tok->is_eog(last_)) return finish(StopReason::Eos);
+        std::string piece = utf8_.push(m_.tok->token_bytes(last_));
+        text_ += piece;
+        for (const auto& s : stops_) {
+            if (s.empty()) continue;
+            if (auto pos = text_.find(s); pos != std::string::npos) {
+                // Emit nothing of the stop string itself.
+                const size_t keep = pos >= text_.size() - piece.size() ? pos - (text_.size() - piece.size()) : 0;
+                piece = piece.substr(0, keep);
+                emitToken(out, piece, t0);
+                finish(StopReason::StopString);
+                return !piece.empty();
+            }
+        }
+        emitToken(out, piece, t0);
+        return true;
+    }
+
+    BackendResult result() const override { return r_; }
+
+private:
+    static double seconds(Clock::time_point since) {
+        return std::chrono::duration<double>(Clock::now() - since).count();
+    }
+    void emitToken(TokenOut& out, const std::string& piece, Clock::time_point t0) {
+        out.piece = qs(piece);
+        out.bits = bits_;
+        out.tokenS = seconds(t0);
+        out.elapsedS = seconds(start_);
+        out.nPrompt = r_.nPrompt;
+        if (r_.nGenerated == 0) r_.ttftS = out.elapsedS;
+        else r_.decodeS += out.tokenS;
+        ++r_.nGenerated;
+    }
+    bool finish(StopReason why) {
+        done_ = true;
+        r_.reason = why;
+        r_.kvBytes = session_->kv_bytes();
+        r_.activationBytes = session_->activation_bytes();
+        return false;
+    }
+
+    const ap::Model& m_;
+    std::unique_ptr<ap::Session> session_;
+    ap::Sampler sampler_;
+    ap::Utf8StreamDecoder utf8_;
+    std::vector<int32_t> prompt_, history_;
+    std::vector<float> logits_;
+    std::vector<std::string> stops_;
+    std::string text_;
+    int32_t last_ = -1;
+    int max_, bits_;
+    bool done_ = false;
+    BackendResult r_;
+    Clock::time_point start_;
+};
+
+class RealBackend : public EngineBackend {
+public:
+    ModelInfo loadModel(const QString& path, const Progress& progress) override {
+        try {
+            // Free the old model first: two models may not fit in memory.
+            chat_.reset();
+            model_.reset();
+            model_ = ap::load_model(path.toStdString(), [&](double f, const std::string& stage) {
+                return progress ? progress(f, qs(stage)) : true;
+            });
+            ap::SessionOptions so;
+            so.n_ctx = 2048;
+            chat_ = std::make_unique<ap::Session>(*model_, so);
+            return describe(path);
+        } catch (const std::exception& e) {
+            throw EngineError(e.what());
+        }
+    }
+
+    bool hasModel() const override { return model_ != nullptr; }
+
+    BackendResult generate(const GenerationRequest& req, const TokenSink& onToken) override {
+        ap::GenerateRequest g;
+        g.prompt = promptTokens(*model_, req.turns);
+        g.max_tokens = req.sampling.maxTokens;
+        g.sampling = convert(req.sampling);
+        g.stop = ap::chat_stop_strings(model_->chat_format);
+        g.bits = model_->resolve_bits(req.bits);
+        g.live_bits = &req.controls->liveBits;
+        g.cancel = &req.controls->cancel;
+        const int nPrompt = int(g.prompt.size());
+        ap::GenerateResult r;
+        try {
+            r = chat_->generate(g, [&](const ap::TokenEvent& e) {
+                TokenOut t;
+                t.piece = qs(e.text);
+                t.bits = e.bits;
+                t.elapsedS = e.elapsed_s;
+                t.tokenS = e.token_s;
+                t.nPrompt = nPrompt;
+                onToken(t);
+            });
+        } catch (const std::exception& e) {
+            throw EngineError(e.what());
+        }
+        BackendResult out;
+        out.reason = convert(r.reason);
+        out.nPrompt = r.n_prompt;
+        out.nPromptEvaluated = r.n_prompt_evaluated;
+        out.nGenerated = r.n_generated;
+        out.promptS = r.prompt_s;
+        out.decodeS = r.decode_s;
+        out.ttftS = r.ttft_s;
+        out.kvBytes = chat_->kv_bytes();
+        out.activationBytes = chat_->activation_bytes();
+        return out;
+    }
+
+    std::unique_ptr<TokenStream> openStream(const QList<ChatTurn>& turns, const SamplingSettings& s,
+                                            int bits) override {
+        return std::make_unique<RealStream>(*model_, turns, s, bits);
+    }
+
+    double perplexity(const QString& textPath, int bits, int ctx, int maxWindows, const Progress& progress,
+                      qint64* nScored) override {
+        try {
+            // bits < 0: the source model of the checkpoint, loaded only for this measurement.
+            std::unique_ptr<ap::Model> source;
+            const ap::Model* m = model_.get();
+            if (bits < 0) {
+                const std::string src = findSource(*model_);
+                if (src.empty()) throw EngineError("the source model of this checkpoint was not found");
+                source = ap::load_model(src);
+                m = source.get();
+                bits = 0;
+            }
+            const std::vector<int32_t> tokens = textTokens(*m, textPath, ctx, maxWindows);
+            ap::SessionOptions so;
+            so.n_ctx = ctx + 1;
+            ap::Session s(*m, so);
+            const auto r = ap::perplexity(s, tokens, ctx, m->resolve_bits(bits), [&](double f, const std::string& st) {
+                return progress ? progress(f, qs(st)) : true;
+            });
+            if (nScored) *nScored = r.n_scored;
+            return r.ppl;
+        } catch (const EngineError&) {
+            throw;
+        } catch (const std::exception& e) {
+            throw EngineError(e.what());
+        }
+    }
+
+    QuantizeOutcome quantize(const QuantizeSettings& s, const QuantizeSink& progress,
+                             const std::atomic<bool>* cancel) override {
+        QuantizeOutcome out;
+        out.output = s.output;
+        try {
+            const auto r = ap::quantize_model(convert(s), [&](const ap::QuantizeProgress& p) {
+                QuantizeProgressInfo q;
+                q.fraction = p.fraction;
+                q.step = p.step;
+                q.nSteps = p.n_steps;
+                q.stage = qs(p.stage);
+                q.tensor = qs(p.tensor);
+                q.elapsedS = p.elapsed_s;
+                q.etaS = p.eta_s;
+                if (progress) progress(q);
+            }, cancel);
+            out.output = qs(r.output);
+            out.bytes = r.bytes;
+            out.seconds = r.seconds;
+            out.cancelled = r.cancelled;
+        } catch (const std::exception& e) {
+            out.error = QString::fromUtf8(e.what());
+        }
+        return out;
+    }
+
+private:
+    ModelInfo describe(const QString& path) const {
+        const ap::Model& m = *model_;
+        ModelInfo info;
+        info.path = path;
+        // The file name tells models apart better than the metadata name
+        // (a GGUF's general.name is often a training-run label).
+        info.name = QFileInfo(path).completeBaseName();
+        if (info.name.isEmpty()) info.name = qs(m.cfg.name);
+        info.format = qs(m.format);
+        info.sourceNote = qs(m.source_note);
+        info.chatWarning = qs(m.chat_warning);
+        info.sourcePath = qs(findSource(m));
+        info.anyPrecision = m.any_precision();
+        info.seedBits = m.min_bits();
+        info.parentBits = m.max_bits();
+        info.nParams = m.n_params();
+        info.quantRows = quantRows(m);
+        info.nCtx = chat_->n_ctx();
+        info.device = QStringLiteral("CPU \u00b7 %1 threads \u00b7 %2").arg(chat_->threads()).arg(QString::fromLatin1(chat_->kernels().name));
+        const ap::MemoryReport mem = ap::weight_memory(m);
+        info.planeBytes = mem.plane_bytes;
+        info.tableBytes = mem.table_bytes;
+        info.denseBytes = mem.dense_bytes;
+        info.kvBytes = chat_->kv_bytes();
+        info.activationBytes = chat_->activation_bytes();
+        for (int b : m.widths()) {
+            WidthInfo w;
+            w.bits = b;
+            w.bitsPerWeight = ap::bits_per_weight(m, b);
+            w.bytesPerToken = ap::bytes_per_token(m, b);
+            w.separateBytes = w.bytesPerToken;
+            for (const auto& [sb, bytes] : mem.separate_bytes)
+                if (sb == b) w.separateBytes = bytes;
+            info.widths.append(w);
+        }
+        return info;
+    }
+
+    // Tokens of the evaluation text; with maxWindows only a prefix is tokenized
+    // (about 8 bytes per token is a safe margin for English).
+    std::vector<int32_t> textTokens(const ap::Model& m, const QString& path, int ctx, int maxWindows) const {
+        QFile f(path);
+        if (!f.open(QIODevice::ReadOnly)) throw EngineError(path.toStdString() + ": cannot read");
+        QByteArray bytes = maxWindows > 0 ? f.read(qint64(maxWindows) * ctx * 8) : f.readAll();
+        std::vector<int32_t> t = m.tok->encode(std::string_view(bytes.constData(), size_t(bytes.size())), false, false);
+        if (maxWindows > 0 && t.size() > size_t(maxWindows) * ctx) t.resize(size_t(maxWindows) * ctx);
+        return t;
+    }
+
+    std::unique_ptr<ap::Model> model_;
+    std::unique_ptr<ap::Session> chat_;
+};
+
+}  // namespace
+
+std::unique_ptr<EngineBackend> makeRealBackend() { return std::make_unique<RealBackend>(); }
+
+QString validateWithEngine(const QuantizeSettings& s) {
+    try {
+        ap::validate_quantize_options(convert(s));
+        return {};
+    } catch (const std::exception& e) {
+        return QString::fromUtf8(e.what());
+    }
+}
+
+}  // namespace studio

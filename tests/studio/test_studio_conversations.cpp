@@ -1,0 +1,118 @@
+// Conversations: JSON round trip, atomic saving, the auto-saved chat
+// reloading in a new window (as after a crash or restart), the sidebar list.
+#include "conversation_sidebar.h"
+#include "conversation_store.h"
+#include "studio_test_util.h"
+
+#include <QFile>
+
+using namespace studio;
+
+class TestStudioConversations : public QObject {
+    Q_OBJECT
+    QTemporaryDir dir_;
+
+private slots:
+    void initTestCase() { studiotest::isolate("test_studio_conversations"); }
+
+    void jsonRoundTrip() {
+        Conversation c = Conversation::create();
+        c.title = "T";
+        c.systemPrompt = "Be brief.";
+        c.modelPath = "/m.safetensors";
+        Message u;
+        u.role = "user";
+        u.text = "Hi \u00e9\u4e2d";
+        Message a;
+        a.role = "assistant";
+        a.text = "Hello\nthere";
+        a.widths = {8, 4};
+        a.nTokens = 12;
+        a.tokensPerSecond = 42.5;
+        a.ttftS = 0.25;
+        a.reason = StopReason::Cancelled;
+        c.messages = {u, a};
+        const Conversation r = Conversation::fromJson(c.toJson());
+        QCOMPARE(r.id, c.id);
+        QCOMPARE(r.systemPrompt, c.systemPrompt);
+        QCOMPARE(r.messages.size(), 2);
+        QCOMPARE(r.messages[0].text, u.text);
+        QCOMPARE(r.messages[1].widths, a.widths);
+        QCOMPARE(r.messages[1].nTokens, 12);
+        QCOMPARE(r.messages[1].reason, StopReason::Cancelled);
+        QCOMPARE(r.turns().first().role, QStringLiteral("system"));
+        QCOMPARE(r.turns().size(), 3);
+    }
+
+    void storeSavesListsAndSurvivesGarbage() {
+        ConversationStore store(dir_.filePath("store"));
+        Conversation c = Conversation::create();
+        c.title = "Saved";
+        QVERIFY(store.save(c));
+        // A foreign or broken file in the folder is skipped, not fatal.
+        QFile junk(store.dir() + "/broken.json");
+        QVERIFY(junk.open(QIODevice::WriteOnly));
+        junk.write("{ not json");
+        junk.close();
+        const auto list = store.list();
+        QCOMPARE(list.size(), 1);
+        QCOMPARE(list.first().title, QStringLiteral("Saved"));
+        // No temporary files are left after saving.
+        QCOMPARE(QDir(store.dir()).entryList(QDir::Files).size(), 2);
+        QVERIFY(store.remove(c.id));
+        QCOMPARE(store.list().size(), 0);
+    }
+
+    void savedConversationReloads() {
+        FakeBackendOptions o;
+        o.script = {"Reloaded", " answer"};
+        o.msPerTokenAt8 = 2;
+        QString id;
+        {
+            auto w = studiotest::window(dir_.path(), o);
+            QVERIFY(w->chat()->send(QStringLiteral("Remember me")));
+            QVERIFY(QTest::qWaitFor([&] { return !w->chat()->isStreaming(); }, 5000));
+            id = w->chat()->model()->conversation().id;
+            // Saved automatically, without closing the window.
+            ConversationStore store(dir_.filePath("conversations"));
+            const auto c = store.load(id);
+            QVERIFY(c.has_value());
+            QCOMPARE(c->messages.size(), 2);
+            QCOMPARE(c->messages[1].text, QStringLiteral("Reloaded answer"));
+            QCOMPARE(w->findChild<ConversationSidebar*>()->model()->rowCount(), 1);
+        }
+        // A new window (as after a restart) reopens the last conversation.
+        auto w2 = studiotest::window(dir_.path(), o, QStringLiteral("/fake/m.anyprec.safetensors"), false);
+        QCOMPARE(w2->chat()->model()->conversation().id, id);
+        QCOMPARE(w2->chat()->model()->rowCount(), 2);
+        QCOMPARE(w2->chat()->model()->message(0).text, QStringLiteral("Remember me"));
+        QCOMPARE(w2->chat()->model()->message(1).widths, QList<int>{8});
+        // New chat, then reopen the old one from the store.
+        w2->chat()->newConversation();
+        QCOMPARE(w2->chat()->model()->rowCount(), 0);
+        QVERIFY(w2->chat()->openConversation(id));
+        QCOMPARE(w2->chat()->model()->rowCount(), 2);
+    }
+
+    void streamingAnswerIsSavedBeforeItEnds() {
+        FakeBackendOptions o;
+        o.msPerTokenAt8 = 20;
+        for (int i = 0; i < 400; ++i) o.script << QStringLiteral(" x");
+        auto w = studiotest::window(dir_.path(), o);
+        w->chat()->newConversation();
+        QVERIFY(w->chat()->send(QStringLiteral("long one")));
+        const QString id = w->chat()->model()->conversation().id;
+        ConversationStore store(dir_.filePath("conversations"));
+        // The question is on disk at once; partial answers within a few seconds.
+        QVERIFY(store.load(id).has_value());
+        QVERIFY(QTest::qWaitFor([&] {
+            auto c = store.load(id);
+            return c && c->messages.size() == 2 && !c->messages[1].text.isEmpty();
+        }, 6000));
+        w->chat()->stop();
+        QVERIFY(QTest::qWaitFor([&] { return !w->chat()->isStreaming(); }, 5000));
+    }
+};
+
+QTEST_MAIN(TestStudioConversations)
+#include "test_studio_conversations.moc"

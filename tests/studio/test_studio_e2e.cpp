@@ -1,0 +1,99 @@
+// End to end with the real engine: the default model from set-up loads in
+// the background, a prompt streams tokens into the chat, Stop stops, and
+// (with an any-precision checkpoint) the slider switches the width mid-answer.
+#include "chat_view.h"
+#include "chat_panel.h"
+#include "precision_slider.h"
+#include "real_backend.h"
+#include "studio_paths.h"
+#include "studio_test_util.h"
+#include "test_util.h"
+
+#include <QSlider>
+
+using namespace studio;
+
+class TestStudioE2e : public QObject {
+    Q_OBJECT
+    QTemporaryDir dir_;
+
+    std::unique_ptr<MainWindow> open(const QString& path) {
+        MainWindowOptions opt;
+        opt.conversationsDir = dir_.filePath("conversations");
+        opt.perplexityCacheFile = dir_.filePath("ppl.json");
+        opt.autoLoad = false;
+        auto w = std::make_unique<MainWindow>([] { return makeRealBackend(); }, opt);
+        w->show();
+        QSignalSpy loaded(w->engine(), &EngineController::modelChanged);
+        QSignalSpy failed(w->engine(), &EngineController::loadFailed);
+        w->openModel(path);
+        [&] { QVERIFY(QTest::qWaitFor([&] { return loaded.count() || failed.count(); }, 120000)); }();
+        if (failed.count()) qWarning() << failed.first();
+        return w;
+    }
+
+private slots:
+    void initTestCase() { studiotest::isolate("test_studio_e2e"); }
+
+    void defaultModelChats() {
+        AP_REQUIRE_FILE(aptest::smollm_path());
+        auto w = open(QString::fromStdString(aptest::smollm_path()));
+        QVERIFY(w->engine()->model().isValid());
+        QVERIFY(!w->engine()->model().anyPrecision);
+        SamplingSettings s;
+        s.temperature = 0;
+        s.maxTokens = 24;
+        w->chat()->setSampling(s);
+        QSignalSpy tokens(w->engine(), &EngineController::tokenReady);
+        QVERIFY(w->chat()->send(QStringLiteral("What is the capital of France?")));
+        QVERIFY(QTest::qWaitFor([&] { return !w->chat()->isStreaming(); }, 120000));
+        QVERIFY(tokens.count() > 1);
+        const QString answer = w->chat()->model()->message(1).text;
+        qInfo() << "answer:" << answer;
+        QVERIFY(!answer.trimmed().isEmpty());
+        QCOMPARE(w->chatPanel()->view()->bubbleText(1), answer);
+        QVERIFY(w->chat()->model()->message(1).tokensPerSecond > 0);
+    }
+
+    void stopStopsRealGeneration() {
+        AP_REQUIRE_FILE(aptest::smollm_path());
+        auto w = open(QString::fromStdString(aptest::smollm_path()));
+        SamplingSettings s;
+        s.maxTokens = 400;
+        w->chat()->setSampling(s);
+        QSignalSpy tokens(w->engine(), &EngineController::tokenReady);
+        QSignalSpy finished(w->engine(), &EngineController::generationFinished);
+        QVERIFY(w->chat()->send(QStringLiteral("Write a long story about a lighthouse.")));
+        QVERIFY(QTest::qWaitFor([&] { return tokens.count() >= 3; }, 60000));
+        w->chat()->stop();
+        const int at = int(tokens.count());
+        QVERIFY(QTest::qWaitFor([&] { return !w->chat()->isStreaming(); }, 30000));
+        QVERIFY(tokens.count() <= at + 1);
+        QCOMPARE(finished.first().at(1).value<GenerationSummary>().reason, StopReason::Cancelled);
+    }
+
+    void sliderSwitchesWidthMidAnswer() {
+        const QString ap = paths::defaultAnyPrecision();
+        if (!QFileInfo::exists(ap)) QSKIP("no any-precision checkpoint next to the default model");
+        auto w = open(ap);
+        QVERIFY(w->engine()->model().anyPrecision);
+        const int hi = w->engine()->model().parentBits, lo = w->engine()->model().seedBits;
+        w->chatPanel()->precision()->setBits(hi);
+        SamplingSettings s;
+        s.maxTokens = 40;
+        w->chat()->setSampling(s);
+        QList<int> bits;
+        connect(w->engine(), &EngineController::tokenReady, this,
+                [&](quint64, const QString&, const TokenStats& st) { bits << st.bits; });
+        QVERIFY(w->chat()->send(QStringLiteral("Tell me about the sea.")));
+        QVERIFY(QTest::qWaitFor([&] { return bits.size() >= 3 || !w->chat()->isStreaming(); }, 60000));
+        if (!w->chat()->isStreaming()) QSKIP("the answer ended before the switch");
+        w->chatPanel()->precision()->slider()->setValue(lo);
+        QVERIFY(QTest::qWaitFor([&] { return !w->chat()->isStreaming(); }, 120000));
+        QCOMPARE(bits.first(), hi);
+        QCOMPARE(bits.last(), lo);
+    }
+};
+
+QTEST_MAIN(TestStudioE2e)
+#include "test_studio_e2e.moc"

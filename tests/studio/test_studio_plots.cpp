@@ -1,0 +1,119 @@
+// Plots: the speed plot receives a point per decoded token (one series per
+// width), the memory plot stacks the parent's parts, the quality plot gets
+// perplexity per width from the background job (and its cache), and plots
+// save as PNG/PDF and export CSV.
+#include "chat_panel.h"
+#include "memory_plot.h"
+#include "precision_slider.h"
+#include "quality_panel.h"
+#include "quality_plot.h"
+#include "speed_plot.h"
+#include "studio_test_util.h"
+
+#include <QFile>
+#include <QSlider>
+#include <qcustomplot.h>
+
+using namespace studio;
+
+class TestStudioPlots : public QObject {
+    Q_OBJECT
+    QTemporaryDir dir_;
+
+private slots:
+    void initTestCase() { studiotest::isolate("test_studio_plots"); }
+
+    void speedPlotGetsPointsPerWidth() {
+        FakeBackendOptions o;
+        o.msPerTokenAt8 = 5;
+        o.script.clear();
+        for (int i = 0; i < 20; ++i) o.script << QStringLiteral(" t");
+        auto w = studiotest::window(dir_.path(), o);
+        w->chatPanel()->precision()->setBits(8);
+        QVERIFY(w->chat()->send(QStringLiteral("one")));
+        QVERIFY(QTest::qWaitFor([&] { return !w->chat()->isStreaming(); }, 5000));
+        w->chatPanel()->precision()->setBits(3);
+        QVERIFY(w->chat()->send(QStringLiteral("two")));
+        QVERIFY(QTest::qWaitFor([&] { return !w->chat()->isStreaming(); }, 5000));
+        SpeedPlot* p = w->speedPlot();
+        QCOMPARE(p->pointCount(8), 19);  // every token but the first (prompt time)
+        QCOMPARE(p->pointCount(3), 19);
+        const auto means = p->meanSpeeds();
+        QVERIFY(means.value(3) > means.value(8));  // the fake, like the engine, is faster at low widths
+        QVERIFY(p->csv().count('\n') == 1 + 38);
+        p->clear();
+        QCOMPARE(p->pointCount(8), 0);
+    }
+
+    void speedPlotHistoryIsBounded() {
+        SpeedPlot p;
+        for (int i = 0; i < SpeedPlot::kMaxPointsPerWidth + 500; ++i) p.addPoint(i * 0.01, 50, 4);
+        QVERIFY(p.pointCount(4) <= SpeedPlot::kMaxPointsPerWidth);
+    }
+
+    void memoryPlotStacksParts() {
+        MemoryPlot p;
+        const ModelInfo ap = FakeBackend::fakeModelInfo("/x/m.anyprec.safetensors");
+        p.setModel(ap);
+        // bitplanes, tables, 6 separate widths, unquantized, KV, activations
+        QCOMPARE(p.segmentCount(), 2 + 6 + 1 + 2);
+        QVERIFY(p.csv().contains("Bitplanes"));
+        QVERIFY(p.csv().contains("KV cache"));
+        p.setModel(FakeBackend::fakeModelInfo("/x/m.gguf"));
+        QCOMPARE(p.segmentCount(), 3);
+    }
+
+    void qualityPlotGetsPerplexityAndCaches() {
+        const QString text = dir_.filePath("eval.txt");
+        QFile f(text);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(QByteArray(4096, 'x'));
+        f.close();
+        FakeBackendOptions o;
+        o.msPerTokenAt8 = 1;
+        auto w = studiotest::window(dir_.path(), o);
+        QualityPanel* q = w->quality();
+        q->setTextPath(text);
+        q->setWindows(2);
+        QSignalSpy ready(w->engine(), &EngineController::perplexityReady);
+        QSignalSpy done(w->engine(), &EngineController::perplexityFinished);
+        q->measure();
+        QVERIFY(done.wait(5000));
+        QCOMPARE(ready.count(), 6);
+        QCOMPARE(q->plot()->perplexities().size(), 6);
+        QVERIFY(q->plot()->perplexities().value(3) > q->plot()->perplexities().value(8));
+        // Cached: a second measurement asks the engine for nothing.
+        q->measure();
+        QVERIFY(!q->isMeasuring());
+        // The scatter needs speeds at the same widths.
+        q->plot()->setScatterVisible(true);
+        QCOMPARE(q->plot()->scatterPointCount(), 0);
+        q->plot()->setSpeeds({{3, 80.0}, {8, 40.0}});
+        QCOMPARE(q->plot()->scatterPointCount(), 2);
+        QVERIFY(q->plot()->csv().contains("3,"));
+        // A new window over the same cache file shows the cached values at once.
+        auto w2 = studiotest::window(dir_.path(), o);
+        w2->quality()->setWindows(2);
+        w2->quality()->setTextPath(text);
+        QCOMPARE(w2->quality()->plot()->perplexities().size(), 6);
+    }
+
+    void plotsSaveImagesAndCsv() {
+        MemoryPlot p;
+        p.resize(600, 400);
+        p.setModel(FakeBackend::fakeModelInfo("/x/m.anyprec.safetensors"));
+        const QString png = dir_.filePath("memory.png"), pdf = dir_.filePath("memory.pdf"),
+                      csv = dir_.filePath("memory.csv");
+        QVERIFY(p.saveImage(png));
+        QVERIFY(p.saveImage(pdf));
+        QVERIFY(p.saveCsv(csv));
+        QVERIFY(QFileInfo(png).size() > 1000);
+        QVERIFY(QFileInfo(pdf).size() > 500);
+        QFile c(csv);
+        QVERIFY(c.open(QIODevice::ReadOnly));
+        QVERIFY(c.readAll().startsWith("segment,"));
+    }
+};
+
+QTEST_MAIN(TestStudioPlots)
+#include "test_studio_plots.moc"
