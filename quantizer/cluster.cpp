@@ -79,17 +79,19 @@ inline double RowClusterer::mean(int a, int b) const {
     return (p1_[b] - p1_[a]) / (p0_[b] - p0_[a]);
 }
 
-// Layer j of the programme: cur_[i] = min over t of prev_[t] + cost(t, i).
-// The best t never decreases with i (the 1-D k-means cost obeys the
-// quadrangle inequality), so the middle i's argmin bounds both halves.
+// Layer j of the programme over the allowed cut positions pos_[0..B]:
+// cur_[i] = min over t of prev_[t] + cost(pos_[t], pos_[i]). The best t never
+// decreases with i (the 1-D k-means cost obeys the quadrangle inequality), so
+// the middle i's argmin bounds both halves.
 void RowClusterer::dc_layer(int j, int ilo, int ihi, int tlo, int thi) {
     while (ilo <= ihi) {
         const int mid = ilo + (ihi - ilo) / 2;
         double best = std::numeric_limits<double>::infinity();
         int bt = tlo;
         const int tend = std::min(thi, mid - 1);
+        const int pm = pos_[mid];
         for (int t = tlo; t <= tend; ++t) {
-            const double v = prev_[t] + cost(t, mid);
+            const double v = prev_[t] + cost(pos_[t], pm);
             if (v < best) { best = v; bt = t; }
         }
         cur_[mid] = best;
@@ -107,7 +109,7 @@ void RowClusterer::dc_layer(int j, int ilo, int ihi, int tlo, int thi) {
     }
 }
 
-void RowClusterer::optimal_partition(int k) {
+void RowClusterer::optimal_partition(int k, int n_cuts) {
     const int m = m_;
     bounds_.assign(k + 1, m);
     if (m <= k) {
@@ -115,42 +117,43 @@ void RowClusterer::optimal_partition(int k) {
         for (int c = 0; c <= m; ++c) bounds_[c] = c;
         return;
     }
-    // prefix length i of layer j is feasible in [j, m - k + j]: every
-    // cluster of an optimal partition with m >= k values is non-empty.
-    const int slack = m - k;
-    arg_stride_ = m + 1;
+    // Cut positions: every distinct value, or (n_cuts > 0) that many evenly
+    // spaced ones, which makes this the optimum over a coarser set of values.
+    const int B = n_cuts > 0 && n_cuts < m ? std::max(n_cuts, k) : m;
+    pos_.resize(B + 1);
+    for (int i = 0; i <= B; ++i) pos_[i] = int(int64_t(i) * m / B);
+    // Prefix i of layer j is feasible in [j, B - k + j]: every cluster of an
+    // optimal partition with at least k values is non-empty.
+    const int slack = B - k;
+    arg_stride_ = B + 1;
     arg_.assign(size_t(k + 1) * arg_stride_, 0);
-    prev_.assign(m + 1, 0.0);
-    cur_.assign(m + 1, 0.0);
-    for (int i = 1; i <= 1 + slack; ++i) prev_[i] = cost(0, i);
+    prev_.assign(B + 1, 0.0);
+    cur_.assign(B + 1, 0.0);
+    for (int i = 1; i <= 1 + slack; ++i) prev_[i] = cost(0, pos_[i]);
     for (int j = 2; j <= k; ++j) {
         dc_layer(j, j, j + slack, j - 1, j - 1 + slack);
         std::swap(prev_, cur_);
     }
-    bounds_[0] = 0;
+    int i = B;
     bounds_[k] = m;
-    for (int j = k; j >= 2; --j) bounds_[j - 1] = arg_[size_t(j) * arg_stride_ + bounds_[j]];
+    for (int j = k; j >= 2; --j) {
+        i = arg_[size_t(j) * arg_stride_ + i];
+        bounds_[j - 1] = pos_[i];
+    }
+    bounds_[0] = 0;
 }
 
-// Weighted Lloyd on sorted values: clusters stay contiguous, so one step is
-// k means from prefix sums plus k binary searches for the midpoints.
-void RowClusterer::lloyd_partition(int k) {
-    const int m = m_;
-    const double total = p0_[m];
-    bounds_.assign(k + 1, m);
-    bounds_[0] = 0;
-    for (int c = 1; c < k; ++c) {
-        const double target = total * c / k;
-        int b = int(std::lower_bound(p0_.begin(), p0_.end(), target) - p0_.begin());
-        b = std::max(b, bounds_[c - 1] + 1);
-        bounds_[c] = std::min(b, m - (k - c));
-    }
-    std::vector<double> mu(k);
-    for (int iter = 0; iter < 300; ++iter) {
+// Weighted Lloyd on sorted values, from the current bounds_: clusters stay
+// contiguous, so one step is k means from prefix sums plus k binary searches.
+// Every step lowers (or keeps) the cost.
+void RowClusterer::lloyd_refine(int k) {
+    std::vector<double>& mu = cur_;
+    mu.assign(k, 0.0);
+    for (int iter = 0; iter < 1000; ++iter) {
         for (int c = 0; c < k; ++c) {
             const int a = bounds_[c], b = bounds_[c + 1];
             if (b > a) mu[c] = mean(a, b);
-            else mu[c] = c > 0 ? mu[c - 1] : u_[0];  // empty: keeps the order of centroids
+            else mu[c] = c > 0 ? mu[c - 1] : u_[0];  // empty: keeps the centroids ordered
         }
         next_bounds_ = bounds_;
         for (int c = 1; c < k; ++c) {
@@ -210,7 +213,7 @@ void RowClusterer::anyprec(const float* w, const float* s, int n, int seed_bits,
     for (auto& t : out.table) t.clear();
     for (auto& t : out.mass) t.clear();
 
-    optimal_partition(1 << seed_bits);
+    optimal_partition(1 << seed_bits, 0);
     fill_width(out, seed_bits, nullptr);
     for (int b = seed_bits; b < parent_bits; ++b) {
         const int K = 1 << b;
@@ -241,11 +244,25 @@ void RowClusterer::kmeans(const float* w, const float* s, int n, int bits, RowQu
     for (auto& t : out.table) t.clear();
     for (auto& t : out.mass) t.clear();
     const int k = 1 << bits;
-    const double span = std::max(1, m_ - k + 1);
-    const double work = double(k) * span * (std::log2(span) + 1);
-    used_lloyd_ = m_ > k && work > kMaxExactKmeansWork;
-    if (used_lloyd_) lloyd_partition(k);
-    else optimal_partition(k);
+    // Work of the exact programme over B cut positions: about k (B - k) log2(B - k).
+    auto work = [k](int B) {
+        const double span = std::max(1, B - k + 1);
+        return double(k) * span * (std::log2(span) + 1);
+    };
+    used_lloyd_ = m_ > k && work(m_) > kMaxExactKmeansWork;
+    if (!used_lloyd_) {
+        optimal_partition(k, 0);
+    } else {
+        int lo = k + 1, hi = m_;  // the most cut positions the budget allows
+        while (lo < hi) {
+            const int mid = lo + (hi - lo + 1) / 2;
+            if (work(mid) <= kMaxExactKmeansWork) lo = mid;
+            else hi = mid - 1;
+        }
+        const int B = lo;
+        optimal_partition(k, B);
+        lloyd_refine(k);
+    }
     fill_width(out, bits, nullptr);
     assign_index(out, n);
 }

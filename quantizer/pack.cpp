@@ -61,6 +61,8 @@ double fit_int8_table(const float* t, const double* mass, int n, int8_t* codes, 
 
     // The clusters' weights matter, not the table's extremes: refit the line
     // through (code, value) by weighted least squares, re-round, keep if better.
+    // A narrower range may clamp a light outlier entry; on SmolLM2 rows that
+    // still lowers the total error (by ~25% on q/k/v at 6..8 bits).
     int8_t trial[1 << kern::kMaxBits];
     std::copy(codes, codes + n, trial);
     for (int iter = 0; iter < 4; ++iter) {
@@ -74,9 +76,6 @@ double fit_int8_table(const float* t, const double* mass, int n, int8_t* codes, 
         const double a = (sw * sxy - sx * sy) / det;
         const double b = (sy - a * sx) / sw;
         if (!(a > 0) || !std::isfinite(b)) break;
-        // Keep every entry within half a step of its code: no clamping, so the
-        // error bound of the plain range map still holds entry by entry.
-        if (b - 127.49 * a > lo || b + 127.49 * a < hi) break;
         sc = float(a);
         off = float(b);
         round_codes(t, n, sc, off, trial);

@@ -19,9 +19,8 @@ ApWeight make_ap_weight(int rows, int cols, int lo_bits, int hi_bits);
 // Stores one table of n values as int8 codes with value = offset + scale * code
 // (codes in -127..127). The codes start from mapping the table's range onto
 // -127..127, then {scale, offset} are refit by mass-weighted least squares and
-// the codes re-rounded while that lowers the weighted error and the table range
-// stays covered (so every entry is within half a step of its value). Returns
-// the weighted error.
+// the codes re-rounded while that lowers the weighted error (so the result is
+// never worse than the plain range map). Returns the weighted error.
 double fit_int8_table(const float* table, const double* mass, int n, int8_t* codes, float* scale, float* offset);
 
 // Writes row r of w from q (q.lo_bits/hi_bits and the row length must match w).

@@ -3,6 +3,7 @@
 // quantize` and by the desktop wizard.
 #pragma once
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -34,6 +35,9 @@ struct QuantizeResult {
     double seconds = 0;
     uint64_t bytes = 0;
     bool cancelled = false;
+    // Sensitivity-weighted squared error over all quantized matrices, indexed
+    // by width: with exact (float) tables, and the part the int8 tables add.
+    double weighted_error[9] = {}, int8_table_error[9] = {};
 };
 
 // Throws ap::Error (naming the file/argument) on bad input or I/O failure;

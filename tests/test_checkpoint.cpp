@@ -138,7 +138,13 @@ void expect_error(const std::string& path, const std::string& what) {
 
 class TestCheckpoint : public QObject {
     Q_OBJECT
+    std::string dir_;
 private slots:
+    void initTestCase() {
+        dir_ = aptest::temp_dir() + "/checkpoint";
+        fs::create_directories(dir_);
+    }
+    void cleanupTestCase() { fs::remove_all(dir_); }
     void roundTrip_data();
     void roundTrip();
     void recognisesOnlyOurs();
@@ -158,7 +164,7 @@ void TestCheckpoint::roundTrip_data() {
 void TestCheckpoint::roundTrip() {
     QFETCH(int, seed);
     QFETCH(int, parent);
-    const std::string path = aptest::temp_dir() + "/rt" + std::to_string(seed) + std::to_string(parent) + ".safetensors";
+    const std::string path = dir_ + "/rt" + std::to_string(seed) + std::to_string(parent) + ".safetensors";
     const ap::CheckpointContents a = make_contents(seed, parent);
     ap::write_checkpoint(path, a);
     QVERIFY(!fs::exists(path + ".tmp"));
@@ -214,7 +220,7 @@ void TestCheckpoint::roundTrip() {
 }
 
 void TestCheckpoint::recognisesOnlyOurs() {
-    const std::string dir = aptest::temp_dir();
+    const std::string& dir = dir_;
     QVERIFY(!ap::is_anyprec_checkpoint(dir + "/does-not-exist.safetensors"));
     QVERIFY(!ap::is_anyprec_checkpoint(dir));
     write_bytes(dir + "/junk.bin", "this is not a safetensors file at all");
@@ -228,7 +234,7 @@ void TestCheckpoint::recognisesOnlyOurs() {
 }
 
 void TestCheckpoint::truncatedFile() {
-    const std::string dir = aptest::temp_dir();
+    const std::string& dir = dir_;
     const std::string good = dir + "/good.safetensors";
     ap::write_checkpoint(good, make_contents(3, 8));
     const std::string bytes = read_all(good);
@@ -245,7 +251,7 @@ void TestCheckpoint::truncatedFile() {
 }
 
 void TestCheckpoint::missingPieces() {
-    const std::string dir = aptest::temp_dir();
+    const std::string& dir = dir_;
     const std::string good = dir + "/src.safetensors";
     ap::write_checkpoint(good, make_contents(3, 8));
     const std::string bad = dir + "/bad.safetensors";
@@ -274,7 +280,7 @@ void TestCheckpoint::missingPieces() {
 }
 
 void TestCheckpoint::unwritablePathLeavesNothing() {
-    const std::string dir = aptest::temp_dir();
+    const std::string& dir = dir_;
     const auto c = make_contents(5, 6);
     // Parent directory missing.
     const std::string missing = dir + "/no-such-dir/x.safetensors";
@@ -297,7 +303,7 @@ void TestCheckpoint::unwritablePathLeavesNothing() {
 }
 
 void TestCheckpoint::inconsistentContentsRejected() {
-    const std::string path = aptest::temp_dir() + "/inconsistent.safetensors";
+    const std::string path = dir_ + "/inconsistent.safetensors";
     auto c = make_contents(3, 8);
     c.quantized["odd.weight"]->parent_bits = 7;  // differs from the checkpoint's widths
     QVERIFY_THROWS_EXCEPTION(ap::Error, ap::write_checkpoint(path, c));

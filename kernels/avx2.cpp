@@ -1,0 +1,43 @@
+// The AVX2+FMA kernel set: one-token products take the specialised GEMV
+// paths, several tokens share weights loaded (or dequantized) once per tile.
+#include "avx2_internal.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace ap::kern {
+
+namespace avx2 {
+
+static void gemm_ap(const ApMatrix& m, int bits, const float* X, int ldx, int n, float* Y, int ldy, int r0, int r1) {
+    if (r1 <= r0 || n <= 0) return;
+    if (bits < kMinBits || bits > kMaxBits) {
+        gemm_ap_scalar(m, bits, X, ldx, n, Y, ldy, r0, r1);  // outside the documented 2..8
+        return;
+    }
+    if (n <= kFewTokens) {
+        gemm_ap_few(m, bits, X, size_t(ldx), n, Y, size_t(ldy), r0, r1);
+        return;
+    }
+    const int K = m.cols;
+    const int tile = std::min(f32_tile_rows(K), r1 - r0);
+    std::vector<float> w(size_t(tile) * K);
+    for (int r = r0; r < r1; r += tile) {
+        const int rows = std::min(tile, r1 - r);
+        dequant_ap(m, bits, r, r + rows, w.data());
+        f32_rows(w.data(), size_t(K), K, rows, X, size_t(ldx), n, Y + r, size_t(ldy));
+    }
+}
+
+}  // namespace avx2
+
+KernelSet avx2_kernels() {
+    KernelSet k;
+    k.name = "avx2";
+    k.gemm_f32 = avx2::gemm_f32;
+    k.gemm_ap = avx2::gemm_ap;
+    k.dequant_ap = avx2::dequant_ap;
+    return k;
+}
+
+}  // namespace ap::kern

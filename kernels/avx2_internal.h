@@ -1,0 +1,28 @@
+// Entry points shared between the AVX2 translation units (avx2*.cpp).
+#pragma once
+#include "kernels.h"
+
+#include <cstddef>
+
+namespace ap::kern::avx2 {
+
+// Any-precision product for 1 <= n <= kFewTokens tokens with int8-quantized
+// activations, bits in 2..8 (avx2_ap_gemv.cpp): Y[t * ldy + r], rows r0..r1-1.
+constexpr int kFewTokens = 16;
+void gemm_ap_few(const ApMatrix& m, int bits, const float* X, size_t ldx, int n, float* Y, size_t ldy, int r0, int r1);
+
+// Natural-order fp32 rows r0..r1-1 at `bits` (avx2_ap_dequant.cpp).
+void dequant_ap(const ApMatrix& m, int bits, int r0, int r1, float* dst);
+
+// Y[t * ldy + i] = dot(W[i * ldw ..], X[t * ldx ..]) over K columns for
+// i < rows, t < n (avx2_f32.cpp). Blocks over rows and tokens so a row
+// loaded once serves several tokens; callers pass row tiles that fit in cache.
+void f32_rows(const float* W, size_t ldw, int K, int rows, const float* X, size_t ldx, int n, float* Y, size_t ldy);
+
+// Rows per tile of weights shared by several tokens (avx2_f32.cpp).
+int f32_tile_rows(int K);
+
+// The KernelSet entry for dense fp32 (avx2_f32.cpp).
+void gemm_f32(const float* W, int K, const float* X, int ldx, int n, float* Y, int ldy, int r0, int r1);
+
+}  // namespace ap::kern::avx2

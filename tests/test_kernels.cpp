@@ -1,0 +1,369 @@
+// The AVX2 kernel set against the scalar reference on random any-precision
+// matrices: every width 2..8, parent widths 8 and 5, shapes that are not
+// multiples of the SIMD width or of a 4-word group, several token counts and
+// row sub-ranges that do not start at 0.
+//
+// Tolerances, and why:
+// - dequant_ap: the value is offset + scale * code either way; the AVX2 path
+//   uses one fused multiply-add, the reference a multiply then an add, so they
+//   may differ by one rounding: 2 ulp of (|offset| + |scale * code|).
+// - gemm_f32: both sum K products in fp32 in different orders; each is within
+//   K * u * sum|w x| of the exact value (u = 2^-24), so they differ by at most
+//   2 K u sum|w x|.
+// - gemm_ap: the AVX2 path quantizes activations per 32-column block to at
+//   least 129 levels ([-64, 64] * amax / 64), an error of at most amax / 128
+//   per element; the products with the codes are exact integers, so
+//     |y - y_ref| <= scale * sum_k |code_k| * amax(block of k) / 128
+//   plus fp32 rounding (1e-5 of the summed magnitudes). Larger batches may
+//   run in fp32 and land well inside the same bound.
+#include "kernels.h"
+
+#include <QtTest>
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <memory>
+#include <random>
+#include <vector>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/mman.h>
+#include <unistd.h>
+#define AP_TEST_HAVE_GUARD_PAGES 1
+#endif
+
+using namespace ap::kern;
+
+namespace {
+
+// Owned random any-precision matrix: random planes (bits past `cols` zero),
+// random int8 tables, positive scales, offsets of either sign.
+struct RandomAp {
+    int rows, cols, words, parent;
+    std::vector<uint32_t> planes;
+    std::vector<int8_t> lut[kMaxBits + 1];
+    std::vector<float> affine[kMaxBits + 1];
+
+    RandomAp(int rows_, int cols_, int parent_, uint32_t seed)
+        : rows(rows_), cols(cols_), words((cols_ + 31) / 32), parent(parent_) {
+        std::mt19937 rng(seed);
+        planes.resize(size_t(parent) * rows * words);
+        for (auto& w : planes) w = uint32_t(rng());
+        if (cols % 32) {
+            const uint32_t keep = (1u << (cols % 32)) - 1;
+            for (size_t pr = 0; pr < size_t(parent) * rows; ++pr) planes[pr * words + words - 1] &= keep;
+        }
+        std::uniform_int_distribution<int> code(-128, 127);
+        std::uniform_real_distribution<float> scale(0.001f, 0.05f), offset(-0.5f, 0.5f);
+        for (int b = kMinBits; b <= parent; ++b) {
+            lut[b].resize(size_t(rows) << b);
+            for (auto& c : lut[b]) c = int8_t(code(rng));
+            affine[b].resize(2 * size_t(rows));
+            for (int r = 0; r < rows; ++r) {
+                affine[b][2 * r] = scale(rng);
+                affine[b][2 * r + 1] = offset(rng);
+            }
+        }
+    }
+    ApMatrix view() const {
+        ApMatrix m;
+        m.rows = rows;
+        m.cols = cols;
+        m.words = words;
+        m.seed_bits = kMinBits;
+        m.parent_bits = parent;
+        m.planes = planes.data();
+        for (int b = kMinBits; b <= parent; ++b) {
+            m.lut[b] = lut[b].data();
+            m.lut_affine[b] = affine[b].data();
+        }
+        return m;
+    }
+    int code(int bits, int r, int k) const {
+        unsigned idx = 0;
+        for (int p = 0; p < bits; ++p) idx = (idx << 1) | ((planes[(size_t(p) * rows + r) * words + k / 32] >> (k % 32)) & 1u);
+        return lut[bits][(size_t(r) << bits) + idx];
+    }
+};
+
+std::vector<float> random_vector(size_t n, std::mt19937& rng, float sd = 1.f) {
+    std::normal_distribution<float> nd(0.f, sd);
+    std::vector<float> v(n);
+    for (auto& x : v) x = nd(rng);
+    return v;
+}
+
+// Codes of every weight at `bits`, row-major.
+std::vector<int> all_codes(const RandomAp& a, int bits) {
+    std::vector<int> c(size_t(a.rows) * a.cols);
+    for (int r = 0; r < a.rows; ++r)
+        for (int k = 0; k < a.cols; ++k) c[size_t(r) * a.cols + k] = a.code(bits, r, k);
+    return c;
+}
+
+// The gemm_ap bound of the header comment for row r and activations x.
+double ap_bound(const RandomAp& a, const std::vector<int>& codes, int bits, int r, const float* x) {
+    const float scale = a.affine[bits][2 * r], offset = a.affine[bits][2 * r + 1];
+    const int* code = codes.data() + size_t(r) * a.cols;
+    double quant = 0, mag = 0;
+    for (int k0 = 0; k0 < a.cols; k0 += 32) {
+        const int k1 = std::min(a.cols, k0 + 32);
+        double amax = 0, sum_code = 0;
+        for (int k = k0; k < k1; ++k) {
+            amax = std::max(amax, double(std::fabs(x[k])));
+            sum_code += std::abs(code[k]);
+            mag += std::fabs(offset * x[k]) + std::fabs(scale * code[k] * x[k]);
+        }
+        quant += sum_code * amax;
+    }
+    return scale * quant * (1.0 / 128 + 1e-6) + 1e-5 * mag + 1e-30;
+}
+
+constexpr float kSentinel = -12345.f;
+
+#ifdef AP_TEST_HAVE_GUARD_PAGES
+// A copy of `src` that ends exactly where an inaccessible page begins, so a
+// kernel reading even one byte past the end crashes the test.
+template <typename T>
+class Guarded {
+public:
+    explicit Guarded(const std::vector<T>& src) {
+        const size_t page = size_t(sysconf(_SC_PAGESIZE)), bytes = src.size() * sizeof(T);
+        len_ = (bytes + page - 1) / page * page + page;
+        base_ = static_cast<char*>(mmap(nullptr, len_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+        if (base_ == MAP_FAILED || mprotect(base_ + len_ - page, page, PROT_NONE) != 0) qFatal("guard page set-up failed");
+        data_ = reinterpret_cast<T*>(base_ + len_ - page - bytes);
+        std::copy(src.begin(), src.end(), data_);
+    }
+    ~Guarded() { munmap(base_, len_); }
+    Guarded(const Guarded&) = delete;
+    Guarded& operator=(const Guarded&) = delete;
+    const T* data() const { return data_; }
+
+private:
+    char* base_ = nullptr;
+    size_t len_ = 0;
+    T* data_ = nullptr;
+};
+#endif
+
+struct Case {
+    int parent, bits, rows, cols, n, r0, r1;
+    QString str() const {
+        return QString("parent %1 bits %2 rows %3 cols %4 n %5 range %6..%7").arg(parent).arg(bits).arg(rows).arg(cols).arg(n).arg(r0).arg(r1);
+    }
+};
+
+// Rows to compute: a sub-range not starting at 0 where the shape allows.
+std::pair<int, int> sub_range(int rows) {
+    if (rows == 1) return {0, 1};
+    return {(rows / 3) | 1, rows - (rows > 7 ? 1 : 0)};
+}
+
+}  // namespace
+
+class TestKernels : public QObject {
+    Q_OBJECT
+
+    KernelSet k_;
+
+    bool have_avx2() {
+        if (!cpu_has_avx2_fma()) return false;
+        k_ = select_kernels(KernelChoice::Avx2);
+        return true;
+    }
+
+private slots:
+    void avx2SetIsComplete() {
+        if (!have_avx2()) QSKIP("CPU without AVX2+FMA");
+        QCOMPARE(QString(k_.name), QString("avx2"));
+        QVERIFY(k_.gemm_f32 && k_.gemm_ap && k_.dequant_ap && k_.sum_f32);
+    }
+
+    void dequantMatchesScalar() {
+        if (!have_avx2()) QSKIP("CPU without AVX2+FMA");
+        for (int parent : {8, 5})
+            for (int cols : {1, 31, 33, 95, 576, 1000})
+                for (int rows : {1, 7, 13, 192}) {
+                    const RandomAp a(rows, cols, parent, uint32_t(cols * 7919 + rows * 31 + parent));
+                    const ApMatrix m = a.view();
+                    const auto [r0, r1] = sub_range(rows);
+                    for (int bits = kMinBits; bits <= parent; ++bits) {
+                        const size_t n = size_t(r1 - r0) * cols;
+                        std::vector<float> ref(n), got(n + 16, kSentinel);
+                        dequant_ap_scalar(m, bits, r0, r1, ref.data());
+                        k_.dequant_ap(m, bits, r0, r1, got.data());
+                        for (size_t i = 0; i < n; ++i) {
+                            const int r = r0 + int(i / cols);
+                            const double tol = 2 * FLT_EPSILON * (std::fabs(a.affine[bits][2 * r + 1]) + 128 * a.affine[bits][2 * r]);
+                            if (std::fabs(got[i] - ref[i]) > tol)
+                                QFAIL(qPrintable(QString("parent %1 bits %2 rows %3 cols %4 element %5: %6 vs %7")
+                                                     .arg(parent).arg(bits).arg(rows).arg(cols).arg(i).arg(got[i]).arg(ref[i])));
+                        }
+                        for (size_t i = n; i < got.size(); ++i) QCOMPARE(got[i], kSentinel);  // nothing written past the rows
+                    }
+                }
+    }
+
+    void gemmF32MatchesScalar() {
+        if (!have_avx2()) QSKIP("CPU without AVX2+FMA");
+        std::mt19937 rng(11);
+        for (int K : {1, 7, 31, 33, 95, 576, 1000})
+            for (int rows : {1, 7, 13, 192})
+                for (int n : {1, 2, 3, 7, 17}) {
+                    const int ldx = K + 3, ldy = rows + 2;
+                    const auto W = random_vector(size_t(rows) * K, rng), X = random_vector(size_t(n) * ldx, rng);
+                    const auto [r0, r1] = sub_range(rows);
+                    std::vector<float> ref(size_t(n) * ldy, kSentinel), got(size_t(n) * ldy, kSentinel);
+                    gemm_f32_scalar(W.data(), K, X.data(), ldx, n, ref.data(), ldy, r0, r1);
+                    k_.gemm_f32(W.data(), K, X.data(), ldx, n, got.data(), ldy, r0, r1);
+                    for (int t = 0; t < n; ++t)
+                        for (int r = 0; r < ldy; ++r) {
+                            const float g = got[size_t(t) * ldy + r], e = ref[size_t(t) * ldy + r];
+                            if (r < r0 || r >= r1) {
+                                QCOMPARE(g, kSentinel);
+                                continue;
+                            }
+                            double mag = 0;
+                            for (int k = 0; k < K; ++k) mag += std::fabs(W[size_t(r) * K + k] * X[size_t(t) * ldx + k]);
+                            if (std::fabs(g - e) > 2.0 * K * FLT_EPSILON / 2 * mag + 1e-30)
+                                QFAIL(qPrintable(QString("K %1 rows %2 n %3 token %4 row %5: %6 vs %7").arg(K).arg(rows).arg(n).arg(t).arg(r).arg(g).arg(e)));
+                        }
+                }
+    }
+
+    void gemmApMatchesScalarWithinQuantizationBound() {
+        if (!have_avx2()) QSKIP("CPU without AVX2+FMA");
+        std::mt19937 rng(5);
+        double worst = 0;
+        for (int parent : {8, 5})
+            for (int cols : {1, 31, 33, 95, 576, 1000})
+                for (int rows : {1, 7, 13, 192}) {
+                    const RandomAp a(rows, cols, parent, uint32_t(cols * 104729 + rows * 17 + parent));
+                    const ApMatrix m = a.view();
+                    const auto [r0, r1] = sub_range(rows);
+                    for (int bits = kMinBits; bits <= parent; ++bits) {
+                        const auto codes = all_codes(a, bits);
+                        for (int n : {1, 2, 3, 7, 17}) {
+                            const Case c{parent, bits, rows, cols, n, r0, r1};
+                            const int ldx = cols + 5, ldy = rows + 3;
+                            const auto X = random_vector(size_t(n) * ldx, rng);
+                            std::vector<float> ref(size_t(n) * ldy, kSentinel), got(size_t(n) * ldy, kSentinel);
+                            gemm_ap_scalar(m, bits, X.data(), ldx, n, ref.data(), ldy, r0, r1);
+                            k_.gemm_ap(m, bits, X.data(), ldx, n, got.data(), ldy, r0, r1);
+                            for (int t = 0; t < n; ++t)
+                                for (int r = 0; r < ldy; ++r) {
+                                    const float g = got[size_t(t) * ldy + r], e = ref[size_t(t) * ldy + r];
+                                    if (r < r0 || r >= r1) {
+                                        if (g != kSentinel) QFAIL(qPrintable(c.str() + QString(": wrote row %1 outside the range").arg(r)));
+                                        continue;
+                                    }
+                                    const double bound = ap_bound(a, codes, bits, r, X.data() + size_t(t) * ldx);
+                                    const double ratio = std::fabs(g - e) / bound;
+                                    worst = std::max(worst, ratio);
+                                    if (!(ratio <= 1.0))
+                                        QFAIL(qPrintable(c.str() + QString(" token %1 row %2: %3 vs %4 (bound %5)").arg(t).arg(r).arg(g).arg(e).arg(bound)));
+                                }
+                        }
+                    }
+                }
+        qInfo("largest error / bound: %.3f", worst);
+    }
+
+    // Planes, tables, activations and dense weights each end at an
+    // inaccessible page: partial groups, short tables and ragged K must be
+    // read with masks, never past the end.
+    void kernelsNeverReadPastTheirInputs() {
+        if (!have_avx2()) QSKIP("CPU without AVX2+FMA");
+#ifndef AP_TEST_HAVE_GUARD_PAGES
+        QSKIP("no mmap guard pages on this platform");
+#else
+        std::mt19937 rng(21);
+        for (int cols : {1, 33, 95, 576})
+            for (int rows : {1, 7}) {
+                const RandomAp a(rows, cols, 8, uint32_t(cols + rows));
+                ApMatrix m = a.view();
+                const Guarded<uint32_t> planes(a.planes);
+                m.planes = planes.data();
+                std::vector<std::unique_ptr<Guarded<int8_t>>> luts;
+                std::vector<std::unique_ptr<Guarded<float>>> affs;
+                for (int b = kMinBits; b <= 8; ++b) {
+                    luts.push_back(std::make_unique<Guarded<int8_t>>(a.lut[b]));
+                    affs.push_back(std::make_unique<Guarded<float>>(a.affine[b]));
+                    m.lut[b] = luts.back()->data();
+                    m.lut_affine[b] = affs.back()->data();
+                }
+                for (int n : {1, 3, 17}) {
+                    const Guarded<float> X(random_vector(size_t(n) * cols, rng));
+                    const Guarded<float> W(random_vector(size_t(rows) * cols, rng));
+                    std::vector<float> y(size_t(n) * rows), ref(size_t(n) * rows), deq(size_t(rows) * cols);
+                    for (int bits = kMinBits; bits <= 8; ++bits) {
+                        k_.gemm_ap(m, bits, X.data(), cols, n, y.data(), rows, 0, rows);
+                        gemm_ap_scalar(m, bits, X.data(), cols, n, ref.data(), rows, 0, rows);
+                        const auto codes = all_codes(a, bits);
+                        for (int t = 0; t < n; ++t)
+                            for (int r = 0; r < rows; ++r) {
+                                const size_t i = size_t(t) * rows + r;
+                                QVERIFY(std::fabs(y[i] - ref[i]) <= ap_bound(a, codes, bits, r, X.data() + size_t(t) * cols));
+                            }
+                        k_.dequant_ap(m, bits, 0, rows, deq.data());
+                    }
+                    k_.gemm_f32(W.data(), cols, X.data(), cols, n, y.data(), rows, 0, rows);
+                }
+            }
+#endif
+    }
+
+    // Speculative verification relies on a few-token batch giving exactly the
+    // numbers of the same tokens decoded one at a time.
+    void gemmApSmallBatchMatchesSingleTokens() {
+        if (!have_avx2()) QSKIP("CPU without AVX2+FMA");
+        std::mt19937 rng(9);
+        const RandomAp a(61, 576, 8, 77);
+        const ApMatrix m = a.view();
+        for (int bits = kMinBits; bits <= 8; ++bits)
+            for (int n : {2, 3, 7}) {
+                const auto X = random_vector(size_t(n) * 576, rng);
+                std::vector<float> batch(size_t(n) * 61), single(61);
+                k_.gemm_ap(m, bits, X.data(), 576, n, batch.data(), 61, 3, 60);
+                for (int t = 0; t < n; ++t) {
+                    k_.gemm_ap(m, bits, X.data() + size_t(t) * 576, 576, 1, single.data(), 61, 3, 60);
+                    for (int r = 3; r < 60; ++r) QCOMPARE(batch[size_t(t) * 61 + r], single[r]);
+                }
+            }
+    }
+
+    // Blocks of zeros (scale 0), tiny and huge magnitudes side by side, and a
+    // split of the rows at odd points must not change any row's result.
+    void gemmApExtremeActivationsAndSplits() {
+        if (!have_avx2()) QSKIP("CPU without AVX2+FMA");
+        std::mt19937 rng(3);
+        const int rows = 45, cols = 333;
+        const RandomAp a(rows, cols, 8, 123);
+        const ApMatrix m = a.view();
+        auto x = random_vector(cols, rng);
+        for (int k = 32; k < 64; ++k) x[k] = 0.f;
+        for (int k = 64; k < 96; ++k) x[k] *= 1e-30f;
+        x[100] = 3e4f;
+        for (int bits = kMinBits; bits <= 8; ++bits) {
+            const auto codes = all_codes(a, bits);
+            std::vector<float> ref(rows), whole(rows), split(rows);
+            gemm_ap_scalar(m, bits, x.data(), cols, 1, ref.data(), rows, 0, rows);
+            k_.gemm_ap(m, bits, x.data(), cols, 1, whole.data(), rows, 0, rows);
+            for (int r0 = 0, r1 = 0; r0 < rows; r0 = r1) {
+                r1 = std::min(rows, r0 + 1 + (r0 * 7) % 5);
+                k_.gemm_ap(m, bits, x.data(), cols, 1, split.data(), rows, r0, r1);
+            }
+            for (int r = 0; r < rows; ++r) {
+                QVERIFY2(std::isfinite(whole[r]), qPrintable(QString("bits %1 row %2").arg(bits).arg(r)));
+                QVERIFY2(std::fabs(whole[r] - ref[r]) <= ap_bound(a, codes, bits, r, x.data()),
+                         qPrintable(QString("bits %1 row %2: %3 vs %4").arg(bits).arg(r).arg(whole[r]).arg(ref[r])));
+                QCOMPARE(split[r], whole[r]);
+            }
+        }
+    }
+};
+
+QTEST_GUILESS_MAIN(TestKernels)
+#include "test_kernels.moc"
