@@ -68,6 +68,20 @@ private slots:
         QVERIFY2(p.out.trimmed().split('\n').last().startsWith("perplexity: "), qPrintable(p.out));
     }
 
+    void tokenize_vocabulary_only_gguf() {
+        // Only tokenizer metadata, no tensors: `tokenize` must still work.
+        ap::GgufWriter g;
+        g.set_string("general.architecture", "llama");
+        g.set_string("tokenizer.ggml.model", "gpt2");
+        g.set_string_array("tokenizer.ggml.tokens", tiny_.tokens);
+        g.set_string_array("tokenizer.ggml.merges", tiny_.merges);
+        g.write(dir_ + "/vocab.gguf");
+        Out t = run({"tokenize", path("vocab.gguf"), "the"});
+        QCOMPARE(t.code, 0);
+        QCOMPARE(t.out.trimmed(), QString("258"));
+        expect_error({"info", path("vocab.gguf")}, "vocab.gguf");  // but it is not a model
+    }
+
     void chat_reads_stdin() {
         QProcess p;
         p.start(ANYPREC_CLI, {"chat", path("tiny.gguf"), "-n", "4", "--temp", "0"});

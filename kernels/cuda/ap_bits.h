@@ -35,7 +35,7 @@ AP_HD void ap_swap_bits(uint32_t& lo, uint32_t& hi, int shift, uint32_t mask) {
 // matrix per nibble or byte, and transposing all of them at once with masked
 // swaps costs 20 (B <= 4) or 60 (B <= 8) word operations for 32 weights,
 // fewer when B leaves rows zero, instead of 2*B per weight bit by bit.
-// After the transpose, field i of w[j] is the index of weight kFields*i + j
+// After the transpose, field i of w[j] is the index of weight kField * i + j
 // (fields are nibbles for B <= 4, bytes above).
 template <int B>
 struct ApIndexWord {

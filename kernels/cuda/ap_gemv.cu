@@ -9,6 +9,12 @@
 // shared memory and accumulates in fp32; a warp shuffle sums the 32 lanes.
 // Slices of one chunk meet in a workspace; the block that finishes a chunk
 // last adds them up in slice order (deterministic) and writes Y.
+//
+// Why split K instead of one warp per whole row (the reference design): with
+// x held in registers across a chunk's rows, the only shared-memory/L1 traffic
+// per weight is its 4-byte table entry. A warp that walks a whole row must
+// re-read x from L1 for every row, another 4 bytes per weight through the
+// same 128 bytes/clock an SM has for table lookups.
 #include "ap_bits.h"
 #include "ap_launch.h"
 #include "cuda_check.h"
