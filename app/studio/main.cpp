@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
     QApplication::setOrganizationName(QStringLiteral("AnyPrec"));
     QApplication::setApplicationName(QStringLiteral("AnyPrec Studio"));
     QApplication::setApplicationVersion(QStringLiteral(ANYPREC_VERSION));
-    QApplication::setDesktopFileName(QStringLiteral("anyprec-studio"));
+    QApplication::setDesktopFileName(QStringLiteral("io.github.anyprec.Studio"));
 
     QCommandLineParser cli;
     cli.setApplicationDescription(QStringLiteral("Any-precision LLM playground"));

@@ -198,9 +198,10 @@ void MainWindow::startupLoad() {
 
 void MainWindow::showMissingModelHelp(const QString& path) {
     chatPanel_->setPlaceholder(
-        tr("The default model is not installed yet.\n\nExpected: %1\n\nTo get it, run in the project folder:\n"
-           "    bash packaging/setup.sh\n\nor open any GGUF, Hugging Face folder or any-precision checkpoint with "
-           "File \u2192 Open model\u2026")
+        tr("The default model is not installed yet.\n\nExpected: %1\n\nTo get it, run the set-up script from the "
+           "AnyPrec Studio source folder (it downloads SmolLM2-135M-Instruct, about 95 MB, into ~/.cache/anyprec):\n"
+           "    bash packaging/setup.sh --build --checkpoint\n\nor open any GGUF, Hugging Face folder or "
+           "any-precision checkpoint with File \u2192 Open model\u2026")
             .arg(path));
     status_->setLoading(false);
 }

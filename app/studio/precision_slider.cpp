@@ -25,6 +25,8 @@ PrecisionSlider::PrecisionSlider(QWidget* parent) : QWidget(parent) {
     value_->setObjectName(QStringLiteral("PrecisionValue"));
     detail_ = new QLabel(this);
     detail_->setObjectName(QStringLiteral("MessageMeta"));
+    // Long details must not set the window's minimum width; the tooltip keeps the full text.
+    detail_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     wizard_ = new QPushButton(tr("Make an any-precision copy\u2026"), this);
     wizard_->setVisible(false);
     top->addWidget(title);
@@ -110,8 +112,9 @@ void PrecisionSlider::refreshLabels() {
     }
     if (!info_.anyPrecision) {
         value_->setText(tr("full precision"));
-        detail_->setText(tr("%1 is not an any-precision model: one width only (%2 of weights)")
-                             .arg(info_.name, fmt::bytes(info_.weightBytes())));
+        detail_->setText(tr("plain model, one width (%1 of weights) \u00b7 Quantize it to serve 3\u20138 bits")
+                             .arg(fmt::bytes(info_.weightBytes())));
+        detail_->setToolTip(tr("%1 is not an any-precision model. Use File \u2192 Quantize\u2026 to build one.").arg(info_.name));
         return;
     }
     const WidthInfo* w = info_.width(bits_);
