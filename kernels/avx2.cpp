@@ -1,5 +1,8 @@
-// The AVX2+FMA kernel set: one-token products take the specialised GEMV
-// paths, several tokens share weights loaded (or dequantized) once per tile.
+// The AVX2+FMA kernel set. Any-precision products take one of two routes:
+// up to kFewTokens tokens (decode, speculative verification) read the
+// bitplanes directly with int8 activations; larger batches (prompts)
+// dequantize a cache-sized tile of rows once and run the fp32 blocked kernel
+// over all tokens, so prompt processing sees exact fp32 activations.
 #include "avx2_internal.h"
 
 #include <algorithm>
@@ -20,6 +23,7 @@ static void gemm_ap(const ApMatrix& m, int bits, const float* X, int ldx, int n,
         return;
     }
     const int K = m.cols;
+    // Tile rows sized by f32_tile_rows: the fp32 tile stays in L1/L2 while every token passes over it.
     const int tile = std::min(f32_tile_rows(K), r1 - r0);
     std::vector<float> w(size_t(tile) * K);
     for (int r = r0; r < r1; r += tile) {

@@ -8,6 +8,9 @@ namespace ap::kern::avx2 {
 
 // Any-precision product for 1 <= n <= kFewTokens tokens with int8-quantized
 // activations, bits in 2..8 (avx2_ap_gemv.cpp): Y[t * ldy + r], rows r0..r1-1.
+// Such a batch reproduces single-token results bit for bit (a speculative
+// draft verified at high precision matches plain decoding); 16 covers
+// draft lengths in use, prompt chunks above it take the exact fp32 route.
 constexpr int kFewTokens = 16;
 void gemm_ap_few(const ApMatrix& m, int bits, const float* X, size_t ldx, int n, float* Y, size_t ldy, int r0, int r1);
 

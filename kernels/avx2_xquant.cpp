@@ -65,6 +65,7 @@ static void quantize_token(const float* x, int cols, int groups, int qmax, int8_
 }
 
 QuantBatch::QuantBatch(const float* X, size_t ldx, int n, int cols, int qmax) {
+    n = n < kMaxTokens ? n : kMaxTokens;
     const int groups = (cols + 127) / 128;
     const size_t per_token = size_t(groups) * 128;
     int8_t* q = q_;
@@ -75,7 +76,7 @@ QuantBatch::QuantBatch(const float* X, size_t ldx, int n, int cols, int qmax) {
         q = heap_q_.get();
         s = heap_s_.get();
     }
-    for (int j = 0; j < n && j < kMaxTokens; ++j) {
+    for (int j = 0; j < n; ++j) {
         QuantX& t = tok_[j];
         int8_t* tq = q + per_token * j;
         float* ts = s + per_token / 32 * j;

@@ -6,7 +6,7 @@
 // Tolerances, and why:
 // - dequant_ap: the value is offset + scale * code either way; the AVX2 path
 //   uses one fused multiply-add, the reference a multiply then an add, so they
-//   may differ by one rounding: 2 ulp of (|offset| + |scale * code|).
+//   may differ by a rounding: allowed 2 FLT_EPSILON * (|offset| + 128 scale).
 // - gemm_f32: both sum K products in fp32 in different orders; each is within
 //   K * u * sum|w x| of the exact value (u = 2^-24), so they differ by at most
 //   2 K u sum|w x|.
