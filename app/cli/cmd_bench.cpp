@@ -87,6 +87,9 @@ int cmd_bench(int argc, char** argv, int first) {
         }
         if (m->any_precision() && !a.has("--no-source")) {
             source_path = a.str("--source", m->quant.source_file);
+            // The checkpoint records the source's file name; look next to the checkpoint too.
+            if (!a.has("--source") && !std::filesystem::exists(source_path))
+                source_path = (std::filesystem::path(m->path).parent_path() / m->quant.source_file).string();
             if (!std::filesystem::exists(source_path)) {
                 std::fprintf(stderr, "note: source %s not found; pass --source to include the unquantized reference\n",
                              source_path.c_str());
