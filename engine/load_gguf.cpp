@@ -99,12 +99,7 @@ std::unique_ptr<Model> load_gguf_model(const std::string& path, const ProgressFn
         std::vector<int64_t> got = t->shape;
         while (got.size() > want.size() && got.back() == 1) got.pop_back();
         if (got != want) {
-            auto str = [](const std::vector<int64_t>& v) {
-                std::string s = "[";
-                for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
-                return s + "]";
-            };
-            throw file_error(path, "tensor " + gname + " has shape " + str(t->shape) + ", expected " + str(want));
+            throw file_error(path, "tensor " + gname + " has shape " + shape_string(t->shape) + ", expected " + shape_string(want));
         }
         std::vector<float> out(size_t(t->n_elements()));
         dequantize_row(t->type, t->data, out.data(), t->n_elements());

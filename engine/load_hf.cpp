@@ -40,12 +40,7 @@ std::unique_ptr<Model> load_hf_model(const std::string& dir, const ProgressFn& p
         const StTensor* t = hf.find(name);
         if (!t) throw file_error(dir, "missing tensor " + name);
         if (t->shape != shape) {
-            auto str = [](const std::vector<int64_t>& v) {
-                std::string s = "[";
-                for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
-                return s + "]";
-            };
-            throw file_error(hf.file_of(name), "tensor " + name + " has shape " + str(t->shape) + ", expected " + str(shape));
+            throw file_error(hf.file_of(name), "tensor " + name + " has shape " + shape_string(t->shape) + ", expected " + shape_string(shape));
         }
         if (dtypes.find(st_dtype_name(t->dtype)) == std::string::npos)
             dtypes += (dtypes.empty() ? "" : "/") + std::string(st_dtype_name(t->dtype));

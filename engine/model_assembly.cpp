@@ -8,6 +8,12 @@ std::string layer_tensor_name(int layer, const char* what) {
     return "model.layers." + std::to_string(layer) + "." + what + ".weight";
 }
 
+std::string shape_string(const std::vector<int64_t>& v) {
+    std::string s = "[";
+    for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+    return s + "]";
+}
+
 void report_progress(const ProgressFn& p, double fraction, const std::string& stage, const std::string& path) {
     if (p && !p(fraction, stage)) throw file_error(path, "loading cancelled");
 }

@@ -20,6 +20,9 @@ void assemble_dense_model(Model& m, const TensorFetch& fetch, const TensorProbe&
 // Hugging Face names of the per-layer tensors.
 std::string layer_tensor_name(int layer, const char* what);  // e.g. (3, "self_attn.q_proj") -> model.layers.3.self_attn.q_proj.weight
 
+// "[rows, cols]" for error messages.
+std::string shape_string(const std::vector<int64_t>& shape);
+
 // Reports progress; throws ap::Error("<path>: loading cancelled") when the callback says stop.
 void report_progress(const ProgressFn& p, double fraction, const std::string& stage, const std::string& path);
 

@@ -48,15 +48,19 @@ ap::SessionOptions session_from(const Args& a) {
     return o;
 }
 
-int bits_from(const Args& a, const ap::Model& m) {
-    int b = a.integer("--bits", 0);
-    if (b == 0) return 0;
+void check_width(const ap::Model& m, int b) {
+    if (b == 0) return;
     if (!m.any_precision())
         throw ap::Error("--bits " + std::to_string(b) + ": " + m.path +
                         " is not an any-precision checkpoint (quantize it with `anyprec quantize`)");
     if (b < m.min_bits() || b > m.max_bits())
-        throw ap::Error("--bits " + std::to_string(b) + ": this checkpoint serves " + std::to_string(m.min_bits()) +
+        throw ap::Error("--bits " + std::to_string(b) + ": " + m.path + " serves " + std::to_string(m.min_bits()) +
                         ".." + std::to_string(m.max_bits()) + " bits");
+}
+
+int bits_from(const Args& a, const ap::Model& m) {
+    const int b = a.integer("--bits", 0);
+    check_width(m, b);
     return b;
 }
 

@@ -15,6 +15,8 @@ ap::SamplingParams sampling_from(const Args& a);
 ap::SessionOptions session_from(const Args& a);
 // --bits validated against what the model serves (0 = parent / full precision).
 int bits_from(const Args& a, const ap::Model& m);
+// Throws ap::Error unless the model serves width b (0 always passes).
+void check_width(const ap::Model& m, int b);
 std::string human_bytes(uint64_t b);
 std::string read_text_file(const std::string& path);  // throws ap::Error naming the file
 

@@ -48,11 +48,7 @@ int cmd_bench(int argc, char** argv, int first) {
         auto m = load_model_verbose(a.positional()[0]);
         std::vector<int> widths = a.int_list("--bits");
         if (widths.empty()) widths = m->widths();
-        for (int b : widths)
-            if (b != 0 && (!m->any_precision() || b < m->min_bits() || b > m->max_bits()))
-                throw ap::Error("--bits " + std::to_string(b) + ": the model serves " +
-                                (m->any_precision() ? std::to_string(m->min_bits()) + ".." + std::to_string(m->max_bits())
-                                                    : std::string("full precision only")));
+        for (int b : widths) check_width(*m, b);
         ap::SessionOptions so;
         so.threads = threads;
         so.n_ctx = bo.prompt_tokens + bo.decode_tokens + 64;

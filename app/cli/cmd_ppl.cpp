@@ -29,11 +29,7 @@ int cmd_ppl(int argc, char** argv, int first) {
     if (ctx < 2) throw ap::Error("--ctx must be at least 2");
     std::vector<int> widths = a.int_list("--bits");
     if (widths.empty()) widths = {0};
-    for (int b : widths)
-        if (b != 0 && (!m->any_precision() || b < m->min_bits() || b > m->max_bits()))
-            throw ap::Error("--bits " + std::to_string(b) + ": " + m->path + " serves " +
-                            (m->any_precision() ? std::to_string(m->min_bits()) + ".." + std::to_string(m->max_bits()) + " bits"
-                                                : std::string("full precision only")));
+    for (int b : widths) check_width(*m, b);
     auto tokens = m->tok->encode(text, false, false);
     const int chunks = a.integer("--chunks", 0);
     if (chunks > 0 && tokens.size() > size_t(chunks) * ctx) tokens.resize(size_t(chunks) * ctx);
