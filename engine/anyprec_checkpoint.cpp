@@ -42,7 +42,7 @@ std::string utc_now() {
 }
 
 json quant_to_json(const QuantInfo& q, const std::string& created) {
-    return json{{"seed_bits", q.seed_bits},         {"parent_bits", q.parent_bits},
+    return json{{"seed_bits", q.seed_bits},         {"parent_bits", q.parent_bits}, {"anchor_bits", q.anchor_bits},
                 {"method", q.method},               {"sensitivity", q.sensitivity},
                 {"source_file", q.source_file},     {"source_sha256", q.source_sha256},
                 {"calib_file", q.calib_file},       {"calib_sha256", q.calib_sha256},
@@ -81,6 +81,7 @@ QuantInfo quant_from_json(const json& j, const std::string& path, std::string* c
     q.any_precision = true;
     q.seed_bits = need_field<int>(j, "seed_bits", path);
     q.parent_bits = need_field<int>(j, "parent_bits", path);
+    q.anchor_bits = j.value("anchor_bits", q.seed_bits);  // absent in files from before the option
     q.method = need_field<std::string>(j, "method", path);
     q.sensitivity = need_field<std::string>(j, "sensitivity", path);
     q.source_file = need_field<std::string>(j, "source_file", path);

@@ -34,6 +34,7 @@ struct LayerWeights {
 struct QuantInfo {
     bool any_precision = false;
     int seed_bits = 0, parent_bits = 0;
+    int anchor_bits = 0;  // the width clustered optimally (the seed unless chosen otherwise)
     std::string method, sensitivity, source_file, source_sha256, calib_file, calib_sha256, tool_version;
     int calib_tokens = 0;
 };

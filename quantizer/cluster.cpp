@@ -206,16 +206,29 @@ void RowClusterer::assign_index(RowQuant& out, int n) {
     for (int i = 0; i < n; ++i) out.index[i] = of_value[uid_[i]];
 }
 
-void RowClusterer::anyprec(const float* w, const float* s, int n, int seed_bits, int parent_bits, RowQuant& out) {
+void RowClusterer::anyprec(const float* w, const float* s, int n, int seed_bits, int parent_bits, RowQuant& out,
+                           int anchor_bits) {
     prepare(w, s, n);
     out.lo_bits = seed_bits;
     out.hi_bits = parent_bits;
     for (auto& t : out.table) t.clear();
     for (auto& t : out.mass) t.clear();
+    const int anchor = anchor_bits <= 0 ? seed_bits : std::clamp(anchor_bits, seed_bits, parent_bits);
 
-    optimal_partition(1 << seed_bits, 0);
-    fill_width(out, seed_bits, nullptr);
-    for (int b = seed_bits; b < parent_bits; ++b) {
+    optimal_partition(1 << anchor, 0);
+    fill_width(out, anchor, nullptr);
+    if (anchor > seed_bits) {
+        // Below the anchor, cluster c is the union of its children 2c and 2c+1.
+        const std::vector<int> anchor_bounds = bounds_;
+        for (int b = anchor - 1; b >= seed_bits; --b) {
+            std::vector<int> merged((1 << b) + 1);
+            for (size_t c = 0; c < merged.size(); ++c) merged[c] = bounds_[2 * c];
+            bounds_ = std::move(merged);
+            fill_width(out, b, nullptr);
+        }
+        bounds_ = anchor_bounds;
+    }
+    for (int b = anchor; b < parent_bits; ++b) {
         const int K = 1 << b;
         next_bounds_.assign(2 * K + 1, 0);
         for (int c = 0; c < K; ++c) {

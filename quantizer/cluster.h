@@ -36,9 +36,13 @@ constexpr double kMaxExactKmeansWork = double(1 << 26);  // about 0.2 s of one c
 // every weight keeps a (tiny) say and no cluster mean is 0/0.
 class RowClusterer {
 public:
-    // Any-precision row: optimal 2^seed-means, then every cluster split at its
-    // best point once per extra bit up to parent_bits (children 2c, 2c+1).
-    void anyprec(const float* w, const float* s, int n, int seed_bits, int parent_bits, RowQuant& out);
+    // Any-precision row: optimal 2^anchor-means (anchor_bits 0 = the seed),
+    // then every cluster split at its best point once per extra bit up to
+    // parent_bits (children 2c, 2c+1); widths below the anchor merge sibling
+    // pairs. Nesting costs the widths above the anchor some error; moving the
+    // anchor up to the width that matters most makes that width optimal.
+    void anyprec(const float* w, const float* s, int n, int seed_bits, int parent_bits, RowQuant& out,
+                 int anchor_bits = 0);
     // Baseline: uniform round-to-nearest, 2^bits levels spanning [min, max].
     void rtn(const float* w, int n, int bits, RowQuant& out);
     // Baseline: optimal weighted 2^bits-means at one width. Rows with too many

@@ -99,6 +99,9 @@ void validate_quantize_options(const QuantizeOptions& o) {
         if (o.seed_bits < kern::kMinBits) throw Error("seed width " + std::to_string(o.seed_bits) + " is below 2 bits");
         if (o.parent_bits > kern::kMaxBits)
             throw Error("parent width " + std::to_string(o.parent_bits) + " is above 8 bits");
+        if (o.anchor_bits != 0 && (o.anchor_bits < o.seed_bits || o.anchor_bits > o.parent_bits))
+            throw Error("anchor width " + std::to_string(o.anchor_bits) + " is outside the seed..parent widths " +
+                        std::to_string(o.seed_bits) + ".." + std::to_string(o.parent_bits));
         if (o.seed_bits > o.parent_bits)
             throw Error("seed width " + std::to_string(o.seed_bits) + " is larger than the parent width " +
                         std::to_string(o.parent_bits));
@@ -219,6 +222,7 @@ QuantizeResult quantize_model(const QuantizeOptions& o, const std::function<void
         job.method = o.method;
         job.lo_bits = lo;
         job.hi_bits = hi;
+        job.anchor_bits = o.method == "anyprec" ? o.anchor_bits : 0;
         const int step = int(i) + 1;
         MatrixStats ms;
         auto w = quantize_matrix(job, pool, &ms, [&](int rows_done) {
@@ -260,6 +264,7 @@ QuantizeResult quantize_model(const QuantizeOptions& o, const std::function<void
     c.chat_template = m->chat_template_text;
     c.quant.any_precision = true;
     c.quant.seed_bits = lo;
+    c.quant.anchor_bits = o.method == "anyprec" ? (o.anchor_bits ? o.anchor_bits : o.seed_bits) : lo;
     c.quant.parent_bits = hi;
     c.quant.method = o.method;
     c.quant.sensitivity = calibrate ? "act" : "none";

@@ -38,7 +38,7 @@ std::shared_ptr<ApWeight> quantize_matrix(const MatrixJob& job, ThreadPool& pool
             MatrixStats local;
             for (int r = r0 + b; r < r0 + e; ++r) {
                 const float* w = job.w + size_t(r) * job.cols;
-                if (job.method == "anyprec") rc.anyprec(w, job.col_sens, job.cols, job.lo_bits, job.hi_bits, q);
+                if (job.method == "anyprec") rc.anyprec(w, job.col_sens, job.cols, job.lo_bits, job.hi_bits, q, job.anchor_bits);
                 else if (job.method == "kmeans") rc.kmeans(w, job.col_sens, job.cols, job.lo_bits, q);
                 else rc.rtn(w, job.cols, job.lo_bits, q);
                 if (job.method == "kmeans" && rc.last_used_lloyd()) ++local.lloyd_rows;

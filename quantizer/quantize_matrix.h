@@ -18,6 +18,7 @@ struct MatrixJob {
     const float* col_sens = nullptr;  // per input column sensitivity (null: unweighted)
     std::string method = "anyprec";   // "anyprec", "rtn", "kmeans"
     int lo_bits = 3, hi_bits = 8;     // seed..parent, or bits..bits for the baselines
+    int anchor_bits = 0;              // anyprec: the width clustered optimally (0 = seed)
 };
 
 // Sensitivity-weighted squared error summed over rows, per width: with the

@@ -161,6 +161,7 @@ private slots:
     void zeroSensitivityFallsBack();
     void rtnLevelsUniform();
     void kmeansBaseline();
+    void anchorWidthIsOptimal();
     void kmeansLloydFallback();
     void packRoundTrip();
     void int8TableError();
@@ -394,6 +395,36 @@ void TestCluster::kmeansBaseline() {
         rc.anyprec(r.w.data(), sens(r), 300, 3, 8, ap4);
         rc.kmeans(r.w.data(), sens(r), 300, 4, q);
         QVERIFY(partition_cost(r, q, 4) <= partition_cost(r, ap4, 4) * (1 + 1e-9));
+    }
+}
+
+void TestCluster::anchorWidthIsOptimal() {
+    RowClusterer rc;
+    RowQuant q, k4;
+    for (const Row& r : row_set(6, 300, 43)) {
+        rc.anyprec(r.w.data(), sens(r), 300, 3, 8, q, 4);
+        QCOMPARE(q.lo_bits, 3);
+        QCOMPARE(q.hi_bits, 8);
+        // The anchor width equals independent optimal k-means there.
+        rc.kmeans(r.w.data(), sens(r), 300, 4, k4);
+        QVERIFY(close(partition_cost(r, q, 4), partition_cost(r, k4, 4), 1e-8, 1e-15));
+        // Below the anchor: each 3-bit cluster is the union of its two 4-bit children,
+        // and its table entry is the weighted mean of that union.
+        const auto c3 = clusters_at(q, 3), c4 = clusters_at(q, 4);
+        for (size_t c = 0; c < c3.size(); ++c) {
+            QCOMPARE(c3[c].size(), c4[2 * c].size() + c4[2 * c + 1].size());
+            if (c3[c].empty()) continue;
+            double s0 = 0, s1 = 0;
+            for (int i : c3[c]) { s0 += sw(r, i); s1 += sw(r, i) * r.w[i]; }
+            QVERIFY(close(q.table[3][c], s1 / s0, 1e-6, 1e-9));
+        }
+        // Still nested and still never worse with width.
+        double prev = std::numeric_limits<double>::infinity();
+        for (int b = 3; b <= 8; ++b) {
+            const double e = ap::quant::weighted_sq_error(q, r.w.data(), sens(r), 300, b);
+            QVERIFY(e <= prev * (1 + 1e-9) + 1e-15);
+            prev = e;
+        }
     }
 }
 

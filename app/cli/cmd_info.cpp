@@ -32,8 +32,9 @@ int cmd_info(int argc, char** argv, int first) {
     const ap::MemoryReport r = ap::weight_memory(*m);
     if (m->any_precision()) {
         const auto& q = m->quant;
-        std::printf("any-precision: %s, widths %d..%d, sensitivity %s, calibrated on %s (%d tokens)\n", q.method.c_str(),
-                    q.seed_bits, q.parent_bits, q.sensitivity.c_str(), q.calib_file.c_str(), q.calib_tokens);
+        std::printf("any-precision: %s, widths %d..%d (optimal at %d), sensitivity %s, calibrated on %s (%d tokens)\n",
+                    q.method.c_str(), q.seed_bits, q.parent_bits, q.anchor_bits, q.sensitivity.c_str(), q.calib_file.c_str(),
+                    q.calib_tokens);
         std::printf("source:        %s (sha256 %s)\n", q.source_file.c_str(), q.source_sha256.substr(0, 16).c_str());
         std::printf("weights:       planes %s + tables %s + dense %s = %s\n", human_bytes(r.plane_bytes).c_str(),
                     human_bytes(r.table_bytes).c_str(), human_bytes(r.dense_bytes).c_str(),

@@ -19,6 +19,7 @@ int cmd_quantize(int argc, char** argv, int first) {
         {"--method", "", true, "anyprec | rtn | kmeans", "anyprec"},
         {"--seed-bits", "", true, "seed width (anyprec)", "3"},
         {"--parent-bits", "", true, "parent width (anyprec)", "8"},
+        {"--anchor-bits", "", true, "width clustered optimally; lower widths merge, higher split (anyprec)", "seed width"},
         {"--bits", "", true, "the one width of an rtn / kmeans baseline", "4"},
         {"--calib", "", true, "calibration text", "Sherlock Holmes from set-up"},
         {"--calib-tokens", "", true, "calibration tokens", "16384"},
@@ -39,6 +40,7 @@ int cmd_quantize(int argc, char** argv, int first) {
     o.method = a.str("--method", o.method);
     o.seed_bits = a.integer("--seed-bits", o.seed_bits);
     o.parent_bits = a.integer("--parent-bits", o.parent_bits);
+    o.anchor_bits = a.integer("--anchor-bits", 0);
     o.bits = a.integer("--bits", o.bits);
     o.calib_path = a.str("--calib", "");
     o.calib_tokens = a.integer("--calib-tokens", o.calib_tokens);
