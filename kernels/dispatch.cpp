@@ -1,5 +1,6 @@
 // Picks the kernel set for this CPU once; callers keep the returned KernelSet.
 #include "kernels.h"
+#include "avx512_kernels.h"
 
 #include <stdexcept>
 
@@ -9,6 +10,9 @@ namespace ap::kern {
 KernelSet avx2_kernels();  // avx2.cpp, compiled with -mavx2 -mfma
 double sum_f32_avx2(const float* x, size_t n);  // avx2_util.cpp
 #endif
+#ifdef ANYPREC_HAVE_AVX512_KERNELS
+KernelSet avx512_kernels(bool vnni);  // avx512_ap_gemv.cpp, compiled with -mavx512vbmi and friends
+#endif
 
 bool cpu_has_avx2_fma() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -17,6 +21,36 @@ bool cpu_has_avx2_fma() {
 #else
     return false;
 #endif
+}
+
+bool cpu_has_avx512_vbmi() {
+#if defined(ANYPREC_HAVE_AVX512_KERNELS) && (defined(__x86_64__) || defined(__i386__))
+    // The set also runs the AVX2 kernels for what it does not replace.
+    __builtin_cpu_init();
+    return cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vbmi");
+#else
+    return false;
+#endif
+}
+
+bool cpu_has_avx512_vnni() {
+#if defined(ANYPREC_HAVE_AVX512_KERNELS) && (defined(__x86_64__) || defined(__i386__))
+    return cpu_has_avx512_vbmi() && __builtin_cpu_supports("avx512vnni");
+#else
+    return false;
+#endif
+}
+
+KernelSet select_avx512_kernels(bool allow_vnni) {
+#ifdef ANYPREC_HAVE_AVX512_KERNELS
+    if (cpu_has_avx512_vbmi()) {
+        KernelSet k = avx512_kernels(allow_vnni && cpu_has_avx512_vnni());
+        k.sum_f32 = sum_f32_avx2;
+        return k;
+    }
+#endif
+    throw std::runtime_error("AVX-512 VBMI kernels requested but this CPU or build lacks them");
 }
 
 static KernelSet scalar_kernels() {
@@ -31,6 +65,10 @@ static KernelSet scalar_kernels() {
 
 KernelSet select_kernels(KernelChoice c) {
 #ifdef ANYPREC_HAVE_AVX2_KERNELS
+#ifdef ANYPREC_HAVE_AVX512_KERNELS
+    // Auto takes the widest set the CPU runs; an explicit Avx2 keeps the AVX2 set (for comparisons).
+    if (c == KernelChoice::Auto && cpu_has_avx512_vbmi()) return select_avx512_kernels();
+#endif
     if (c != KernelChoice::Scalar && cpu_has_avx2_fma()) {
         KernelSet k = avx2_kernels();
         k.sum_f32 = sum_f32_avx2;

@@ -1,4 +1,5 @@
-// The AVX2 kernel set against the scalar reference on random any-precision
+// The AVX2 and AVX-512 (VBMI, with and without VNNI) kernel sets, each run
+// through every test below (a global data row per set), against the scalar reference on random any-precision
 // matrices: every width 2..8, parent widths 8 and 5, shapes that are not
 // multiples of the SIMD width or of a 4-word group, several token counts and
 // row sub-ranges that do not start at 0.
@@ -16,6 +17,7 @@
 //     |y - y_ref| <= scale * sum_k |code_k| * amax(block of k) / 128
 //   plus fp32 rounding (1e-5 of the summed magnitudes). Larger batches may
 //   run in fp32 and land well inside the same bound.
+#include "avx512_kernels.h"
 #include "kernels.h"
 
 #include <QtTest>
@@ -168,21 +170,49 @@ class TestKernels : public QObject {
 
     KernelSet k_;
 
-    bool have_avx2() {
-        if (!cpu_has_avx2_fma()) return false;
-        k_ = select_kernels(KernelChoice::Avx2);
+    // Picks the set of the current global data row; false where this CPU lacks it.
+    bool have_set() {
+        QFETCH_GLOBAL(QString, set);
+        if (set == "avx2") {
+            if (!cpu_has_avx2_fma()) return false;
+            k_ = select_kernels(KernelChoice::Avx2);
+        } else if (set == "avx512vbmi") {
+            if (!cpu_has_avx512_vbmi()) return false;
+            k_ = select_avx512_kernels(false);
+        } else {
+            if (!cpu_has_avx512_vnni()) return false;
+            k_ = select_avx512_kernels(true);
+        }
         return true;
     }
 
+#define AP_REQUIRE_SET() \
+    if (!have_set()) QSKIP("CPU (or build) without this kernel set")
+
 private slots:
-    void avx2SetIsComplete() {
-        if (!have_avx2()) QSKIP("CPU without AVX2+FMA");
-        QCOMPARE(QString(k_.name), QString("avx2"));
+    void initTestCase_data() {
+        QTest::addColumn<QString>("set");
+        QTest::newRow("avx2") << QString("avx2");
+        QTest::newRow("avx512vbmi") << QString("avx512vbmi");
+        QTest::newRow("avx512vbmi+vnni") << QString("avx512vbmi+vnni");
+    }
+
+    void setIsComplete() {
+        AP_REQUIRE_SET();
+        QFETCH_GLOBAL(QString, set);
+        QCOMPARE(QString(k_.name), set == "avx2" ? set : QString("avx512vbmi"));
         QVERIFY(k_.gemm_f32 && k_.gemm_ap && k_.dequant_ap && k_.sum_f32);
     }
 
+    // Auto picks the widest set this CPU runs.
+    void autoPicksWidestSet() {
+        AP_REQUIRE_SET();
+        const QString expect = cpu_has_avx512_vbmi() ? "avx512vbmi" : "avx2";
+        QCOMPARE(QString(select_kernels(KernelChoice::Auto).name), expect);
+    }
+
     void dequantMatchesScalar() {
-        if (!have_avx2()) QSKIP("CPU without AVX2+FMA");
+        AP_REQUIRE_SET();
         for (int parent : {8, 5})
             for (int cols : {1, 31, 33, 95, 576, 1000})
                 for (int rows : {1, 7, 13, 192}) {
@@ -207,7 +237,7 @@ private slots:
     }
 
     void gemmF32MatchesScalar() {
-        if (!have_avx2()) QSKIP("CPU without AVX2+FMA");
+        AP_REQUIRE_SET();
         std::mt19937 rng(11);
         for (int K : {1, 7, 31, 33, 95, 576, 1000})
             for (int rows : {1, 7, 13, 192})
@@ -234,11 +264,13 @@ private slots:
     }
 
     void gemmApMatchesScalarWithinQuantizationBound() {
-        if (!have_avx2()) QSKIP("CPU without AVX2+FMA");
+        AP_REQUIRE_SET();
         std::mt19937 rng(5);
         double worst = 0;
         for (int parent : {8, 5})
-            for (int cols : {1, 31, 33, 95, 576, 1000})
+            // 400 columns = 13 words: a last group of more than 8 words (the AVX-512 path
+            // pairs shorter tails of two rows in one register, longer ones not).
+            for (int cols : {1, 31, 33, 95, 400, 576, 1000})
                 for (int rows : {1, 7, 13, 192}) {
                     const RandomAp a(rows, cols, parent, uint32_t(cols * 104729 + rows * 17 + parent));
                     const ApMatrix m = a.view();
@@ -275,12 +307,12 @@ private slots:
     // inaccessible page: partial groups, short tables and ragged K must be
     // read with masks, never past the end.
     void kernelsNeverReadPastTheirInputs() {
-        if (!have_avx2()) QSKIP("CPU without AVX2+FMA");
+        AP_REQUIRE_SET();
 #ifndef AP_TEST_HAVE_GUARD_PAGES
         QSKIP("no mmap guard pages on this platform");
 #else
         std::mt19937 rng(21);
-        for (int cols : {1, 33, 95, 576})
+        for (int cols : {1, 33, 95, 400, 576})
             for (int rows : {1, 7}) {
                 const RandomAp a(rows, cols, 8, uint32_t(cols + rows));
                 ApMatrix m = a.view();
@@ -318,7 +350,7 @@ private slots:
     // Speculative verification relies on a few-token batch giving exactly the
     // numbers of the same tokens decoded one at a time.
     void gemmApSmallBatchMatchesSingleTokens() {
-        if (!have_avx2()) QSKIP("CPU without AVX2+FMA");
+        AP_REQUIRE_SET();
         std::mt19937 rng(9);
         const RandomAp a(61, 576, 8, 77);
         const ApMatrix m = a.view();
@@ -337,7 +369,7 @@ private slots:
     // Blocks of zeros (scale 0), tiny and huge magnitudes side by side, and a
     // split of the rows at odd points must not change any row's result.
     void gemmApExtremeActivationsAndSplits() {
-        if (!have_avx2()) QSKIP("CPU without AVX2+FMA");
+        AP_REQUIRE_SET();
         std::mt19937 rng(3);
         const int rows = 45, cols = 333;
         const RandomAp a(rows, cols, 8, 123);

@@ -1,0 +1,33 @@
+// Activations for the AVX-512 any-precision kernel (XTok order, see
+// avx512_ap_kernel.h). Built in an AVX2-flagged translation unit
+// (avx512_xlayout.cpp): inline functions and templates it instantiates (the
+// quantizer's destructor, std::vector) are emitted as weak symbols that the
+// linker may share with code running on CPUs without AVX-512, so they must
+// not be compiled with AVX-512 enabled.
+#pragma once
+#include "avx2_xquant.h"
+#include "avx512_xtok.h"
+
+#include <cstddef>
+
+namespace ap::kern::avx512 {
+
+// Activations of up to 16 tokens in XTok order. They are quantized by the
+// AVX2 code (identical int8 values and scales, so identical integer dot
+// products) and regrouped: AVX2 groups of 128 columns hold per slice t 16
+// bytes; four consecutive ones form the 64 bytes of slice t of one 512-column
+// group here. Buffers are per thread and reused, so decode does not allocate.
+class XLayout {
+public:
+    XLayout(const float* X, size_t ldx, int n, int cols);
+    ~XLayout();
+    XLayout(const XLayout&) = delete;
+    XLayout& operator=(const XLayout&) = delete;
+    const XTok* tokens() const { return tok_; }
+
+private:
+    avx2::QuantBatch src_;
+    XTok tok_[16];
+};
+
+}  // namespace ap::kern::avx512
