@@ -12,7 +12,7 @@ SpeedPlot::SpeedPlot(QWidget* parent) : PlotCard(tr("Decode speed"), parent) {
     plot()->yAxis->setLabel(tr("tokens/s"));
     plot()->xAxis->setRange(0, 30);
     plot()->yAxis->setRange(0, maxY_);
-    plot()->legend->setVisible(true);
+    plot()->legend->setVisible(false);  // shown once a width has points, never as an empty box
     plot()->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
     plot()->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
     setNote(tr("Speed over the last 8 tokens; the first token (prompt) is not counted."));
@@ -26,6 +26,7 @@ QCPGraph* SpeedPlot::graphFor(int bits) {
     g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, c, c, 3));
     g->setName(fmt::width(bits));
     graphs_.insert(bits, g);
+    plot()->legend->setVisible(true);
     return g;
 }
 
@@ -57,6 +58,7 @@ void SpeedPlot::clear() {
     plot()->clearGraphs();
     graphs_.clear();
     sums_.clear();
+    plot()->legend->setVisible(false);
     maxY_ = 10;
     clock_.invalidate();
     plot()->xAxis->setRange(0, 30);
