@@ -269,16 +269,12 @@ void write_checkpoint(const std::string& path, const CheckpointContents& c) {
         else wr.add_f16_from_f32(name, it->second, data.data());
     }
 
-    const std::string tmp = path + ".tmp";
+    // The writer goes through a temporary file it removes on any failure.
     try {
         wr.write(path);
     } catch (const Error&) {
-        std::error_code ec;
-        fs::remove(tmp, ec);
         throw;
-    } catch (const std::exception& e) {
-        std::error_code ec;
-        fs::remove(tmp, ec);
+    } catch (const std::exception& e) {  // e.g. std::bad_alloc
         throw file_error(path, std::string("cannot write checkpoint: ") + e.what());
     }
 }

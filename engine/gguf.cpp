@@ -3,6 +3,8 @@
 // files become ap::Error messages instead of reads past the mapping.
 #include "gguf.h"
 
+#include "atomic_file.h"
+
 #include "error.h"
 #include "safetensors.h"  // fp16/bf16 conversions
 
@@ -604,38 +606,6 @@ void put_value(Bytes& b, const GgufValue& v, const std::string& key) {
     }
 }
 
-struct Chunk {
-    const uint8_t* data;
-    size_t size;
-};
-
-// Writes the chunks to path via "<path>.tmp" + rename, checking every step;
-// the temporary file is removed on failure so no half-written model remains.
-void write_atomically(const std::string& path, const std::vector<Chunk>& chunks) {
-    const std::string tmp = path + ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) throw file_error(path, std::string("cannot create temporary file: ") + std::strerror(errno));
-    auto fail = [&](const char* what, int err) {
-        if (fd >= 0) ::close(fd);
-        ::unlink(tmp.c_str());
-        return file_error(path, std::string(what) + ": " + std::strerror(err));
-    };
-    for (const Chunk& c : chunks) {
-        size_t done = 0;
-        while (done < c.size) {
-            ssize_t w = ::write(fd, c.data + done, c.size - done);
-            if (w < 0 && errno == EINTR) continue;
-            if (w <= 0) throw fail("write failed", w < 0 ? errno : EIO);
-            done += static_cast<size_t>(w);
-        }
-    }
-    if (::fsync(fd) != 0) throw fail("fsync failed", errno);
-    int rc = ::close(fd);
-    fd = -1;
-    if (rc != 0) throw fail("close failed", errno);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) throw fail("cannot rename temporary file into place", errno);
-}
-
 }  // namespace
 
 void GgufWriter::set_value(const std::string& key, const GgufValue& v) {
@@ -774,13 +744,14 @@ void GgufWriter::write(const std::string& path, uint32_t alignment) const {
     // and the zero padding between tensors are assembled here.
     b.pad_to(alignment);
     const std::vector<uint8_t> zeros(alignment, 0);
-    std::vector<Chunk> chunks = {{b.buf.data(), b.buf.size()}};
+    AtomicFileWriter out(path);
+    out.write(b.buf.data(), b.buf.size());
     for (size_t k = 0; k < tensors_.size(); ++k) {
         const std::vector<uint8_t>& t = tensors_[k].bytes;
-        chunks.push_back({t.data(), t.size()});
-        if (k + 1 < tensors_.size()) chunks.push_back({zeros.data(), (alignment - t.size() % alignment) % alignment});
+        out.write(t.data(), t.size());
+        if (k + 1 < tensors_.size()) out.write(zeros.data(), (alignment - t.size() % alignment) % alignment);
     }
-    write_atomically(path, chunks);
+    out.commit();
 }
 
 }  // namespace ap

@@ -3,6 +3,8 @@
 // conversions the formats share.
 #include "safetensors.h"
 
+#include "atomic_file.h"
+
 #include "error.h"
 
 #include <nlohmann/json.hpp>
@@ -290,64 +292,6 @@ void SafetensorsWriter::add_bf16_from_f32(const std::string& name, const std::ve
     add(name, StDType::BF16, shape, h.data(), h.size() * 2);
 }
 
-namespace {
-
-// Owns "<path>.tmp" until commit(): every failure closes and removes it and
-// reports the final path, so a full disk never leaves a truncated model behind.
-class TempFileSink {
-public:
-    explicit TempFileSink(const std::string& path) : path_(path), tmp_(path + ".tmp") {
-        fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd_ < 0) throw file_error(path_, std::string("cannot create temporary file ") + tmp_ + ": " + std::strerror(errno));
-    }
-    ~TempFileSink() {
-        if (!committed_) {
-            if (fd_ >= 0) ::close(fd_);
-            ::unlink(tmp_.c_str());
-        }
-    }
-    TempFileSink(const TempFileSink&) = delete;
-    TempFileSink& operator=(const TempFileSink&) = delete;
-
-    void write(const void* data, size_t n) {
-        const auto* p = static_cast<const uint8_t*>(data);
-        while (n > 0) {
-            ssize_t w = ::write(fd_, p, n);
-            if (w < 0 && errno == EINTR) continue;
-            if (w < 0) throw file_error(path_, std::string("write failed: ") + std::strerror(errno));
-            if (w == 0) throw file_error(path_, "write failed: no progress (disk full?)");
-            p += w;
-            n -= static_cast<size_t>(w);
-        }
-    }
-    void zeros(size_t n) {
-        static constexpr uint8_t z[kAlign] = {};
-        while (n > 0) {
-            size_t k = std::min(n, sizeof z);
-            write(z, k);
-            n -= k;
-        }
-    }
-    // Delayed allocation errors (ENOSPC on network or quota-limited file
-    // systems) often surface only at fsync/close, so both are checked.
-    void commit() {
-        if (::fsync(fd_) != 0) throw file_error(path_, std::string("fsync failed: ") + std::strerror(errno));
-        int rc = ::close(fd_);
-        fd_ = -1;
-        if (rc != 0) throw file_error(path_, std::string("close failed: ") + std::strerror(errno));
-        if (::rename(tmp_.c_str(), path_.c_str()) != 0)
-            throw file_error(path_, std::string("cannot rename ") + tmp_ + " into place: " + std::strerror(errno));
-        committed_ = true;
-    }
-
-private:
-    std::string path_, tmp_;
-    int fd_ = -1;
-    bool committed_ = false;
-};
-
-}  // namespace
-
 void SafetensorsWriter::write(const std::string& path) const {
     json header = json::object();
     if (!meta_.empty()) header["__metadata__"] = meta_;
@@ -364,15 +308,10 @@ void SafetensorsWriter::write(const std::string& path) const {
     text.append((kAlign - (8 + text.size()) % kAlign) % kAlign, ' ');
     const uint64_t hlen = text.size();
 
-    TempFileSink out(path);
+    AtomicFileWriter out(path);
     out.write(&hlen, 8);
     out.write(text.data(), text.size());
-    uint64_t pos = 0;
-    for (size_t k = 0; k < entries_.size(); ++k) {
-        out.zeros(begins[k] - pos);
-        out.write(entries_[k].bytes.data(), entries_[k].bytes.size());
-        pos = begins[k] + entries_[k].bytes.size();
-    }
+    for (const Entry& e : entries_) out.write(e.bytes.data(), e.bytes.size());
     out.commit();
 }
 
