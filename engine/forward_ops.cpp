@@ -50,25 +50,33 @@ AP_CLONES static float dot(const float* a, const float* b, int n) {
     return s;
 }
 
-AP_CLONES void attend(const float* q, const float* k, const float* v, int stride, int n_pos, int d, float scale, float* scores,
-            float* out) {
-    float mx = -INFINITY;
+AP_CLONES void attend_group(const float* q, int group, const float* k, const float* v, int stride, int n_pos, int d,
+                            float scale, float* scores, float* out) {
     for (int j = 0; j < n_pos; ++j) {
-        scores[j] = dot(q, k + size_t(j) * stride, d) * scale;
-        mx = std::max(mx, scores[j]);
+        const float* kr = k + size_t(j) * stride;
+        for (int h = 0; h < group; ++h) scores[size_t(h) * n_pos + j] = dot(q + size_t(h) * d, kr, d) * scale;
     }
-    float sum = 0;
-    for (int j = 0; j < n_pos; ++j) {
-        scores[j] = std::exp(scores[j] - mx);
-        sum += scores[j];
+    for (int h = 0; h < group; ++h) {
+        float* sc = scores + size_t(h) * n_pos;
+        float mx = -INFINITY;
+        for (int j = 0; j < n_pos; ++j) mx = std::max(mx, sc[j]);
+        float sum = 0;
+        for (int j = 0; j < n_pos; ++j) {
+            sc[j] = std::exp(sc[j] - mx);
+            sum += sc[j];
+        }
+        const float inv = 1.f / sum;
+        for (int j = 0; j < n_pos; ++j) sc[j] *= inv;
     }
-    const float inv = 1.f / sum;
-    for (int i = 0; i < d; ++i) out[i] = 0;
+    for (int i = 0; i < group * d; ++i) out[i] = 0;
     for (int j = 0; j < n_pos; ++j) {
-        const float p = scores[j] * inv;
         const float* vr = v + size_t(j) * stride;
+        for (int h = 0; h < group; ++h) {
+            const float p = scores[size_t(h) * n_pos + j];
+            float* o = out + size_t(h) * d;
 #pragma omp simd
-        for (int i = 0; i < d; ++i) out[i] += p * vr[i];
+            for (int i = 0; i < d; ++i) o[i] += p * vr[i];
+        }
     }
 }
 

@@ -12,9 +12,11 @@ void rope_tables(const float* inv_freq, int half, int pos0, int n, float* cos_ou
 void rope_rotate_half(float* v, int d, const float* cos_t, const float* sin_t);
 // gate[i] = silu(gate[i]) * up[i]
 void swiglu(float* gate, const float* up, size_t n);
-// One head of causal attention over n_pos cached positions: K/V rows are
-// `stride` floats apart. scores is scratch of n_pos floats.
-void attend(const float* q, const float* k, const float* v, int stride, int n_pos, int d, float scale, float* scores,
-            float* out);
+// Causal attention over n_pos cached positions whose K/V rows are `stride`
+// floats apart, for the `group` query heads that share one KV head (grouped-query attention):
+// q and out hold `group` consecutive heads of d floats; every K/V row is read
+// once for all of them. scores is scratch of group * n_pos floats.
+void attend_group(const float* q, int group, const float* k, const float* v, int stride, int n_pos, int d, float scale,
+                  float* scores, float* out);
 
 }  // namespace ap

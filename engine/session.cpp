@@ -161,12 +161,14 @@ void Session::eval(const int32_t* tokens, int n, int bits, std::vector<float>* l
             I.lap(&ForwardProfile::rope_s);
             const int group = H / KVH;
             const float scale = 1.f / std::sqrt(float(hd));
-            I.pool.parallel_for(nb * H, 1, [&](int b, int e) {
-                std::vector<float> scores(size_t(pos0 + nb));
+            // One task per (token, KV head): the query heads sharing a KV head
+            // go together so each cached K/V row is read once, not once per head.
+            I.pool.parallel_for(nb * KVH, 1, [&](int b, int e) {
+                std::vector<float> scores(size_t(group) * (pos0 + nb));
                 for (int task = b; task < e; ++task) {
-                    const int t = task / H, h = task % H, kvh = h / group;
-                    attend(&I.q[size_t(t) * Qd + h * hd], kc + kvh * hd, vc + kvh * hd, KVd, pos0 + t + 1, hd, scale,
-                           scores.data(), &I.att[size_t(t) * Qd + h * hd]);
+                    const int t = task / KVH, kvh = task % KVH, h0 = kvh * group;
+                    attend_group(&I.q[size_t(t) * Qd + h0 * hd], group, kc + kvh * hd, vc + kvh * hd, KVd, pos0 + t + 1,
+                                 hd, scale, scores.data(), &I.att[size_t(t) * Qd + h0 * hd]);
                 }
             });
             I.lap(&ForwardProfile::attention_s);
