@@ -652,40 +652,32 @@ void GgufWriter::set_string(const std::string& key, const std::string& v) {
     set_value(key, x);
 }
 
-void GgufWriter::set_string_array(const std::string& key, const std::vector<std::string>& v) {
+namespace {
+// An array value of one element type; `put` stores one element into its field.
+template <class T, class Put>
+GgufValue make_array(GgufValueType elem, const std::vector<T>& v, Put put) {
     GgufValue x;
     x.type = GgufValueType::ARRAY;
-    x.elem_type = GgufValueType::STRING;
+    x.elem_type = elem;
     x.arr.resize(v.size());
     for (size_t k = 0; k < v.size(); ++k) {
-        x.arr[k].type = GgufValueType::STRING;
-        x.arr[k].s = v[k];
+        x.arr[k].type = elem;
+        put(x.arr[k], v[k]);
     }
-    set_value(key, x);
+    return x;
+}
+}  // namespace
+
+void GgufWriter::set_string_array(const std::string& key, const std::vector<std::string>& v) {
+    set_value(key, make_array(GgufValueType::STRING, v, [](GgufValue& e, const std::string& s) { e.s = s; }));
 }
 
 void GgufWriter::set_f32_array(const std::string& key, const std::vector<float>& v) {
-    GgufValue x;
-    x.type = GgufValueType::ARRAY;
-    x.elem_type = GgufValueType::FLOAT32;
-    x.arr.resize(v.size());
-    for (size_t k = 0; k < v.size(); ++k) {
-        x.arr[k].type = GgufValueType::FLOAT32;
-        x.arr[k].f = v[k];
-    }
-    set_value(key, x);
+    set_value(key, make_array(GgufValueType::FLOAT32, v, [](GgufValue& e, float f) { e.f = f; }));
 }
 
 void GgufWriter::set_i32_array(const std::string& key, const std::vector<int32_t>& v) {
-    GgufValue x;
-    x.type = GgufValueType::ARRAY;
-    x.elem_type = GgufValueType::INT32;
-    x.arr.resize(v.size());
-    for (size_t k = 0; k < v.size(); ++k) {
-        x.arr[k].type = GgufValueType::INT32;
-        x.arr[k].i = v[k];
-    }
-    set_value(key, x);
+    set_value(key, make_array(GgufValueType::INT32, v, [](GgufValue& e, int32_t i) { e.i = i; }));
 }
 
 void GgufWriter::add_tensor(const std::string& name, GgmlType t, const std::vector<int64_t>& shape, const float* data) {
