@@ -41,6 +41,9 @@ KernelSet avx2_kernels() {
     k.gemm_f32 = avx2::gemm_f32;
     k.gemm_ap = avx2::gemm_ap;
     k.dequant_ap = avx2::dequant_ap;
+    k.attend_f16 = avx2::attend_f16;
+    k.f32_to_f16 = avx2::f32_to_f16;
+    k.silu_mul = avx2::silu_mul;
     return k;
 }
 

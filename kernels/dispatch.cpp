@@ -60,6 +60,9 @@ static KernelSet scalar_kernels() {
     k.gemm_f32 = gemm_f32_scalar;
     k.gemm_ap = gemm_ap_scalar;
     k.dequant_ap = dequant_ap_scalar;
+    k.attend_f16 = attend_f16_scalar;
+    k.f32_to_f16 = f32_to_f16_scalar;
+    k.silu_mul = silu_mul_scalar;
     return k;
 }
 

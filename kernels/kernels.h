@@ -18,6 +18,16 @@ using DequantApFn = void (*)(const ApMatrix& m, int bits, int r0, int r1, float*
 
 // Sum of n floats: the streaming-read probe behind bandwidth figures.
 using SumF32Fn = double (*)(const float* x, size_t n);
+// One query head's attention over n_pos cached positions whose K and V rows
+// are fp16 (IEEE binary16) with `stride` elements from one position to the
+// next: out[0..d) = softmax(scale * q.k_j) weighted sum of v_j. `scores` is
+// scratch for n_pos floats.
+using AttendF16Fn = void (*)(const float* q, const uint16_t* k, const uint16_t* v, size_t stride, int n_pos, int d,
+                             float scale, float* scores, float* out);
+// y[i] = x[i] rounded to fp16 (nearest even), for storing KV rows.
+using F32ToF16Fn = void (*)(const float* x, uint16_t* y, size_t n);
+// SwiGLU: gate[i] = silu(gate[i]) * up[i].
+using SiluMulFn = void (*)(float* gate, const float* up, size_t n);
 
 struct KernelSet {
     const char* name = "scalar";
@@ -25,6 +35,9 @@ struct KernelSet {
     GemmF32Fn gemm_f32 = nullptr;
     GemmApFn gemm_ap = nullptr;
     DequantApFn dequant_ap = nullptr;
+    AttendF16Fn attend_f16 = nullptr;
+    F32ToF16Fn f32_to_f16 = nullptr;
+    SiluMulFn silu_mul = nullptr;
 };
 
 enum class KernelChoice { Auto, Scalar, Avx2 };
@@ -38,5 +51,9 @@ void gemm_f32_scalar(const float* W, int K, const float* X, int ldx, int n, floa
 void gemm_ap_scalar(const ApMatrix& m, int bits, const float* X, int ldx, int n, float* Y, int ldy, int r0, int r1);
 double sum_f32_scalar(const float* x, size_t n);
 void dequant_ap_scalar(const ApMatrix& m, int bits, int r0, int r1, float* dst);
+void attend_f16_scalar(const float* q, const uint16_t* k, const uint16_t* v, size_t stride, int n_pos, int d, float scale,
+                       float* scores, float* out);
+void f32_to_f16_scalar(const float* x, uint16_t* y, size_t n);
+void silu_mul_scalar(float* gate, const float* up, size_t n);
 
 }  // namespace ap::kern

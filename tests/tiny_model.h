@@ -3,6 +3,7 @@
 // Face folder), plus a plain scalar reference forward pass to check against.
 #pragma once
 #include "gguf.h"
+#include "half.h"
 #include "safetensors.h"
 
 #include <cmath>
@@ -200,7 +201,8 @@ inline void write_tiny_hf(const TinyModel& m, const std::string& dir) {
     st.write(dir + "/model.safetensors");
 }
 
-// Plain reference forward over a whole sequence (no cache): logits [n][V].
+// Plain reference forward over a whole sequence (no cache; K and V rounded
+// to fp16 as the engine stores them): logits [n][V].
 inline std::vector<float> reference_logits(const TinyModel& m, const std::vector<int32_t>& toks) {
     const int E = m.n_embd, H = m.n_head, KVH = m.n_head_kv, hd = m.head_dim, F = m.n_ff, V = m.n_vocab(), n = int(toks.size());
     const int Q = H * hd, KV = KVH * hd;
@@ -248,6 +250,9 @@ inline std::vector<float> reference_logits(const TinyModel& m, const std::vector
         auto v = lin(W(nm("self_attn.v_proj")), KV, E, xn);
         rope(q, H);
         rope(k, KVH);
+        // The engine keeps K and V in an fp16 cache: round them the same way.
+        for (auto* kv : {&k, &v})
+            for (auto& e : *kv) e = ap::kern::half_to_float(ap::kern::float_to_half(e));
         std::vector<float> att(size_t(n) * Q);
         for (int t = 0; t < n; ++t)
             for (int h = 0; h < H; ++h) {

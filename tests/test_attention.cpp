@@ -1,0 +1,181 @@
+// Attention over the fp16 KV cache (KernelSet::attend_f16) and the fp16
+// conversions behind it, and SwiGLU (the other exp user), for the scalar reference and every SIMD set this
+// CPU runs, against a double-precision reference.
+//
+// Tolerance: the output is a convex combination of V rows, so fp32 rounding
+// in the scores, the exp approximation (a few ulp) and the weighted sum stay
+// within about 1e-6 relative of max|v| per term; allowed 2e-5 * max|v|.
+#include "half.h"
+#include "kernels.h"
+
+#include <QtTest>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+using namespace ap::kern;
+
+namespace {
+
+float bits_to_float(uint32_t b) {
+    float f;
+    std::memcpy(&f, &b, 4);
+    return f;
+}
+
+// Softmax attention in double over fp16 K/V: the exact value the kernels approximate.
+std::vector<double> reference(const std::vector<float>& q, const std::vector<uint16_t>& k, const std::vector<uint16_t>& v,
+                              size_t stride, int n_pos, int d, float scale) {
+    std::vector<double> s(n_pos);
+    double mx = -1e300;
+    for (int j = 0; j < n_pos; ++j) {
+        double a = 0;
+        for (int i = 0; i < d; ++i) a += double(q[i]) * half_to_float(k[size_t(j) * stride + i]);
+        s[j] = a * scale;
+        mx = std::max(mx, s[j]);
+    }
+    double sum = 0;
+    for (auto& e : s) sum += (e = std::exp(e - mx));
+    std::vector<double> out(d, 0.0);
+    for (int j = 0; j < n_pos; ++j)
+        for (int i = 0; i < d; ++i) out[i] += s[j] / sum * half_to_float(v[size_t(j) * stride + i]);
+    return out;
+}
+
+}  // namespace
+
+class TestAttention : public QObject {
+    Q_OBJECT
+
+    std::vector<std::pair<QString, KernelSet>> sets() {
+        std::vector<std::pair<QString, KernelSet>> out{{"scalar", select_kernels(KernelChoice::Scalar)}};
+        if (cpu_has_avx2_fma()) out.push_back({"avx2", select_kernels(KernelChoice::Avx2)});
+        const KernelSet a = select_kernels(KernelChoice::Auto);
+        if (QString(a.name) != "avx2" && QString(a.name) != "scalar") out.push_back({a.name, a});
+        return out;
+    }
+
+private slots:
+    // Every half survives half -> float -> half; the float values are the IEEE ones.
+    void halfRoundTripsExactly() {
+        for (uint32_t h = 0; h < 0x10000; ++h) {
+            const float f = half_to_float(uint16_t(h));
+            if ((h & 0x7c00) == 0x7c00 && (h & 0x3ff)) {
+                QVERIFY(std::isnan(f));
+                continue;
+            }
+            QCOMPARE(float_to_half(f), uint16_t(h));
+        }
+        QCOMPARE(half_to_float(0x3c00), 1.0f);
+        QCOMPARE(half_to_float(0xc000), -2.0f);
+        QCOMPARE(half_to_float(0x7bff), 65504.0f);
+        QCOMPARE(half_to_float(0x0001), std::ldexp(1.0f, -24));
+        QVERIFY(std::isinf(half_to_float(0x7c00)));
+    }
+
+    // Rounding: nearest, ties to even, overflow to infinity, underflow through denormals to zero.
+    void floatToHalfRounds() {
+        QCOMPARE(float_to_half(1.0f + std::ldexp(1.0f, -11)), uint16_t(0x3c00));  // tie -> even (down)
+        QCOMPARE(float_to_half(1.0f + 3 * std::ldexp(1.0f, -11)), uint16_t(0x3c02));  // tie -> even (up)
+        QCOMPARE(float_to_half(65519.0f), uint16_t(0x7bff));
+        QCOMPARE(float_to_half(65520.0f), uint16_t(0x7c00));
+        QCOMPARE(float_to_half(-1e9f), uint16_t(0xfc00));
+        QCOMPARE(float_to_half(std::ldexp(1.0f, -25)), uint16_t(0));       // half the smallest denormal: tie -> 0
+        QCOMPARE(float_to_half(std::ldexp(1.5f, -25)), uint16_t(1));
+        QCOMPARE(float_to_half(std::ldexp(3.0f, -25)), uint16_t(2));       // 1.5 denormal steps: tie -> even
+        QCOMPARE(float_to_half(-0.0f), uint16_t(0x8000));
+        QVERIFY((float_to_half(std::nanf("")) & 0x7c00) == 0x7c00 && (float_to_half(std::nanf("")) & 0x3ff));
+    }
+
+    // The SIMD row store rounds exactly like the portable one.
+    void rowStoresMatchScalar() {
+        std::mt19937 rng(5);
+        std::vector<float> x;
+        for (uint32_t b : {0x00000000u, 0x80000000u, 0x33000000u, 0x33400000u, 0x38800000u, 0x387fffffu, 0x477fe000u,
+                           0x477ff000u, 0x477fefffu, 0x7f800000u, 0xff800000u, 0x3f801000u, 0x3f803000u})
+            x.push_back(bits_to_float(b));
+        std::uniform_int_distribution<int> e(-30, 17);
+        std::uniform_real_distribution<float> m(-2.f, 2.f);
+        for (int i = 0; i < 5000; ++i) x.push_back(std::ldexp(m(rng), e(rng)));
+        for (auto& [name, k] : sets()) {
+            for (size_t n : {x.size(), size_t(7), size_t(1)}) {
+                std::vector<uint16_t> want(n), got(n + 8, 0xabcd);
+                f32_to_f16_scalar(x.data(), want.data(), n);
+                k.f32_to_f16(x.data(), got.data(), n);
+                for (size_t i = 0; i < n; ++i)
+                    if (want[i] != got[i])
+                        QFAIL(qPrintable(QString("%1: %2 -> %3, expected %4").arg(name).arg(x[i]).arg(got[i]).arg(want[i])));
+                for (size_t i = n; i < got.size(); ++i) QCOMPARE(got[i], uint16_t(0xabcd));
+            }
+        }
+    }
+
+    void attentionMatchesReference() {
+        std::mt19937 rng(11);
+        std::normal_distribution<float> nd(0.f, 1.f);
+        for (auto& [name, k] : sets()) {
+            for (int d : {8, 16, 24, 64, 72, 128, 12})
+                for (int n_pos : {1, 2, 3, 4, 5, 8, 9, 17, 100, 553})
+                    for (float scale : {0.125f, 3.0f}) {  // 3.0: peaked softmax, most exps underflow
+                        const size_t stride = size_t(d) * 3 + 5;  // rows of several heads, odd spacing
+                        std::vector<float> q(d);
+                        for (auto& e : q) e = nd(rng);
+                        std::vector<uint16_t> K(stride * n_pos), V(stride * n_pos);
+                        for (auto& e : K) e = float_to_half(nd(rng));
+                        for (auto& e : V) e = float_to_half(nd(rng) * 4.f);
+                        double vmax = 0;
+                        for (auto e : V) vmax = std::max(vmax, double(std::fabs(half_to_float(e))));
+                        const auto want = reference(q, K, V, stride, n_pos, d, scale);
+                        std::vector<float> scores(n_pos + 4, -7.f), out(d + 4, 123.f);
+                        k.attend_f16(q.data(), K.data(), V.data(), stride, n_pos, d, scale, scores.data(), out.data());
+                        for (int i = 0; i < d; ++i)
+                            if (!(std::fabs(out[i] - want[i]) <= 2e-5 * vmax))
+                                QFAIL(qPrintable(QString("%1 d %2 n_pos %3 scale %4 [%5]: %6 vs %7")
+                                                     .arg(name).arg(d).arg(n_pos).arg(scale).arg(i).arg(out[i]).arg(want[i])));
+                        for (int i = d; i < d + 4; ++i) QCOMPARE(out[i], 123.f);  // nothing written past the head
+                        for (int j = n_pos; j < n_pos + 4; ++j) QCOMPARE(scores[j], -7.f);
+                    }
+        }
+    }
+
+    // SwiGLU with the vectorised exp: within 4 ulp-ish of libm over the range that matters, finite at the extremes.
+    void siluMulMatchesLibm() {
+        std::vector<float> g, u;
+        for (float x = -120.f; x <= 120.f; x += 0.0371f) {
+            g.push_back(x);
+            u.push_back(0.5f + std::fabs(std::sin(x)));
+        }
+        for (auto& [name, k] : sets()) {
+            std::vector<float> got = g;
+            k.silu_mul(got.data(), u.data(), got.size());
+            for (size_t i = 0; i < g.size(); ++i) {
+                const double want = double(g[i]) / (1.0 + std::exp(-double(g[i]))) * u[i];
+                if (!(std::fabs(got[i] - want) <= 1e-6 * std::fabs(want) + 1e-30))
+                    QFAIL(qPrintable(QString("%1 silu(%2) * %3 = %4, expected %5").arg(name).arg(g[i]).arg(u[i]).arg(got[i]).arg(want)));
+            }
+        }
+    }
+
+    // Huge score spreads: the winner takes everything, no NaN or infinity.
+    void extremeScoresStayFinite() {
+        const int d = 64, n_pos = 40;
+        std::vector<float> q(d, 0.f);
+        q[0] = 1e4f;
+        std::vector<uint16_t> K(size_t(d) * n_pos, 0), V(size_t(d) * n_pos, 0);
+        for (int j = 0; j < n_pos; ++j) {
+            K[size_t(j) * d] = float_to_half(j == 17 ? 1.0f : -1.0f);
+            V[size_t(j) * d + 1] = float_to_half(float(j));
+        }
+        for (auto& [name, k] : sets()) {
+            std::vector<float> scores(n_pos), out(d);
+            k.attend_f16(q.data(), K.data(), V.data(), d, n_pos, d, 1.f, scores.data(), out.data());
+            QVERIFY2(std::fabs(out[1] - 17.f) < 1e-5f, qPrintable(name));
+            for (float e : out) QVERIFY(std::isfinite(e));
+        }
+    }
+};
+
+QTEST_GUILESS_MAIN(TestAttention)
+#include "test_attention.moc"
