@@ -11,6 +11,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
+#include <memory>
 
 namespace ap {
 
@@ -35,8 +37,50 @@ struct Session::Impl {
     std::vector<uint16_t> kc, vc;  // [layer][n_ctx][kv_dim]
     std::vector<float> x, xn, q, kk, vv, att, tmp, gate, up, cosb, sinb, last_logits;
 
-    void matmul(const Linear& L, const float* X, int n, float* Y, int bits) {
-        if (hook) hook(L, X, n);
+    // One output of a group of products over the same input.
+    struct Product {
+        const Linear* L;
+        float* Y;
+    };
+
+    // Y_i = W_i X for every product in `ps` (all with the same input width):
+    // any-precision activations are quantized once for the group and all rows
+    // go through one pool dispatch, so q/k/v (and gate/up) cost one barrier.
+    void matmuls(std::initializer_list<Product> ps, const float* X, int n, int bits) {
+        bool all_quantized = true;
+        for (const Product& p : ps) {
+            if (hook) hook(*p.L, X, n);
+            all_quantized = all_quantized && p.L->quantized();
+        }
+        const int cols = ps.begin()->L->cols;
+        std::unique_ptr<kern::PreparedX> px;
+        if (all_quantized && k.prepare_x) px = k.prepare_x(X, cols, n, cols);
+        if (!px) {
+            for (const Product& p : ps) dense_or_ap(*p.L, X, n, p.Y, bits);
+            return;
+        }
+        struct Part {
+            kern::ApMatrix v;
+            float* Y;
+            int first;  // row offset of this matrix in the group
+        };
+        Part parts[4];
+        int np = 0, total = 0;
+        for (const Product& p : ps) {
+            parts[np++] = Part{p.L->ap->view(), p.Y, total};
+            total += p.L->rows;
+        }
+        pool.parallel_for(total, 16, [&](int b, int e) {
+            for (int i = 0; i < np; ++i) {
+                const Part& q = parts[i];
+                const int lo = std::max(b, q.first), hi = std::min(e, q.first + q.v.rows);
+                if (lo < hi) k.gemm_ap_prepared(q.v, bits, *px, q.Y, q.v.rows, lo - q.first, hi - q.first);
+            }
+        });
+    }
+    void matmul(const Linear& L, const float* X, int n, float* Y, int bits) { matmuls({{&L, Y}}, X, n, bits); }
+
+    void dense_or_ap(const Linear& L, const float* X, int n, float* Y, int bits) {
         if (L.quantized()) {
             const kern::ApMatrix v = L.ap->view();
             pool.parallel_for(L.rows, 16, [&](int r0, int r1) { k.gemm_ap(v, bits, X, L.cols, n, Y, L.rows, r0, r1); });
@@ -146,9 +190,7 @@ void Session::eval(const int32_t* tokens, int n, int bits, std::vector<float>* l
             const LayerWeights& L = m_.layers[l];
             for (int t = 0; t < nb; ++t) rms_norm(&I.x[size_t(t) * E], L.attn_norm.data(), E, c.rms_eps, &I.xn[size_t(t) * E]);
             I.lap(&ForwardProfile::norm_s);
-            I.matmul(L.wq, I.xn.data(), nb, I.q.data(), bits);
-            I.matmul(L.wk, I.xn.data(), nb, I.kk.data(), bits);
-            I.matmul(L.wv, I.xn.data(), nb, I.vv.data(), bits);
+            I.matmuls({{&L.wq, I.q.data()}, {&L.wk, I.kk.data()}, {&L.wv, I.vv.data()}}, I.xn.data(), nb, bits);
             I.lap(&ForwardProfile::qkv_s);
             uint16_t* kc = &I.kc[size_t(l) * n_ctx_ * KVd];
             uint16_t* vc = &I.vc[size_t(l) * n_ctx_ * KVd];
@@ -181,8 +223,7 @@ void Session::eval(const int32_t* tokens, int n, int bits, std::vector<float>* l
 
             for (int t = 0; t < nb; ++t) rms_norm(&I.x[size_t(t) * E], L.mlp_norm.data(), E, c.rms_eps, &I.xn[size_t(t) * E]);
             I.lap(&ForwardProfile::norm_s);
-            I.matmul(L.w_gate, I.xn.data(), nb, I.gate.data(), bits);
-            I.matmul(L.w_up, I.xn.data(), nb, I.up.data(), bits);
+            I.matmuls({{&L.w_gate, I.gate.data()}, {&L.w_up, I.up.data()}}, I.xn.data(), nb, bits);
             I.k.silu_mul(I.gate.data(), I.up.data(), size_t(nb) * F);
             I.matmul(L.w_down, I.gate.data(), nb, I.tmp.data(), bits);
             for (size_t i = 0; i < size_t(nb) * E; ++i) I.x[i] += I.tmp[i];

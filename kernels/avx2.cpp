@@ -40,6 +40,8 @@ KernelSet avx2_kernels() {
     k.name = "avx2";
     k.gemm_f32 = avx2::gemm_f32;
     k.gemm_ap = avx2::gemm_ap;
+    k.prepare_x = avx2::prepare_x;
+    k.gemm_ap_prepared = avx2::gemm_ap_prepared;
     k.dequant_ap = avx2::dequant_ap;
     k.attend_f16 = avx2::attend_f16;
     k.f32_to_f16 = avx2::f32_to_f16;

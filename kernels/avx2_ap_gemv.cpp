@@ -75,11 +75,7 @@ void ap_rows_any(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_
     else ap_rows<B, 0>(m, xb, n, Y, ldy, r0, r1);
 }
 
-}  // namespace
-
-void gemm_ap_few(const ApMatrix& m, int bits, const float* X, size_t ldx, int n, float* Y, size_t ldy, int r0, int r1) {
-    if (r1 <= r0 || n <= 0) return;
-    const QuantBatch xb(X, ldx, n, m.cols, kActMax);
+void ap_rows_width(const ApMatrix& m, int bits, const QuantBatch& xb, int n, float* Y, size_t ldy, int r0, int r1) {
     switch (bits) {
     case 2: ap_rows_any<2>(m, xb, n, Y, ldy, r0, r1); break;
     case 3: ap_rows_any<3>(m, xb, n, Y, ldy, r0, r1); break;
@@ -89,6 +85,30 @@ void gemm_ap_few(const ApMatrix& m, int bits, const float* X, size_t ldx, int n,
     case 7: ap_rows_any<7>(m, xb, n, Y, ldy, r0, r1); break;
     case 8: ap_rows_any<8>(m, xb, n, Y, ldy, r0, r1); break;
     }
+}
+
+struct Prepared final : PreparedX {
+    Prepared(const float* X, size_t ldx, int n_, int cols_) : n(n_), cols(cols_), xb(X, ldx, n_, cols_, kActMax) {}
+    int n, cols;
+    QuantBatch xb;
+};
+
+}  // namespace
+
+void gemm_ap_few(const ApMatrix& m, int bits, const float* X, size_t ldx, int n, float* Y, size_t ldy, int r0, int r1) {
+    if (r1 <= r0 || n <= 0) return;
+    const QuantBatch xb(X, ldx, n, m.cols, kActMax);
+    ap_rows_width(m, bits, xb, n, Y, ldy, r0, r1);
+}
+
+std::unique_ptr<PreparedX> prepare_x(const float* X, int ldx, int n, int cols) {
+    if (n < 1 || n > kFewTokens) return nullptr;
+    return std::make_unique<Prepared>(X, size_t(ldx), n, cols);
+}
+
+void gemm_ap_prepared(const ApMatrix& m, int bits, const PreparedX& x, float* Y, int ldy, int r0, int r1) {
+    const auto& p = static_cast<const Prepared&>(x);
+    if (r1 > r0) ap_rows_width(m, bits, p.xb, p.n, Y, size_t(ldy), r0, r1);
 }
 
 }  // namespace ap::kern::avx2

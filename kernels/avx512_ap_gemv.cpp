@@ -40,6 +40,14 @@ void gemm_ap(const ApMatrix& m, int bits, const float* X, int ldx, int n, float*
     else ap_rows_plain(m, bits, xl.tokens(), n, Y, size_t(ldy), r0, r1);
 }
 
+template <bool VNNI>
+void gemm_ap_prepared(const ApMatrix& m, int bits, const PreparedX& x, float* Y, int ldy, int r0, int r1) {
+    if (r1 <= r0) return;
+    const auto& p = static_cast<const PreparedXTok&>(x);
+    if constexpr (VNNI) ap_rows_vnni(m, bits, p.xl.tokens(), p.n, Y, size_t(ldy), r0, r1);
+    else ap_rows_plain(m, bits, p.xl.tokens(), p.n, Y, size_t(ldy), r0, r1);
+}
+
 }  // namespace avx512
 
 // vnni: use vpdpbusd (the caller has checked avx512vnni); both flavours give
@@ -49,6 +57,8 @@ KernelSet avx512_kernels(bool vnni) {
     avx512::g_avx2_gemm_ap = k.gemm_ap;
     k.name = "avx512vbmi";
     k.gemm_ap = vnni ? avx512::gemm_ap<true> : avx512::gemm_ap<false>;
+    k.prepare_x = avx512::prepare_xtok;
+    k.gemm_ap_prepared = vnni ? avx512::gemm_ap_prepared<true> : avx512::gemm_ap_prepared<false>;
     return k;
 }
 

@@ -1,6 +1,7 @@
 // Regrouping of the AVX2-quantized activations for the AVX-512 kernel (see
 // avx512_xlayout.h for why this file is compiled with the AVX2 flags only).
 #include "avx512_xlayout.h"
+#include "avx2_internal.h"
 
 #include <immintrin.h>
 
@@ -8,11 +9,13 @@
 
 namespace ap::kern::avx512 {
 
-XLayout::XLayout(const float* X, size_t ldx, int n, int cols) : src_(X, ldx, n, cols, kActMax) {
+XLayout::XLayout(const float* X, size_t ldx, int n, int cols, bool owned) : src_(X, ldx, n, cols, kActMax) {
     const int g4 = (cols + 127) / 128, g16 = (cols + 511) / 512;
     const size_t qper = size_t(g16) * 512, sper = size_t(g16) * 16;
-    thread_local std::vector<int8_t> qbuf;
-    thread_local std::vector<float> sbuf;
+    thread_local std::vector<int8_t> tq;
+    thread_local std::vector<float> ts;
+    std::vector<int8_t>& qbuf = owned ? own_q_ : tq;
+    std::vector<float>& sbuf = owned ? own_s_ : ts;
     if (qbuf.size() < qper * n) qbuf.resize(qper * n);
     if (sbuf.size() < sper * n) sbuf.resize(sper * n);
     for (int j = 0; j < n; ++j) {
@@ -34,5 +37,13 @@ XLayout::XLayout(const float* X, size_t ldx, int n, int cols) : src_(X, ldx, n, 
 }
 
 XLayout::~XLayout() = default;
+
+PreparedXTok::PreparedXTok(const float* X, size_t ldx, int n_, int cols) : n(n_), xl(X, ldx, n_, cols, true) {}
+PreparedXTok::~PreparedXTok() = default;
+
+std::unique_ptr<PreparedX> prepare_xtok(const float* X, int ldx, int n, int cols) {
+    if (n < 1 || n > avx2::kFewTokens) return nullptr;
+    return std::make_unique<PreparedXTok>(X, size_t(ldx), n, cols);
+}
 
 }  // namespace ap::kern::avx512

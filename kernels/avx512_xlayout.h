@@ -7,8 +7,11 @@
 #pragma once
 #include "avx2_xquant.h"
 #include "avx512_xtok.h"
+#include "kernels.h"
 
 #include <cstddef>
+#include <memory>
+#include <vector>
 
 namespace ap::kern::avx512 {
 
@@ -16,10 +19,12 @@ namespace ap::kern::avx512 {
 // AVX2 code (identical int8 values and scales, so identical integer dot
 // products) and regrouped: AVX2 groups of 128 columns hold per slice t 16
 // bytes; four consecutive ones form the 64 bytes of slice t of one 512-column
-// group here. Buffers are per thread and reused, so decode does not allocate.
+// group here. Buffers are per thread and reused, so decode does not allocate;
+// `owned` gives the layout buffers of its own instead (for one shared by
+// several threads while each builds others).
 class XLayout {
 public:
-    XLayout(const float* X, size_t ldx, int n, int cols);
+    XLayout(const float* X, size_t ldx, int n, int cols, bool owned = false);
     ~XLayout();
     XLayout(const XLayout&) = delete;
     XLayout& operator=(const XLayout&) = delete;
@@ -28,6 +33,18 @@ public:
 private:
     avx2::QuantBatch src_;
     XTok tok_[16];
+    std::vector<int8_t> own_q_;
+    std::vector<float> own_s_;
 };
+
+// Activations prepared once for the AVX-512 kernel (KernelSet::prepare_x).
+struct PreparedXTok final : PreparedX {
+    PreparedXTok(const float* X, size_t ldx, int n, int cols);
+    ~PreparedXTok() override;
+    int n;
+    XLayout xl;
+};
+// nullptr above the few-token route (the caller falls back to gemm_ap).
+std::unique_ptr<PreparedX> prepare_xtok(const float* X, int ldx, int n, int cols);
 
 }  // namespace ap::kern::avx512

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 namespace ap::kern {
 
@@ -15,6 +16,20 @@ using GemmF32Fn = void (*)(const float* W, int K, const float* X, int ldx, int n
 using GemmApFn = void (*)(const ApMatrix& m, int bits, const float* X, int ldx, int n, float* Y, int ldy, int r0, int r1);
 // Dequantize rows r0..r1-1 of an any-precision matrix at `bits` into dst[(r - r0) * cols + k].
 using DequantApFn = void (*)(const ApMatrix& m, int bits, int r0, int r1, float* dst);
+
+// Activations quantized once for several any-precision products over the
+// same input (in decode q, k and v share one input, gate and up another),
+// instead of once per row chunk inside gemm_ap. Opaque: only the kernel set
+// that made it reads it, and it may be read by several threads at once.
+struct PreparedX {
+    virtual ~PreparedX() = default;
+};
+// n tokens of X (rows of ldx floats, `cols` used); nullptr when the set has no
+// such route for n (scalar, or n above its few-token path): use gemm_ap then.
+using PrepareXFn = std::unique_ptr<PreparedX> (*)(const float* X, int ldx, int n, int cols);
+// gemm_ap on prepared activations (bits in kMinBits..kMaxBits, m.cols = the
+// prepared cols); results are bit-identical to gemm_ap on the same X.
+using GemmApPreparedFn = void (*)(const ApMatrix& m, int bits, const PreparedX& x, float* Y, int ldy, int r0, int r1);
 
 // Sum of n floats: the streaming-read probe behind bandwidth figures.
 using SumF32Fn = double (*)(const float* x, size_t n);
@@ -34,6 +49,8 @@ struct KernelSet {
     SumF32Fn sum_f32 = nullptr;
     GemmF32Fn gemm_f32 = nullptr;
     GemmApFn gemm_ap = nullptr;
+    PrepareXFn prepare_x = nullptr;  // may stay null
+    GemmApPreparedFn gemm_ap_prepared = nullptr;
     DequantApFn dequant_ap = nullptr;
     AttendF16Fn attend_f16 = nullptr;
     F32ToF16Fn f32_to_f16 = nullptr;

@@ -366,6 +366,35 @@ private slots:
             }
     }
 
+    // Activations prepared once and read by many row ranges give exactly
+    // gemm_ap's results; above the few-token route nothing is prepared.
+    void preparedActivationsMatchGemmAp() {
+        AP_REQUIRE_SET();
+        QVERIFY(k_.prepare_x && k_.gemm_ap_prepared);
+        std::mt19937 rng(21);
+        for (int cols : {576, 100, 1536}) {
+            const RandomAp a(45, cols, 8, uint32_t(cols));
+            const ApMatrix m = a.view();
+            for (int n : {1, 2, 5, 16}) {
+                const int ldx = cols + 3;
+                const auto X = random_vector(size_t(n) * ldx, rng);
+                const auto px = k_.prepare_x(X.data(), ldx, n, cols);
+                QVERIFY(px);
+                for (int bits = kMinBits; bits <= 8; ++bits) {
+                    std::vector<float> want(size_t(n) * 45, 0.f), got(size_t(n) * 45, 0.f);
+                    k_.gemm_ap(m, bits, X.data(), ldx, n, want.data(), 45, 0, 45);
+                    for (auto [r0, r1] : {std::pair{0, 16}, {16, 17}, {17, 45}})  // uneven chunks, one of a single row
+                        k_.gemm_ap_prepared(m, bits, *px, got.data(), 45, r0, r1);
+                    for (size_t i = 0; i < got.size(); ++i)
+                        if (got[i] != want[i])
+                            QFAIL(qPrintable(QString("cols %1 n %2 bits %3 [%4]: %5 vs %6").arg(cols).arg(n).arg(bits).arg(i).arg(got[i]).arg(want[i])));
+                }
+            }
+        }
+        const auto big = random_vector(size_t(17) * 64, rng);
+        QVERIFY(!k_.prepare_x(big.data(), 64, 17, 64));
+    }
+
     // Blocks of zeros (scale 0), tiny and huge magnitudes side by side, and a
     // split of the rows at odd points must not change any row's result.
     void gemmApExtremeActivationsAndSplits() {
