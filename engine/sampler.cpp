@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <unordered_set>
 
 namespace ap {
@@ -9,69 +10,100 @@ namespace ap {
 Sampler::Sampler(const SamplingParams& p) : p_(p), rng_(p.seed) {}
 
 int32_t Sampler::sample(const float* logits, int n_vocab, const std::vector<int32_t>& history) {
-    cand_.resize(n_vocab);
-    for (int i = 0; i < n_vocab; ++i) cand_[i] = {logits[i], i};
-
+    // Work on a copy of the logits: the penalty must not touch the caller's.
+    work_.assign(logits, logits + n_vocab);
     if (p_.repeat_penalty != 1.f && p_.repeat_last_n != 0) {
         // llama.cpp convention: divide positive logits, multiply negative ones.
         size_t n = p_.repeat_last_n < 0 ? history.size() : std::min(history.size(), size_t(p_.repeat_last_n));
         std::unordered_set<int32_t> seen(history.end() - n, history.end());
         for (int32_t t : seen) {
             if (t < 0 || t >= n_vocab) continue;
-            float& l = cand_[t].first;
+            float& l = work_[t];
             l = l > 0 ? l / p_.repeat_penalty : l * p_.repeat_penalty;
         }
     }
 
-    if (p_.temperature <= 0.f) {
-        auto it = std::max_element(cand_.begin(), cand_.end(),
-                                   [](auto& a, auto& b) { return a.first < b.first || (a.first == b.first && a.second > b.second); });
-        return it->second;
-    }
-
-    // Sort descending (only the top-k part when top-k is on).
-    size_t keep = cand_.size();
-    auto by_logit = [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
-    if (p_.top_k > 0 && size_t(p_.top_k) < keep) {
-        keep = size_t(p_.top_k);
-        std::partial_sort(cand_.begin(), cand_.begin() + keep, cand_.end(), by_logit);
-    } else {
-        std::sort(cand_.begin(), cand_.end(), by_logit);
-    }
-    cand_.resize(keep);
-
-    // Softmax with temperature.
-    const float mx = cand_[0].first;
-    double sum = 0;
-    std::vector<double> prob(keep);
-    for (size_t i = 0; i < keep; ++i) {
-        prob[i] = std::exp(double(cand_[i].first - mx) / p_.temperature);
-        sum += prob[i];
-    }
-    for (auto& p : prob) p /= sum;
-
-    // min-p: drop tokens less likely than min_p times the best one.
-    if (p_.min_p > 0.f) {
-        size_t n = 1;
-        while (n < keep && prob[n] >= p_.min_p * prob[0]) ++n;
-        keep = n;
-    }
-    // top-p: smallest prefix whose mass reaches top_p.
-    if (p_.top_p < 1.f) {
-        double cum = 0;
-        size_t n = 0;
-        while (n < keep) {
-            cum += prob[n++];
-            if (cum >= p_.top_p) break;
+    // Greedy: the first of the largest logits, no sorting.
+    int32_t best = 0;
+    float best_l = work_[0];
+    for (int i = 1; i < n_vocab; ++i)
+        if (work_[i] > best_l) {
+            best_l = work_[i];
+            best = i;
         }
-        keep = std::max<size_t>(1, n);
+    if (p_.temperature <= 0.f) return best;
+
+    // Candidates in descending order (ties: lower id first). Only the part
+    // that can be kept gets sorted: the top-k, or for top-p / min-p a prefix
+    // grown until it holds the cut, so a 49k vocabulary costs O(n), not a sort.
+    const float mx = work_[best];
+    auto by_logit = [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
+    const double T = p_.temperature;
+    auto rel = [&](float l) { return std::exp(double(l - mx) / T); };  // probability relative to the best token
+    // min-p keeps tokens with rel >= min_p; a logit threshold finds them
+    // without an exp per token (the exact test runs on those near it).
+    const bool min_p_on = p_.min_p > 0.f;
+    const double thr = min_p_on ? double(mx) + T * std::log(double(p_.min_p)) : -INFINITY;
+    auto passes_min_p = [&](float l) {
+        if (!min_p_on || l == mx) return true;  // the best token always stays
+        const double margin = 1e-6 * (std::fabs(thr) + 1);
+        if (l >= thr + margin) return true;
+        if (l < thr - margin) return false;
+        return rel(l) >= p_.min_p;  // near the threshold: the exact test
+    };
+    cand_.clear();
+    double sum = 0;  // softmax normaliser over the top-k set (all tokens without top-k): top-p measures mass against it
+    size_t keep;
+    if (p_.top_k > 0 && size_t(p_.top_k) < size_t(n_vocab)) {
+        const size_t k = size_t(p_.top_k);
+        top_.assign(work_.begin(), work_.end());
+        // A bounded heap (partial_sort) beats nth_element here: most logits lose at the first comparison.
+        std::partial_sort(top_.begin(), top_.begin() + k, top_.end(), std::greater<float>());
+        const float kth = top_[k - 1];
+        const size_t above = size_t(std::find(top_.begin(), top_.begin() + k, kth) - top_.begin());
+        // The top-k set: all above the k-th value, then ties by lower id.
+        size_t ties = k - above;
+        for (int i = 0; i < n_vocab; ++i) {
+            const float l = work_[i];
+            if (l > kth || (l == kth && ties > 0)) {
+                if (l == kth) --ties;
+                sum += rel(l);
+                if (passes_min_p(l)) cand_.push_back({l, i});
+            }
+        }
+    } else {
+        for (int i = 0; i < n_vocab; ++i) {
+            sum += rel(work_[i]);
+            if (passes_min_p(work_[i])) cand_.push_back({work_[i], i});
+        }
     }
+    keep = cand_.size();
+
+    // Sort a growing prefix until it holds every token top-p may keep.
+    size_t sorted = std::min(keep, size_t(64));
+    for (;;) {
+        std::partial_sort(cand_.begin(), cand_.begin() + sorted, cand_.end(), by_logit);
+        prob_.resize(sorted);
+        double cum = 0;
+        size_t cut = sorted;
+        for (size_t i = 0; i < sorted; ++i) {
+            prob_[i] = std::exp(double(cand_[i].first - mx) / p_.temperature) / sum;
+            cum += prob_[i];
+            if (p_.top_p < 1.f && cum >= p_.top_p && cut == sorted) cut = i + 1;
+        }
+        if (cut < sorted || sorted == keep) {
+            keep = std::min(keep, cut);
+            break;
+        }
+        sorted = std::min(keep, sorted * 4);
+    }
+
     double total = 0;
-    for (size_t i = 0; i < keep; ++i) total += prob[i];
+    for (size_t i = 0; i < keep; ++i) total += prob_[i];
     std::uniform_real_distribution<double> u(0.0, total);
     double r = u(rng_), acc = 0;
     for (size_t i = 0; i < keep; ++i) {
-        acc += prob[i];
+        acc += prob_[i];
         if (r < acc) return cand_[i].second;
     }
     return cand_[keep - 1].second;

@@ -24,7 +24,9 @@ public:
 private:
     SamplingParams p_;
     std::mt19937_64 rng_;
+    std::vector<float> work_, top_;  // penalised logits; scratch for the top-k cut
     std::vector<std::pair<float, int32_t>> cand_;
+    std::vector<double> prob_;
 };
 
 }  // namespace ap

@@ -113,6 +113,61 @@ private slots:
         for (int i = 0; i < 100; ++i) sc.push_back(c.sample(l.data(), 50, {}));
         QVERIFY(sc != sa);
     }
+
+    // The sampler sorts only what it may keep; it must pick exactly what a
+    // full sort of the vocabulary would (same draws, same order, ties by id).
+    void matches_full_sort_reference() {
+        auto reference = [](const std::vector<float>& logits, const SamplingParams& p, std::mt19937_64& rng) {
+            std::vector<std::pair<float, int32_t>> c;
+            for (int i = 0; i < int(logits.size()); ++i) c.push_back({logits[i], i});
+            std::sort(c.begin(), c.end(), [](auto& a, auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+            size_t keep = p.top_k > 0 ? std::min(c.size(), size_t(p.top_k)) : c.size();
+            std::vector<double> prob(keep);
+            double sum = 0;
+            for (size_t i = 0; i < keep; ++i) sum += (prob[i] = std::exp(double(c[i].first - c[0].first) / p.temperature));
+            for (auto& x : prob) x /= sum;
+            if (p.min_p > 0) {
+                size_t n = 1;
+                while (n < keep && prob[n] >= p.min_p * prob[0]) ++n;
+                keep = n;
+            }
+            if (p.top_p < 1) {
+                double cum = 0;
+                size_t n = 0;
+                while (n < keep) {
+                    cum += prob[n++];
+                    if (cum >= p.top_p) break;
+                }
+                keep = std::max<size_t>(1, n);
+            }
+            double total = 0;
+            for (size_t i = 0; i < keep; ++i) total += prob[i];
+            std::uniform_real_distribution<double> u(0.0, total);
+            double r = u(rng), acc = 0;
+            for (size_t i = 0; i < keep; ++i)
+                if (r < (acc += prob[i])) return c[i].second;
+            return c[keep - 1].second;
+        };
+        std::mt19937 gen(3);
+        std::normal_distribution<float> nd(0.f, 2.f);
+        std::vector<float> l(3000);
+        for (auto& x : l) x = std::round(nd(gen) * 8) / 8;  // many ties
+        int checked = 0;
+        for (int top_k : {0, 1, 40, 2999, 5000})
+            for (float top_p : {1.f, 0.9f, 0.5f})
+                for (float min_p : {0.f, 0.05f, 0.5f}) {
+                    SamplingParams p = plain(0.8f);
+                    p.top_k = top_k;
+                    p.top_p = top_p;
+                    p.min_p = min_p;
+                    p.seed = 77;
+                    Sampler s(p);
+                    std::mt19937_64 rng(p.seed);
+                    for (int i = 0; i < 30; ++i, ++checked)
+                        QCOMPARE(s.sample(l.data(), int(l.size()), {}), reference(l, p, rng));
+                }
+        QCOMPARE(checked, 5 * 3 * 3 * 30);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestChatAndSampling)
