@@ -85,19 +85,25 @@ WidthBench bench_width(Session& s, int bits, const BenchOptions& o) {
     req.sampling.repeat_penalty = 1;
     req.ignore_eos = true;
 
-    // Prompt throughput: one prompt_tokens-long prompt from an empty cache.
-    s.reset();
-    req.prompt = fixed_tokens(m, o.prompt_tokens);
-    req.max_tokens = 1;
-    GenerateResult pr = s.generate(req);
-    w.prompt_tok_s = pr.prompt_tok_s();
-
-    // Decode throughput after a short fixed prompt.
-    s.reset();
-    req.prompt = fixed_tokens(m, 32);
-    req.max_tokens = o.decode_tokens + 1;
-    GenerateResult dr = s.generate(req);
-    w.decode_tok_s = dr.decode_tok_s();
+    auto median = [](std::vector<double> v) {
+        std::sort(v.begin(), v.end());
+        return v[v.size() / 2];
+    };
+    std::vector<double> prompt_runs, decode_runs;
+    for (int r = 0; r < std::max(1, o.reps); ++r) {
+        // Prompt throughput: one prompt_tokens-long prompt from an empty cache.
+        s.reset();
+        req.prompt = fixed_tokens(m, o.prompt_tokens);
+        req.max_tokens = 1;
+        prompt_runs.push_back(s.generate(req).prompt_tok_s());
+        // Decode throughput after a short fixed prompt.
+        s.reset();
+        req.prompt = fixed_tokens(m, 32);
+        req.max_tokens = o.decode_tokens + 1;
+        decode_runs.push_back(s.generate(req).decode_tok_s());
+    }
+    w.prompt_tok_s = median(prompt_runs);
+    w.decode_tok_s = median(decode_runs);
     s.reset();
 
     w.gemv_s = time_gemv_pass(s, bits, o.gemv_reps);

@@ -22,6 +22,7 @@ struct BenchOptions {
     int decode_tokens = 128;
     int prompt_tokens = 512;
     int gemv_reps = 20;
+    int reps = 3;  // prompt and decode runs per width; the median is reported (machines are noisy)
 };
 
 // The session must have n_ctx >= prompt_tokens + decode_tokens + 64.

@@ -19,6 +19,7 @@ int cmd_bench(int argc, char** argv, int first) {
         {"--no-source", "", false, "skip the unquantized reference", ""},
         {"--decode-tokens", "", true, "generated tokens per decode measurement", "128"},
         {"--prompt-tokens", "", true, "prompt length for the prompt measurement", "512"},
+        {"--reps", "", true, "prompt and decode runs per width (the median is shown)", "3"},
         {"--json", "", false, "print a JSON list instead of a table", ""},
         {"--profile", "", false, "also show where decode time goes, per width", ""},
     };
@@ -33,6 +34,8 @@ int cmd_bench(int argc, char** argv, int first) {
     ap::BenchOptions bo;
     bo.decode_tokens = a.integer("--decode-tokens", bo.decode_tokens);
     bo.prompt_tokens = a.integer("--prompt-tokens", bo.prompt_tokens);
+    bo.reps = a.integer("--reps", bo.reps);
+    if (bo.reps < 1 || bo.reps > 100) throw ap::Error("--reps must be between 1 and 100");
     if (bo.decode_tokens < 1 || bo.prompt_tokens < 1) throw ap::Error("--decode-tokens and --prompt-tokens must be positive");
     const int threads = a.integer("--threads", 0);
     const bool json = a.has("--json");
