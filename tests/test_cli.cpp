@@ -4,6 +4,7 @@
 #include "tiny_model.h"
 
 #include <QProcess>
+#include <nlohmann/json.hpp>
 #include <QtTest>
 
 class TestCli : public QObject {
@@ -92,6 +93,24 @@ private slots:
         QVERIFY(QString::fromUtf8(p.readAllStandardError()).contains("tokens/s"));
     }
 
+    // quantize, then bench every width of the result as JSON with a chosen kernel set.
+    void quantize_then_bench() {
+        Out q = run({"quantize", path("tiny.gguf"), "-o", path("tiny-ap.safetensors"), "--calib", path("text.txt"),
+                     "--calib-tokens", "256", "-t", "1"});
+        QVERIFY2(q.code == 0, qPrintable(q.err));
+        Out b = run({"bench", path("tiny-ap.safetensors"), "--bits", "3,8", "--no-source", "--json", "--decode-tokens", "4",
+                     "--prompt-tokens", "8", "--reps", "2", "--kernels", "scalar", "-t", "1"});
+        QVERIFY2(b.code == 0, qPrintable(b.err));
+        const auto j = nlohmann::json::parse(b.out.toStdString());
+        QVERIFY(j.is_array() && j.size() == 2);
+        for (const auto& row : j) {
+            QVERIFY(row.at("bits") == 3 || row.at("bits") == 8);
+            QVERIFY(row.at("decode_tok_s").get<double>() > 0 && row.at("prompt_tok_s").get<double>() > 0);
+            QVERIFY(row.at("bytes_per_token").get<double>() > 0 && row.at("gemv_gbs").get<double>() > 0);
+        }
+        QVERIFY(j[0].at("bytes_per_token").get<double>() != j[1].at("bytes_per_token").get<double>());
+    }
+
     void bad_files() {
         // Truncated: the first half of a valid file.
         std::string full = dir_ + "/tiny.gguf";
@@ -124,6 +143,8 @@ private slots:
         expect_error({"run", path("tiny.gguf"), "-p", "hi", "--bits", "4"}, "not an any-precision");
         expect_error({"ppl", path("tiny.gguf"), path("nope.txt")}, "nope.txt");
         expect_error({"run", path("tiny.gguf"), "-p", "hi", "-n", "abc"}, "--max-tokens");
+        expect_error({"bench", path("tiny.gguf"), "--kernels", "sse9"}, "--kernels sse9");
+        expect_error({"bench", path("tiny.gguf"), "--reps", "0"}, "--reps");
     }
 };
 

@@ -20,6 +20,7 @@ int cmd_bench(int argc, char** argv, int first) {
         {"--decode-tokens", "", true, "generated tokens per decode measurement", "128"},
         {"--prompt-tokens", "", true, "prompt length for the prompt measurement", "512"},
         {"--reps", "", true, "prompt and decode runs per width (the median is shown)", "3"},
+        {"--kernels", "", true, "CPU kernel set: auto, avx2 or scalar (to compare sets on one CPU)", "auto"},
         {"--json", "", false, "print a JSON list instead of a table", ""},
         {"--profile", "", false, "also show where decode time goes, per width", ""},
     };
@@ -39,6 +40,11 @@ int cmd_bench(int argc, char** argv, int first) {
     if (bo.decode_tokens < 1 || bo.prompt_tokens < 1) throw ap::Error("--decode-tokens and --prompt-tokens must be positive");
     const int threads = a.integer("--threads", 0);
     const bool json = a.has("--json");
+    const std::string kset = a.str("--kernels", "auto");
+    ap::kern::KernelChoice kc = ap::kern::KernelChoice::Auto;
+    if (kset == "avx2") kc = ap::kern::KernelChoice::Avx2;
+    else if (kset == "scalar") kc = ap::kern::KernelChoice::Scalar;
+    else if (kset != "auto") throw ap::Error("--kernels " + kset + ": expected auto, avx2 or scalar");
 
     std::vector<ap::WidthBench> rows;
     std::vector<std::pair<int, ap::ForwardProfile>> profiles;
@@ -56,6 +62,7 @@ int cmd_bench(int argc, char** argv, int first) {
         so.threads = threads;
         so.n_ctx = bo.prompt_tokens + bo.decode_tokens + 64;
         so.profile = a.has("--profile");
+        so.kernels = kc;
         ap::Session s(*m, so);
         kernel_name = s.kernels().name;
         used_threads = s.threads();
@@ -100,6 +107,7 @@ int cmd_bench(int argc, char** argv, int first) {
         auto src = load_model_verbose(source_path);
         ap::SessionOptions so;
         so.threads = threads;
+        so.kernels = kc;
         so.n_ctx = bo.prompt_tokens + bo.decode_tokens + 64;
         ap::Session s(*src, so);
         if (!json) std::fprintf(stderr, "benchmarking the unquantized source...\n");
