@@ -1,5 +1,6 @@
 #include "bench.h"
 
+#include "sampler.h"
 #include "thread_pool.h"
 
 #include <algorithm>
@@ -36,9 +37,14 @@ ForwardProfile profile_decode(Session& s, int bits, int tokens, double* sample_s
     s.eval(prompt.data(), int(prompt.size()), bits, &logits, false);
     s.clear_profile();
     double samp = 0;
+    SamplingParams greedy;
+    greedy.temperature = 0;
+    greedy.repeat_penalty = 1;
+    Sampler sampler(greedy);  // the generation path's own greedy pick
+    const std::vector<int32_t> no_history;
     for (int i = 0; i < tokens; ++i) {
         auto t0 = Clock::now();
-        int32_t id = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
+        int32_t id = sampler.sample(logits.data(), int(logits.size()), no_history);
         samp += std::chrono::duration<double>(Clock::now() - t0).count();
         s.eval(&id, 1, bits, &logits, false);
     }

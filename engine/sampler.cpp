@@ -10,9 +10,26 @@ namespace ap {
 Sampler::Sampler(const SamplingParams& p) : p_(p), rng_(p.seed) {}
 
 int32_t Sampler::sample(const float* logits, int n_vocab, const std::vector<int32_t>& history) {
+    const bool penalty = p_.repeat_penalty != 1.f && p_.repeat_last_n != 0;
+    auto argmax = [n_vocab](const float* l) {  // the first of the largest logits
+        // Eight independent maxima (no loop-carried chain through one
+        // register), then the first index holding the winner.
+        float m[8];
+        for (int j = 0; j < 8; ++j) m[j] = l[0];
+        int i = 0;
+        for (; i + 8 <= n_vocab; i += 8)
+            for (int j = 0; j < 8; ++j) m[j] = l[i + j] > m[j] ? l[i + j] : m[j];
+        float mx = m[0];
+        for (int j = 1; j < 8; ++j) mx = m[j] > mx ? m[j] : mx;
+        for (; i < n_vocab; ++i) mx = l[i] > mx ? l[i] : mx;
+        int32_t best = 0;
+        while (best < n_vocab - 1 && !(l[best] == mx)) ++best;
+        return best;
+    };
+    if (p_.temperature <= 0.f && !penalty) return argmax(logits);
     // Work on a copy of the logits: the penalty must not touch the caller's.
     work_.assign(logits, logits + n_vocab);
-    if (p_.repeat_penalty != 1.f && p_.repeat_last_n != 0) {
+    if (penalty) {
         // llama.cpp convention: divide positive logits, multiply negative ones.
         size_t n = p_.repeat_last_n < 0 ? history.size() : std::min(history.size(), size_t(p_.repeat_last_n));
         std::unordered_set<int32_t> seen(history.end() - n, history.end());
@@ -23,14 +40,8 @@ int32_t Sampler::sample(const float* logits, int n_vocab, const std::vector<int3
         }
     }
 
-    // Greedy: the first of the largest logits, no sorting.
-    int32_t best = 0;
-    float best_l = work_[0];
-    for (int i = 1; i < n_vocab; ++i)
-        if (work_[i] > best_l) {
-            best_l = work_[i];
-            best = i;
-        }
+    // Greedy: no sorting.
+    const int32_t best = argmax(work_.data());
     if (p_.temperature <= 0.f) return best;
 
     // Candidates in descending order (ties: lower id first). Only the part
