@@ -22,6 +22,7 @@ struct Session::Impl {
     kern::KernelSet k;
     LinearInputHook hook;
     int B = 64;
+    bool exact_prompts = false;
     bool profiling = false;
     ForwardProfile prof;
     std::chrono::steady_clock::time_point mark;
@@ -54,7 +55,7 @@ struct Session::Impl {
         }
         const int cols = ps.begin()->L->cols;
         std::unique_ptr<kern::PreparedX> px;
-        if (all_quantized && k.prepare_x) px = k.prepare_x(X, cols, n, cols);
+        if (all_quantized && k.prepare_x && (n <= kern::kFewTokens || !exact_prompts)) px = k.prepare_x(X, cols, n, cols);
         if (!px) {
             for (const Product& p : ps) dense_or_ap(*p.L, X, n, p.Y, bits);
             return;
@@ -107,6 +108,7 @@ Session::Session(const Model& m, const SessionOptions& opt) : m_(m) {
     impl_ = std::make_unique<Impl>(opt.threads, opt.kernels);
     Impl& I = *impl_;
     I.B = std::max(1, opt.batch);
+    I.exact_prompts = opt.exact_prompts;
     I.profiling = opt.profile;
     const ModelConfig& c = m.cfg;
     const size_t kv_dim = size_t(c.n_head_kv) * c.head_dim;

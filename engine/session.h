@@ -18,6 +18,11 @@ struct SessionOptions {
     int batch = 64;     // prompt tokens per forward chunk
     kern::KernelChoice kernels = kern::KernelChoice::Auto;
     bool profile = false;  // accumulate per-section times (ForwardProfile)
+    // Prompt chunks above kern::kFewTokens tokens: false = int8 activations
+    // per 32-column block where the kernel set has that route (AVX-512:
+    // 1.5x faster prompts, like decode), true = dequantized fp32 tiles and
+    // exact fp32 activations (what perplexity reports by default).
+    bool exact_prompts = false;
 };
 
 // Where forward-pass time goes (collected when SessionOptions::profile is set).

@@ -11,7 +11,7 @@ namespace ap::kern::avx2 {
 // Such a batch reproduces single-token results bit for bit (a speculative
 // draft verified at high precision matches plain decoding); 16 covers
 // draft lengths in use, prompt chunks above it take the exact fp32 route.
-constexpr int kFewTokens = 16;
+constexpr int kFewTokens = kern::kFewTokens;
 void gemm_ap_few(const ApMatrix& m, int bits, const float* X, size_t ldx, int n, float* Y, size_t ldy, int r0, int r1);
 // The same with the activations quantized once (KernelSet::prepare_x / gemm_ap_prepared).
 std::unique_ptr<PreparedX> prepare_x(const float* X, int ldx, int n, int cols);

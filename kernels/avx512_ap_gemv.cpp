@@ -35,7 +35,7 @@ void gemm_ap(const ApMatrix& m, int bits, const float* X, int ldx, int n, float*
         g_avx2_gemm_ap(m, bits, X, ldx, n, Y, ldy, r0, r1);
         return;
     }
-    const XLayout xl(X, size_t(ldx), n, m.cols);
+    const XLayout xl(X, size_t(ldx), n, m.cols, VNNI ? kActMaxVnni : kActMaxMaddubs);
     if constexpr (VNNI) ap_rows_vnni(m, bits, xl.tokens(), n, Y, size_t(ldy), r0, r1);
     else ap_rows_plain(m, bits, xl.tokens(), n, Y, size_t(ldy), r0, r1);
 }
@@ -44,8 +44,13 @@ template <bool VNNI>
 void gemm_ap_prepared(const ApMatrix& m, int bits, const PreparedX& x, float* Y, int ldy, int r0, int r1) {
     if (r1 <= r0) return;
     const auto& p = static_cast<const PreparedXTok&>(x);
-    if constexpr (VNNI) ap_rows_vnni(m, bits, p.xl.tokens(), p.n, Y, size_t(ldy), r0, r1);
-    else ap_rows_plain(m, bits, p.xl.tokens(), p.n, Y, size_t(ldy), r0, r1);
+    const int groups = p.group_count();
+    for (int g = 0; g < groups; ++g) {
+        const int t0 = g * PreparedXTok::kGroup, nt = p.n - t0 < PreparedXTok::kGroup ? p.n - t0 : PreparedXTok::kGroup;
+        float* Yg = Y + size_t(ldy) * t0;
+        if constexpr (VNNI) ap_rows_vnni(m, bits, p.group_tokens(g), nt, Yg, size_t(ldy), r0, r1);
+        else ap_rows_plain(m, bits, p.group_tokens(g), nt, Yg, size_t(ldy), r0, r1);
+    }
 }
 
 }  // namespace avx512
@@ -57,7 +62,7 @@ KernelSet avx512_kernels(bool vnni) {
     avx512::g_avx2_gemm_ap = k.gemm_ap;
     k.name = "avx512vbmi";
     k.gemm_ap = vnni ? avx512::gemm_ap<true> : avx512::gemm_ap<false>;
-    k.prepare_x = avx512::prepare_xtok;
+    k.prepare_x = vnni ? avx512::prepare_xtok_vnni : avx512::prepare_xtok_maddubs;
     k.gemm_ap_prepared = vnni ? avx512::gemm_ap_prepared<true> : avx512::gemm_ap_prepared<false>;
     return k;
 }

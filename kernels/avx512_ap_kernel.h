@@ -11,8 +11,9 @@
 // plus a blend on index bit 7: 1..3 instructions per 64 weights instead of
 // the 2^(b-4) pshufb (plus adds) per 32 weights of the AVX2 path.
 // Activations are laid out in the same order (XTok), int8 per 32-column
-// block exactly as in avx2_xquant, so the integer dot products equal the
-// AVX2 ones and only the fp32 summation order differs.
+// block as in avx2_xquant: the plain flavour uses the AVX2 range, so its
+// integer dot products equal the AVX2 ones; the VNNI flavour quantizes to
+// [-127, 127] (no int16 pair sums to overflow), half the rounding error.
 #pragma once
 #include "ap_matrix.h"
 #include "avx512_xtok.h"

@@ -5,11 +5,12 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace ap::kern::avx512 {
 
-XLayout::XLayout(const float* X, size_t ldx, int n, int cols, bool owned) : src_(X, ldx, n, cols, kActMax) {
+XLayout::XLayout(const float* X, size_t ldx, int n, int cols, int qmax, bool owned) : src_(X, ldx, n, cols, qmax) {
     const int g4 = (cols + 127) / 128, g16 = (cols + 511) / 512;
     const size_t qper = size_t(g16) * 512, sper = size_t(g16) * 16;
     thread_local std::vector<int8_t> tq;
@@ -38,12 +39,22 @@ XLayout::XLayout(const float* X, size_t ldx, int n, int cols, bool owned) : src_
 
 XLayout::~XLayout() = default;
 
-PreparedXTok::PreparedXTok(const float* X, size_t ldx, int n_, int cols) : n(n_), xl(X, ldx, n_, cols, true) {}
+PreparedXTok::PreparedXTok(const float* X, size_t ldx, int n_, int cols, int qmax) : n(n_) {
+    for (int t = 0; t < n; t += kGroup)
+        groups_.push_back(std::make_unique<XLayout>(X + ldx * size_t(t), ldx, std::min(kGroup, n - t), cols, qmax, true));
+}
 PreparedXTok::~PreparedXTok() = default;
+int PreparedXTok::group_count() const { return int(groups_.size()); }
+const XTok* PreparedXTok::group_tokens(int g) const { return groups_[size_t(g)]->tokens(); }
 
-std::unique_ptr<PreparedX> prepare_xtok(const float* X, int ldx, int n, int cols) {
-    if (n < 1 || n > avx2::kFewTokens) return nullptr;
-    return std::make_unique<PreparedXTok>(X, size_t(ldx), n, cols);
+std::unique_ptr<PreparedX> prepare_xtok_maddubs(const float* X, int ldx, int n, int cols) {
+    if (n < 1) return nullptr;
+    return std::make_unique<PreparedXTok>(X, size_t(ldx), n, cols, kActMaxMaddubs);
+}
+
+std::unique_ptr<PreparedX> prepare_xtok_vnni(const float* X, int ldx, int n, int cols) {
+    if (n < 1) return nullptr;
+    return std::make_unique<PreparedXTok>(X, size_t(ldx), n, cols, kActMaxVnni);
 }
 
 }  // namespace ap::kern::avx512

@@ -24,7 +24,7 @@ namespace ap::kern::avx512 {
 // several threads while each builds others).
 class XLayout {
 public:
-    XLayout(const float* X, size_t ldx, int n, int cols, bool owned = false);
+    XLayout(const float* X, size_t ldx, int n, int cols, int qmax, bool owned = false);
     ~XLayout();
     XLayout(const XLayout&) = delete;
     XLayout& operator=(const XLayout&) = delete;
@@ -37,14 +37,24 @@ private:
     std::vector<float> own_s_;
 };
 
-// Activations prepared once for the AVX-512 kernel (KernelSet::prepare_x).
+// Activations prepared once for the AVX-512 kernel (KernelSet::prepare_x):
+// any number of tokens, in groups of 16 (the kernel's register budget), so
+// prompt chunks run the same int8 kernel as decode, group after group.
 struct PreparedXTok final : PreparedX {
-    PreparedXTok(const float* X, size_t ldx, int n, int cols);
+    PreparedXTok(const float* X, size_t ldx, int n, int cols, int qmax);
     ~PreparedXTok() override;
+    static constexpr int kGroup = 16;
     int n;
-    XLayout xl;
+    // Out of line on purpose: the AVX-512 file reads groups through these, so
+    // it instantiates no std::vector code of its own (see the top of this file).
+    int group_count() const;
+    const XTok* group_tokens(int g) const;
+
+private:
+    std::vector<std::unique_ptr<XLayout>> groups_;  // group g holds tokens 16g .. 16g + 15
 };
-// nullptr above the few-token route (the caller falls back to gemm_ap).
-std::unique_ptr<PreparedX> prepare_xtok(const float* X, int ldx, int n, int cols);
+// nullptr for n < 1 (the caller falls back to gemm_ap); one per activation range.
+std::unique_ptr<PreparedX> prepare_xtok_maddubs(const float* X, int ldx, int n, int cols);
+std::unique_ptr<PreparedX> prepare_xtok_vnni(const float* X, int ldx, int n, int cols);
 
 }  // namespace ap::kern::avx512

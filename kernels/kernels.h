@@ -17,6 +17,11 @@ using GemmApFn = void (*)(const ApMatrix& m, int bits, const float* X, int ldx, 
 // Dequantize rows r0..r1-1 of an any-precision matrix at `bits` into dst[(r - r0) * cols + k].
 using DequantApFn = void (*)(const ApMatrix& m, int bits, int r0, int r1, float* dst);
 
+// Up to this many tokens the SIMD sets always multiply any-precision weights
+// with int8 activations (decode, speculative verification); larger prompt
+// chunks may take either route (SessionOptions::exact_prompts).
+constexpr int kFewTokens = 16;
+
 // Activations quantized once for several any-precision products over the
 // same input (in decode q, k and v share one input, gate and up another),
 // instead of once per row chunk inside gemm_ap. Opaque: only the kernel set

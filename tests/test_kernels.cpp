@@ -391,8 +391,26 @@ private slots:
                 }
             }
         }
-        const auto big = random_vector(size_t(17) * 64, rng);
-        QVERIFY(!k_.prepare_x(big.data(), 64, 17, 64));
+        // Above the few-token route a set either declines (AVX2: the caller
+        // takes gemm_ap) or runs groups of tokens, each exactly as alone.
+        const RandomAp a(37, 200, 8, 5);
+        const ApMatrix m = a.view();
+        const int n = 40;
+        const auto X = random_vector(size_t(n) * 200, rng);
+        const auto px = k_.prepare_x(X.data(), 200, n, 200);
+        if (!px) {
+            QFETCH_GLOBAL(QString, set);
+            QCOMPARE(set, QString("avx2"));
+            return;
+        }
+        for (int bits : {3, 8}) {
+            std::vector<float> got(size_t(n) * 37), one(37);
+            k_.gemm_ap_prepared(m, bits, *px, got.data(), 37, 0, 37);
+            for (int t = 0; t < n; ++t) {
+                k_.gemm_ap(m, bits, X.data() + size_t(t) * 200, 200, 1, one.data(), 37, 0, 37);
+                for (int r = 0; r < 37; ++r) QCOMPARE(got[size_t(t) * 37 + r], one[r]);
+            }
+        }
     }
 
     // Blocks of zeros (scale 0), tiny and huge magnitudes side by side, and a

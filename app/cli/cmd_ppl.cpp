@@ -13,6 +13,7 @@ int cmd_ppl(int argc, char** argv, int first) {
         {"--bits", "", true, "widths to evaluate, e.g. 3,4,5,6,7,8 or 3-8", "parent width"},
         {"--chunks", "", true, "evaluate only the first N windows (0 = all)", "0"},
         {"--threads", "-t", true, "threads", "CPUs available"},
+        {"--int8-activations", "", false, "score with the int8 activations that run and chat use (default: exact fp32)", ""},
     };
     Args a(specs, argc, argv, first);
     if (a.help() || a.positional().size() != 2) {
@@ -37,6 +38,7 @@ int cmd_ppl(int argc, char** argv, int first) {
     so.threads = a.integer("--threads", 0);
     so.n_ctx = ctx + 1;
     so.batch = 128;
+    so.exact_prompts = !a.has("--int8-activations");
     ap::Session s(*m, so);
     std::fprintf(stderr, "%zu text tokens, %zu windows of %d, %d threads\n", tokens.size(), tokens.size() / ctx, ctx, s.threads());
     const bool tty = isatty(fileno(stderr));

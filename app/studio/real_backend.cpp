@@ -256,6 +256,7 @@ public:
             const std::vector<int32_t> tokens = textTokens(*m, textPath, ctx, maxWindows);
             ap::SessionOptions so;
             so.n_ctx = ctx + 1;
+            so.exact_prompts = true;  // the same figure as `anyprec ppl`
             ap::Session s(*m, so);
             const auto r = ap::perplexity(s, tokens, ctx, m->resolve_bits(bits), [&](double f, const std::string& st) {
                 return progress ? progress(f, qs(st)) : true;
