@@ -12,7 +12,7 @@ namespace ap::kern {
 
 namespace avx2 {
 
-static void gemm_ap(const ApMatrix& m, int bits, const float* X, int ldx, int n, float* Y, int ldy, int r0, int r1) {
+void gemm_ap(const ApMatrix& m, int bits, const float* X, int ldx, int n, float* Y, int ldy, int r0, int r1) {
     if (r1 <= r0 || n <= 0) return;
     if (bits < kMinBits || bits > kMaxBits) {
         gemm_ap_scalar(m, bits, X, ldx, n, Y, ldy, r0, r1);  // outside the documented 2..8

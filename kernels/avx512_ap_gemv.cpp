@@ -17,13 +17,6 @@ KernelSet avx2_kernels();  // avx2.cpp
 
 namespace avx512 {
 
-namespace {
-
-// The AVX2 any-precision entry, for what this set does not replace.
-GemmApFn g_avx2_gemm_ap = nullptr;
-
-}  // namespace
-
 void ap_rows_plain(const ApMatrix& m, int bits, const XTok* xt, int n, float* Y, size_t ldy, int r0, int r1) {
     ap_rows_switch<false>(m, bits, xt, n, Y, ldy, r0, r1);
 }
@@ -32,7 +25,7 @@ template <bool VNNI>
 void gemm_ap(const ApMatrix& m, int bits, const float* X, int ldx, int n, float* Y, int ldy, int r0, int r1) {
     if (r1 <= r0 || n <= 0) return;
     if (bits < kMinBits || bits > kMaxBits || n > avx2::kFewTokens) {
-        g_avx2_gemm_ap(m, bits, X, ldx, n, Y, ldy, r0, r1);
+        avx2::gemm_ap(m, bits, X, ldx, n, Y, ldy, r0, r1);
         return;
     }
     const XLayout xl(X, size_t(ldx), n, m.cols, VNNI ? kActMaxVnni : kActMaxMaddubs);
@@ -59,7 +52,6 @@ void gemm_ap_prepared(const ApMatrix& m, int bits, const PreparedX& x, float* Y,
 // identical results, the choice only exists so tests can run each.
 KernelSet avx512_kernels(bool vnni) {
     KernelSet k = avx2_kernels();
-    avx512::g_avx2_gemm_ap = k.gemm_ap;
     k.name = "avx512vbmi";
     k.gemm_ap = vnni ? avx512::gemm_ap<true> : avx512::gemm_ap<false>;
     k.prepare_x = vnni ? avx512::prepare_xtok_vnni : avx512::prepare_xtok_maddubs;
