@@ -1,6 +1,7 @@
 // safetensors reader/writer and the Hugging Face model-folder layout
 // (config.json, single or sharded *.safetensors, tokenizer files).
 #pragma once
+#include "half.h"
 #include "mapped_file.h"
 
 #include <cstdint>
@@ -77,8 +78,9 @@ struct HfFolder {
 // Throws ap::Error naming the folder/file and what is missing or broken.
 HfFolder open_hf_folder(const std::string& dir);
 
-uint16_t f32_to_f16(float f);
-float f16_to_f32(uint16_t h);
+// fp16 has one implementation, shared with the KV cache kernels.
+inline uint16_t f32_to_f16(float f) { return kern::float_to_half(f); }
+inline float f16_to_f32(uint16_t h) { return kern::half_to_float(h); }
 uint16_t f32_to_bf16(float f);
 float bf16_to_f32(uint16_t h);
 
