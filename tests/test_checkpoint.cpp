@@ -3,6 +3,7 @@
 #include "test_util.h"
 
 #include "anyprec_checkpoint.h"
+#include "random_ap.h"
 #include "error.h"
 #include "safetensors.h"
 
@@ -13,28 +14,6 @@
 namespace fs = std::filesystem;
 
 namespace {
-
-ap::ApWeight random_weight(std::mt19937& rng, int rows, int cols, int seed, int parent) {
-    ap::ApWeight w;
-    w.rows = rows;
-    w.cols = cols;
-    w.seed_bits = seed;
-    w.parent_bits = parent;
-    const int words = w.words();
-    w.planes.resize(size_t(parent) * rows * words);
-    for (auto& x : w.planes) x = uint32_t(rng());
-    if (cols % 32)  // bits past cols stay zero, as the layout requires
-        for (size_t i = words - 1; i < w.planes.size(); i += words) w.planes[i] &= (1u << (cols % 32)) - 1u;
-    std::uniform_int_distribution<int> code(-127, 127);
-    std::uniform_real_distribution<float> u(-1.f, 1.f);
-    for (int b = seed; b <= parent; ++b) {
-        w.lut[b].resize(size_t(rows) << b);
-        for (auto& c : w.lut[b]) c = int8_t(code(rng));
-        w.affine[b].resize(size_t(rows) * 2);
-        for (auto& a : w.affine[b]) a = u(rng);
-    }
-    return w;
-}
 
 ap::CheckpointContents make_contents(int seed, int parent) {
     std::mt19937 rng(seed * 10 + parent);
@@ -78,9 +57,9 @@ ap::CheckpointContents make_contents(int seed, int parent) {
     c.quant.tool_version = "9.9.9";
     c.created = "2024-05-01T10:00:00Z";
 
-    c.quantized["model.layers.0.self_attn.q_proj.weight"] = std::make_shared<ap::ApWeight>(random_weight(rng, 64, 64, seed, parent));
-    c.quantized["model.layers.0.mlp.down_proj.weight"] = std::make_shared<ap::ApWeight>(random_weight(rng, 64, 96, seed, parent));
-    c.quantized["odd.weight"] = std::make_shared<ap::ApWeight>(random_weight(rng, 3, 33, seed, parent));
+    c.quantized["model.layers.0.self_attn.q_proj.weight"] = std::make_shared<ap::ApWeight>(aptest::random_ap_weight(rng, 64, 64, seed, parent));
+    c.quantized["model.layers.0.mlp.down_proj.weight"] = std::make_shared<ap::ApWeight>(aptest::random_ap_weight(rng, 64, 96, seed, parent));
+    c.quantized["odd.weight"] = std::make_shared<ap::ApWeight>(aptest::random_ap_weight(rng, 3, 33, seed, parent));
 
     // Dense values exactly representable in fp16, so F16 storage is lossless.
     std::uniform_int_distribution<int> q(-2000, 2000);

@@ -5,7 +5,7 @@
 #include "test_util.h"
 
 #include "cuda/ap_bits.h"
-#include "cuda/random_ap.h"
+#include "random_ap.h"
 #include "kernels.h"
 #include "quantize_matrix.h"
 #include "thread_pool.h"

@@ -6,7 +6,7 @@
 // writing out of bounds fails a test. Without a GPU every test is skipped.
 #include <QtTest>
 
-#include "cuda/random_ap.h"
+#include "random_ap.h"
 #include "cuda_kernels.h"
 #include "kernels.h"
 

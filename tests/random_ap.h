@@ -1,4 +1,4 @@
-// Random any-precision matrices for the CUDA tests: uniform plane bits (zero
+// Random any-precision matrices for the tests (checkpoint, CUDA): uniform plane bits (zero
 // past cols, as the layout requires), int8 codes over the full range and a
 // random {scale, offset} per row and width.
 #pragma once
