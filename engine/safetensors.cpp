@@ -189,19 +189,15 @@ std::vector<float> st_to_f32(const StTensor& t, const std::string& file_for_erro
     switch (t.dtype) {
         case StDType::F32: std::memcpy(out.data(), t.data, n * 4); return out;
         case StDType::F16:
+        case StDType::BF16: {
+            float (*const widen)(uint16_t) = t.dtype == StDType::F16 ? f16_to_f32 : bf16_to_f32;
             for (size_t k = 0; k < n; ++k) {
                 uint16_t h;
                 std::memcpy(&h, t.data + 2 * k, 2);
-                out[k] = f16_to_f32(h);
+                out[k] = widen(h);
             }
             return out;
-        case StDType::BF16:
-            for (size_t k = 0; k < n; ++k) {
-                uint16_t h;
-                std::memcpy(&h, t.data + 2 * k, 2);
-                out[k] = bf16_to_f32(h);
-            }
-            return out;
+        }
         default: break;
     }
     throw file_error(file_for_errors, "tensor '" + t.name + "' has dtype " + st_dtype_name(t.dtype) +
