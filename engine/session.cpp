@@ -65,15 +65,15 @@ struct Session::Impl {
             float* Y;
             int first;  // row offset of this matrix in the group
         };
-        Part parts[4];
-        int np = 0, total = 0;
+        std::vector<Part> parts;  // any number of products (q/k/v is the largest group today)
+        parts.reserve(ps.size());
+        int total = 0;
         for (const Product& p : ps) {
-            parts[np++] = Part{p.L->ap->view(), p.Y, total};
+            parts.push_back(Part{p.L->ap->view(), p.Y, total});
             total += p.L->rows;
         }
         pool.parallel_for(total, 16, [&](int b, int e) {
-            for (int i = 0; i < np; ++i) {
-                const Part& q = parts[i];
+            for (const Part& q : parts) {
                 const int lo = std::max(b, q.first), hi = std::min(e, q.first + q.v.rows);
                 if (lo < hi) k.gemm_ap_prepared(q.v, bits, *px, q.Y, q.v.rows, lo - q.first, hi - q.first);
             }
