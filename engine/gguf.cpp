@@ -4,6 +4,7 @@
 #include "gguf.h"
 
 #include "atomic_file.h"
+#include "ggml_quants.h"
 
 #include "error.h"
 #include "safetensors.h"  // fp16/bf16 conversions
@@ -40,12 +41,15 @@ const char* ggml_id_name(uint32_t id) {
     return id < std::size(names) ? names[id] : nullptr;
 }
 
+// The types gguf.cpp decodes inline, in the order messages list them; the
+// 5-bit, K-quant and IQ4 types come from ggml_quants.
+constexpr GgmlType kInlineTypes[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16,
+                                     GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1};
+
 bool supported_type(uint32_t id) {
-    switch (static_cast<GgmlType>(id)) {
-        case GgmlType::F32: case GgmlType::F16: case GgmlType::BF16:
-        case GgmlType::Q8_0: case GgmlType::Q4_0: case GgmlType::Q4_1: return true;
-    }
-    return false;
+    const auto t = static_cast<GgmlType>(id);
+    return std::find(std::begin(kInlineTypes), std::end(kInlineTypes), t) != std::end(kInlineTypes) ||
+           ggml_quants_has(t);
 }
 
 const char* value_type_name(GgufValueType t) {
@@ -192,6 +196,8 @@ size_t type_traits_bytes(GgmlType t) {  // bytes per block
         case GgmlType::Q8_0: return 2 + 32;
         case GgmlType::Q4_0: return 2 + 16;
         case GgmlType::Q4_1: return 2 + 2 + 16;
+        default:
+            if (ggml_quants_has(t)) return ggml_quants_block_bytes(t);
     }
     throw Error("unsupported ggml tensor type " + std::to_string(static_cast<uint32_t>(t)));
 }
@@ -254,6 +260,8 @@ int ggml_block_size(GgmlType t) {
     switch (t) {
         case GgmlType::F32: case GgmlType::F16: case GgmlType::BF16: return 1;
         case GgmlType::Q8_0: case GgmlType::Q4_0: case GgmlType::Q4_1: return 32;
+        default:
+            if (ggml_quants_has(t)) return ggml_quants_block_size(t);
     }
     throw Error("unsupported ggml tensor type " + std::to_string(static_cast<uint32_t>(t)));
 }
@@ -272,6 +280,13 @@ size_t ggml_type_size(GgmlType t, int64_t n) {
 const char* ggml_type_name(GgmlType t) {
     const char* n = ggml_id_name(static_cast<uint32_t>(t));
     return n ? n : "unknown";
+}
+
+std::string ggml_supported_type_names() {
+    std::string s;
+    for (uint32_t id = 0; ggml_id_name(id); ++id)
+        if (supported_type(id)) s += (s.empty() ? "" : ", ") + std::string(ggml_id_name(id));
+    return s;
 }
 
 // ---------------------------------------------------------------- dequantization
@@ -321,6 +336,7 @@ void dequantize_row(GgmlType t, const uint8_t* src, float* dst, int64_t n) {
                 }
             }
             return;
+        default: ggml_quants_dequantize(t, src, dst, n / blk); return;
     }
 }
 
@@ -378,6 +394,9 @@ std::vector<uint8_t> quantize_to(GgmlType t, const float* src, int64_t n) {
                 for (int j = 0; j < 16; ++j) o[4 + j] = static_cast<uint8_t>(q(src[j]) | (q(src[j + 16]) << 4));
             }
             break;
+        default:
+            throw Error(std::string("no reference quantizer for ") + ggml_type_name(t) +
+                        " (write pre-encoded blocks with GgufWriter::add_tensor_raw)");
     }
     return out;
 }
@@ -463,7 +482,7 @@ GgufFile::GgufFile(const std::string& path) : file_(path) {
             const char* nm = ggml_id_name(type);
             throw file_error(p, "tensor '" + t.name + "' has type " + std::to_string(type) +
                                     (nm ? std::string(" (") + nm + ")" : std::string(" (unknown)")) +
-                                    ", which is not supported (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1)");
+                                    ", which is not supported (supported: " + ggml_supported_type_names() + ")");
         }
         t.type = static_cast<GgmlType>(type);
         const int blk = ggml_block_size(t.type);
@@ -692,6 +711,27 @@ void GgufWriter::add_tensor(const std::string& name, GgmlType t, const std::vect
         throw Error("GGUF tensor '" + name + "': row length " + std::to_string(shape[0]) + " is not a multiple of the " +
                     ggml_type_name(t) + " block size " + std::to_string(ggml_block_size(t)));
     tensors_.push_back({name, t, shape, quantize_to(t, data, n)});
+}
+
+void GgufWriter::add_tensor_raw(const std::string& name, GgmlType t, const std::vector<int64_t>& shape,
+                                std::vector<uint8_t> bytes) {
+    if (!supported_type(static_cast<uint32_t>(t)))
+        throw Error("GGUF tensor '" + name + "': type " + std::to_string(static_cast<uint32_t>(t)) + " is not supported");
+    if (shape.empty() || shape.size() > kMaxDims)
+        throw Error("GGUF tensor '" + name + "': " + std::to_string(shape.size()) + " dimensions (1 to 4 supported)");
+    for (const Pending& p : tensors_)
+        if (p.name == name) throw Error("GGUF tensor '" + name + "' added twice");
+    int64_t n = 1;
+    for (int64_t d : shape)
+        if (d < 0 || !mul_ok(n, d, n)) throw Error("GGUF tensor '" + name + "': invalid shape");
+    if (shape[0] % ggml_block_size(t) != 0)
+        throw Error("GGUF tensor '" + name + "': row length " + std::to_string(shape[0]) + " is not a multiple of the " +
+                    ggml_type_name(t) + " block size " + std::to_string(ggml_block_size(t)));
+    const size_t want = ggml_type_size(t, n);
+    if (bytes.size() != want)
+        throw Error("GGUF tensor '" + name + "': " + std::to_string(bytes.size()) + " bytes given, " + ggml_type_name(t) +
+                    " of this shape takes " + std::to_string(want));
+    tensors_.push_back({name, t, shape, std::move(bytes)});
 }
 
 void GgufWriter::write(const std::string& path, uint32_t alignment) const {

@@ -34,9 +34,11 @@ struct GgufValue {
     double as_double() const;
 };
 
-// ggml tensor type ids (subset we read or write).
+// ggml tensor type ids (subset we read or write). The 5-bit, K-quant and
+// IQ4 types are read only (decoders in ggml_quants.h).
 enum class GgmlType : uint32_t {
-    F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q8_0 = 8, BF16 = 30,
+    F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q5_0 = 6, Q5_1 = 7, Q8_0 = 8,
+    Q2_K = 10, Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14, IQ4_NL = 20, IQ4_XS = 23, BF16 = 30,
 };
 
 struct GgufTensor {
@@ -87,8 +89,12 @@ const char* ggml_type_name(GgmlType t);
 // Dequantize n elements of a tensor's raw data into dst (fp32).
 void dequantize_row(GgmlType t, const uint8_t* src, float* dst, int64_t n);
 
+// Names of the tensor types GgufFile loads, comma separated (for messages and docs).
+std::string ggml_supported_type_names();
+
 // Reference quantizers (used by tests and tools that write GGUF files).
-// They produce the exact block formats llama.cpp reads.
+// They produce the exact block formats llama.cpp reads. Only F32, F16, BF16,
+// Q8_0, Q4_0 and Q4_1; the other types are written with add_tensor_raw.
 std::vector<uint8_t> quantize_to(GgmlType t, const float* src, int64_t n);
 
 // Writes GGUF v3 files (tests write their own models through this).
@@ -105,6 +111,10 @@ public:
     void set_i32_array(const std::string& key, const std::vector<int32_t>& v);
     // shape in ggml order (innermost first); data is fp32 and converted to type t.
     void add_tensor(const std::string& name, GgmlType t, const std::vector<int64_t>& shape, const float* data);
+    // Already-encoded blocks of type t (any type GgufFile reads); bytes must be
+    // exactly ggml_type_size(t, elements).
+    void add_tensor_raw(const std::string& name, GgmlType t, const std::vector<int64_t>& shape,
+                        std::vector<uint8_t> bytes);
     // Writes to path (temporary name + rename); throws ap::Error on failure.
     void write(const std::string& path, uint32_t alignment = 32) const;
 

@@ -295,6 +295,7 @@ private slots:
                         // The signed extreme maps to -8, so the opposite side can be clamped by a full step.
                         case GgmlType::Q4_0: tol = amax / 8.f + amax * 0x1p-9f; break;
                         case GgmlType::Q4_1: tol = (hi - lo) / 15.f * 0.5f + (std::fabs(lo) + (hi - lo)) * 0x1p-9f; break;
+                        default: QFAIL("no reference quantizer for this type");
                     }
                     if (err > tol)
                         QFAIL(qPrintable(QString("%1 element %2: %3 vs %4 (tol %5)")
@@ -494,9 +495,12 @@ private slots:
         const size_t ndims_at = name_at + 13, dims_at = ndims_at + 4, type_at = dims_at + 16, off_at = type_at + 4;
 
         b = base;
-        poke<uint32_t>(b, type_at, 12);
+        poke<uint32_t>(b, type_at, 12);  // Q4_K loads, but its 256-weight blocks do not fit a 32-weight row
         write_bytes(bad, b);
-        EXPECT_GGUF_ERROR(bad, "second.weight", "type 12", "Q4_K");
+        EXPECT_GGUF_ERROR(bad, "second.weight", "row length 32", "Q4_K block size 256");
+        poke<uint32_t>(b, type_at, 16);
+        write_bytes(bad, b);
+        EXPECT_GGUF_ERROR(bad, "second.weight", "type 16", "IQ2_XXS", "not supported");
         poke<uint32_t>(b, type_at, 4242);
         write_bytes(bad, b);
         EXPECT_GGUF_ERROR(bad, "second.weight", "4242");

@@ -126,9 +126,8 @@ inline std::vector<float> permute_for_gguf(const std::vector<float>& w, int head
     return out;
 }
 
-// type: the GGUF type for 2-D weights (norms stay F32).
-inline void write_tiny_gguf(const TinyModel& m, const std::string& path, ap::GgmlType type = ap::GgmlType::F32,
-                            const std::string& arch = "llama") {
+// A GGUF writer holding the tiny model's metadata and tokenizer, no tensors yet.
+inline ap::GgufWriter tiny_gguf_metadata(const TinyModel& m, const std::string& arch = "llama") {
     ap::GgufWriter g;
     g.set_string("general.architecture", arch);
     g.set_string("general.name", "tiny-test");
@@ -151,6 +150,13 @@ inline void write_tiny_gguf(const TinyModel& m, const std::string& path, ap::Ggm
     g.set_u32("tokenizer.ggml.bos_token_id", m.bos());
     g.set_u32("tokenizer.ggml.eos_token_id", m.im_end());
     g.set_string("tokenizer.chat_template", "{% for m in messages %}<|im_start|>{{m.role}}\n{{m.content}}<|im_end|>\n{% endfor %}");
+    return g;
+}
+
+// type: the GGUF type for 2-D weights (norms stay F32).
+inline void write_tiny_gguf(const TinyModel& m, const std::string& path, ap::GgmlType type = ap::GgmlType::F32,
+                            const std::string& arch = "llama") {
+    ap::GgufWriter g = tiny_gguf_metadata(m, arch);
     for (const auto& [name, data] : m.w) {
         const auto& sh = m.shape.at(name);
         std::vector<float> d = data;
