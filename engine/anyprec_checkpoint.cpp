@@ -213,7 +213,7 @@ CheckpointContents read_checkpoint(const std::string& path) {
     return c;
 }
 
-void write_checkpoint(const std::string& path, const CheckpointContents& c) {
+void write_checkpoint(const std::string& path, const CheckpointContents& c, const std::atomic<bool>* cancel) {
     const QuantInfo& q = c.quant;
     if (q.seed_bits < kern::kMinBits || q.parent_bits > kern::kMaxBits || q.seed_bits > q.parent_bits)
         throw file_error(path, "cannot write quantization widths " + std::to_string(q.seed_bits) + ".." +
@@ -271,7 +271,7 @@ void write_checkpoint(const std::string& path, const CheckpointContents& c) {
 
     // The writer goes through a temporary file it removes on any failure.
     try {
-        wr.write(path);
+        wr.write(path, cancel);
     } catch (const Error&) {
         throw;
     } catch (const std::exception& e) {  // e.g. std::bad_alloc

@@ -19,6 +19,7 @@
 #include "model_config.h"
 #include "tokenizer.h"
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -40,8 +41,9 @@ struct CheckpointContents {
 bool is_anyprec_checkpoint(const std::string& path);  // safetensors with format=anyprec
 // Throws ap::Error naming the file: missing keys, wrong shapes, bad version...
 CheckpointContents read_checkpoint(const std::string& path);
-// Writes "<path>.tmp" then renames; on failure (e.g. disk full) throws
-// ap::Error naming the path and leaves nothing behind.
-void write_checkpoint(const std::string& path, const CheckpointContents& c);
+// Writes a temporary next to path then renames; on failure (e.g. disk full)
+// throws ap::Error naming the path and leaves nothing behind; a set cancel
+// flag throws ap::Cancelled, also leaving nothing behind.
+void write_checkpoint(const std::string& path, const CheckpointContents& c, const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace ap

@@ -10,6 +10,11 @@ struct Error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// A long operation stopped through its cancel flag (nothing was left behind).
+struct Cancelled : Error {
+    using Error::Error;
+};
+
 // "file: problem" — the one way engine code phrases a file error.
 inline Error file_error(const std::string& path, const std::string& problem) {
     return Error(path + ": " + problem);

@@ -120,6 +120,14 @@ public:
         return v;
     }
 
+    // n raw bytes (bounds-checked); the pointer stays valid while the file is mapped.
+    const uint8_t* bytes(size_t n, const char* what) {
+        if (remaining() < n) truncated(what);
+        const uint8_t* p = base_ + pos_;
+        pos_ += n;
+        return p;
+    }
+
     std::string string(const char* what) {
         uint64_t n = read<uint64_t>(what);
         if (n > remaining()) {
@@ -177,8 +185,22 @@ GgufValue read_value(Cursor& c, GgufValueType t, const std::string& path, const 
                 throw file_error(path, "metadata key '" + key + "': array of " + std::to_string(n) + " " +
                                            value_type_name(v.elem_type) + " elements cannot fit in the " +
                                            std::to_string(c.remaining()) + " bytes left (truncated or corrupt file)");
-            v.arr.reserve(static_cast<size_t>(n));
-            for (uint64_t k = 0; k < n; ++k) v.arr.push_back(read_value(c, v.elem_type, path, key, depth + 1));
+            if (v.elem_type == GgufValueType::STRING) {
+                v.strings.reserve(static_cast<size_t>(n));
+                for (uint64_t k = 0; k < n; ++k) v.strings.push_back(c.string("string element"));
+            } else if (v.elem_type == GgufValueType::ARRAY) {
+                v.arr.reserve(static_cast<size_t>(n));
+                for (uint64_t k = 0; k < n; ++k) v.arr.push_back(read_value(c, v.elem_type, path, key, depth + 1));
+            } else {
+                const size_t bytes = static_cast<size_t>(n) * min_encoded_size(v.elem_type);  // n was bounded above
+                const uint8_t* p = c.bytes(bytes, "array elements");
+                if (v.elem_type == GgufValueType::BOOL)
+                    for (size_t k = 0; k < bytes; ++k)
+                        if (p[k] > 1)
+                            throw file_error(path, "metadata key '" + key + "': bool element " + std::to_string(k) +
+                                                       " is " + std::to_string(p[k]) + ", neither 0 nor 1");
+                v.packed.assign(p, p + bytes);
+            }
             break;
         }
     }
@@ -246,6 +268,40 @@ double GgufValue::as_double() const {
         case GgufValueType::STRING: case GgufValueType::ARRAY: break;
     }
     throw Error(std::string("metadata value of type ") + value_type_name(type) + " is not a number");
+}
+
+size_t GgufValue::size() const {
+    if (!packed.empty()) return packed.size() / min_encoded_size(elem_type);
+    if (!strings.empty()) return strings.size();
+    return arr.size();
+}
+
+GgufValue GgufValue::element(size_t k) const {
+    if (k >= size()) throw Error("metadata array index " + std::to_string(k) + " out of range");
+    if (packed.empty() && strings.empty()) return arr[k];
+    GgufValue e;
+    e.type = elem_type;
+    if (!strings.empty()) {
+        e.s = strings[k];
+        return e;
+    }
+    const uint8_t* p = packed.data() + k * min_encoded_size(elem_type);
+    auto get = [p](auto v) { std::memcpy(&v, p, sizeof v); return v; };
+    switch (elem_type) {
+        case GgufValueType::UINT8: e.u = get(uint8_t{}); break;
+        case GgufValueType::INT8: e.i = get(int8_t{}); break;
+        case GgufValueType::UINT16: e.u = get(uint16_t{}); break;
+        case GgufValueType::INT16: e.i = get(int16_t{}); break;
+        case GgufValueType::UINT32: e.u = get(uint32_t{}); break;
+        case GgufValueType::INT32: e.i = get(int32_t{}); break;
+        case GgufValueType::FLOAT32: e.f = get(float{}); break;
+        case GgufValueType::UINT64: e.u = get(uint64_t{}); break;
+        case GgufValueType::INT64: e.i = get(int64_t{}); break;
+        case GgufValueType::FLOAT64: e.f = get(double{}); break;
+        case GgufValueType::BOOL: e.b = get(uint8_t{}) != 0; break;
+        case GgufValueType::STRING: case GgufValueType::ARRAY: break;
+    }
+    return e;
 }
 
 int64_t GgufTensor::n_elements() const {
@@ -508,11 +564,16 @@ GgufFile::GgufFile(const std::string& path) : file_(path) {
     const uint64_t size = file_.size();
     for (GgufTensor& t : tensors_) {
         const uint64_t avail = data_start <= size ? size - data_start : 0;
-        if (t.offset > avail || t.nbytes > avail - t.offset)
+        if (t.offset > avail || t.nbytes > avail - t.offset) {
+            // The file offset is data_start + offset, which a crafted offset can wrap: say so instead.
+            uint64_t at = 0;
+            const std::string where = __builtin_add_overflow(data_start, t.offset, &at)
+                                          ? "beyond 2^64, corrupt offset"
+                                          : "file offset " + hex_offset(at);
             throw file_error(p, "tensor '" + t.name + "' data (" + std::to_string(t.nbytes) + " bytes at data offset " +
-                                    std::to_string(t.offset) + ", file offset " + hex_offset(data_start + t.offset) +
-                                    ") extends past the end of the file (" + std::to_string(size) +
-                                    " bytes; truncated?)");
+                                    std::to_string(t.offset) + ", " + where + ") extends past the end of the file (" +
+                                    std::to_string(size) + " bytes; truncated?)");
+        }
         t.data = file_.data() + data_start + t.offset;
     }
 
@@ -567,6 +628,7 @@ std::vector<std::string> GgufFile::get_string_array(const std::string& key) cons
                                      (v->type == GgufValueType::ARRAY ? std::string(" of ") + value_type_name(v->elem_type)
                                                                       : std::string()) +
                                      ", expected an array of strings");
+    if (!v->strings.empty()) return v->strings;
     std::vector<std::string> out;
     out.reserve(v->arr.size());
     for (const GgufValue& e : v->arr) out.push_back(e.s);
@@ -613,8 +675,9 @@ void put_value(Bytes& b, const GgufValue& v, const std::string& key) {
         case GgufValueType::STRING: b.put_string(v.s); break;
         case GgufValueType::ARRAY:
             b.put<uint32_t>(static_cast<uint32_t>(v.elem_type));
-            b.put<uint64_t>(v.arr.size());
-            for (const GgufValue& e : v.arr) {
+            b.put<uint64_t>(v.size());
+            for (size_t k = 0; k < v.size(); ++k) {
+                const GgufValue e = v.element(k);
                 if (e.type != v.elem_type)
                     throw Error("GGUF metadata key '" + key + "': array of " + value_type_name(v.elem_type) +
                                 " holds a " + value_type_name(e.type) + " element");

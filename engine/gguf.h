@@ -27,7 +27,16 @@ struct GgufValue {
     bool b = false;
     std::string s;
     GgufValueType elem_type = GgufValueType::UINT32;
+    // Array elements live in one of three forms. Arrays read from a file are
+    // packed (numbers and bools as their file bytes, strings as strings), so
+    // a million one-byte elements cost a megabyte, not a hundred; nested
+    // arrays, and arrays built in code for the writer, use `arr`.
     std::vector<GgufValue> arr;
+    std::vector<uint8_t> packed;
+    std::vector<std::string> strings;
+
+    size_t size() const;                 // element count of an array, whichever form
+    GgufValue element(size_t k) const;   // element k as a scalar (or nested array) value
 
     // Numeric value of any integer/float/bool scalar as the requested type.
     int64_t as_int() const;

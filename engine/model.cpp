@@ -28,9 +28,13 @@ std::unique_ptr<Model> load_model(const std::string& path, const ProgressFn& pro
     if (fs::is_directory(path, ec)) return load_hf_model(path, progress);
     if (file_magic(path) == "GGUF") return load_gguf_model(path, progress);
     if (is_anyprec_checkpoint(path)) return load_checkpoint_model(path, progress);
-    if (path.size() > 12 && path.compare(path.size() - 12, 12, ".safetensors") == 0)
+    if (path.size() > 12 && path.compare(path.size() - 12, 12, ".safetensors") == 0) {
+        // Parse it first: a truncated or damaged checkpoint must be reported
+        // as what it is, not as a valid file that merely lacks our metadata.
+        SafetensorsFile st(path);
         throw file_error(path, "a plain safetensors file without our any-precision metadata; "
                                "open the Hugging Face model folder that holds it instead");
+    }
     throw file_error(path, "not a model file (expected a GGUF file, an any-precision checkpoint or a Hugging Face folder)");
 }
 

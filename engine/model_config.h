@@ -1,5 +1,6 @@
 // Hyper-parameters of a Llama-family model, whatever file they came from.
 #pragma once
+#include <cstdint>
 #include <string>
 
 namespace ap {
@@ -17,7 +18,8 @@ struct ModelConfig {
     bool tied_embeddings = false;
 };
 
-// Checks the numbers are consistent; throws ap::Error naming `source`.
+// Checks the numbers are consistent and within engine/input_limits.h; throws
+// ap::Error naming `source`. Every loader calls it before sizing anything.
 void validate_config(const ModelConfig& c, const std::string& source);
 std::string config_to_json(const ModelConfig& c);
 ModelConfig config_from_json(const std::string& json, const std::string& source);
@@ -25,3 +27,5 @@ ModelConfig config_from_json(const std::string& json, const std::string& source)
 ModelConfig config_from_hf(const std::string& config_json, const std::string& source);
 
 }  // namespace ap
+// A header integer as an int, or an error naming the field when it does not fit.
+int config_int(int64_t v, const char* what, const std::string& source);

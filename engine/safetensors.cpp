@@ -253,7 +253,7 @@ void SafetensorsWriter::add_bf16_from_f32(const std::string& name, const std::ve
     add(name, StDType::BF16, shape, h.data(), h.size() * 2);
 }
 
-void SafetensorsWriter::write(const std::string& path) const {
+void SafetensorsWriter::write(const std::string& path, const std::atomic<bool>* cancel) const {
     json header = json::object();
     if (!meta_.empty()) header["__metadata__"] = meta_;
     std::vector<uint64_t> begins;
@@ -269,7 +269,7 @@ void SafetensorsWriter::write(const std::string& path) const {
     text.append((kAlign - (8 + text.size()) % kAlign) % kAlign, ' ');
     const uint64_t hlen = text.size();
 
-    AtomicFileWriter out(path);
+    AtomicFileWriter out(path, cancel);
     out.write(&hlen, 8);
     out.write(text.data(), text.size());
     for (const Entry& e : entries_) out.write(e.bytes.data(), e.bytes.size());

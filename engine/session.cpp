@@ -7,6 +7,7 @@
 #include "forward_ops.h"
 #include "thread_pool.h"
 
+#include "input_limits.h"
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -107,6 +108,9 @@ Session::Session(const Model& m, const SessionOptions& opt) : m_(m) {
     n_ctx_ = std::max(16, std::min(opt.n_ctx, std::max(m.cfg.n_ctx_train, 16)));
     impl_ = std::make_unique<Impl>(opt.threads, opt.kernels);
     Impl& I = *impl_;
+    if (opt.threads < 0 || opt.threads > limits::kMaxThreads)
+        throw Error("threads " + std::to_string(opt.threads) + " is out of range (accepted: 0.." +
+                    std::to_string(limits::kMaxThreads) + ", 0 = every CPU)");
     I.B = std::max(1, opt.batch);
     I.exact_prompts = opt.exact_prompts;
     I.profiling = opt.profile;

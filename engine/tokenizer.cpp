@@ -230,6 +230,13 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos, bool
     return out;
 }
 
+size_t Tokenizer::unencodable_bytes(std::string_view text) const {
+    if (d_.kind != TokenizerData::Kind::ByteBPE) return 0;
+    size_t n = 0;
+    for (unsigned char c : text) n += impl_->byte_token[c] < 0;
+    return n;
+}
+
 std::string Tokenizer::token_bytes(int32_t id, bool render_special) const {
     if (id < 0 || id >= n_vocab()) throw Error("tokenizer: token id " + std::to_string(id) + " outside the vocabulary");
     const int32_t type = d_.token_types.empty() ? kNormal : d_.token_types[id];

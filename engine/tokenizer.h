@@ -53,6 +53,11 @@ public:
     // one. parse_special: text spans equal to control/user-defined tokens
     // (e.g. "<|im_start|>") become those tokens instead of being split.
     std::vector<int32_t> encode(std::string_view text, bool add_bos, bool parse_special) const;
+    // Bytes of `text` that a byte-level vocabulary has no token for: encode()
+    // turns each into the unknown token (or throws when there is none), so a
+    // caller can say so before it happens. Always 0 for SentencePiece
+    // vocabularies, whose byte fallback covers what their pieces do not.
+    size_t unencodable_bytes(std::string_view text) const;
 
     // Raw bytes of one token (byte-level decoding / byte-fallback applied;
     // control tokens decode to their text only if render_special).

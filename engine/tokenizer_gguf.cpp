@@ -25,8 +25,8 @@ const GgufValue* array_of(const GgufFile& f, const std::string& key, size_t n) {
     if (!v) return nullptr;
     if (v->type != GgufValueType::ARRAY)
         throw file_error(f.path(), key + " is not an array");
-    if (v->arr.size() != n)
-        throw file_error(f.path(), key + " has " + std::to_string(v->arr.size()) + " entries for " +
+    if (v->size() != n)
+        throw file_error(f.path(), key + " has " + std::to_string(v->size()) + " entries for " +
                                        std::to_string(n) + " tokens");
     return v;
 }
@@ -57,13 +57,13 @@ TokenizerData tokenizer_data_from_gguf(const GgufFile& f) {
 
     if (const GgufValue* s = array_of(f, "tokenizer.ggml.scores", n)) {
         d.scores.reserve(n);
-        for (const GgufValue& v : s->arr) d.scores.push_back(static_cast<float>(v.as_double()));
+        for (size_t k = 0; k < n; ++k) d.scores.push_back(static_cast<float>(s->element(k).as_double()));
     } else if (spm) {
         throw file_error(f.path(), "no tokenizer.ggml.scores (needed by a SentencePiece vocabulary)");
     }
     if (const GgufValue* t = array_of(f, "tokenizer.ggml.token_type", n)) {
         d.token_types.reserve(n);
-        for (const GgufValue& v : t->arr) d.token_types.push_back(static_cast<int32_t>(v.as_int()));
+        for (size_t k = 0; k < n; ++k) d.token_types.push_back(static_cast<int32_t>(t->element(k).as_int()));
     } else {
         d.token_types.assign(n, 1);
     }

@@ -2,6 +2,7 @@
 // Only BPE models are accepted; the pre-tokenizer structure must be one we
 // reproduce exactly, otherwise loading fails rather than tokenizing wrongly.
 #include "error.h"
+#include "input_limits.h"
 #include "tokenizer.h"
 #include "tokenizer_common.h"
 
@@ -116,23 +117,40 @@ TokenizerData tokenizer_data_from_hf(const std::string& tokenizer_json, const st
         if (!model.contains("vocab") || !model["vocab"].is_object()) throw file_error(file, "model has no vocab");
 
         TokenizerData d;
-        // Ids may have holes (added tokens beyond the base vocabulary); holes stay unused tokens.
-        int64_t n = 0;
-        for (const auto& [text, id] : model["vocab"].items()) n = std::max<int64_t>(n, id.get<int64_t>() + 1);
+        // Ids may have holes (added tokens beyond the base vocabulary); holes
+        // stay unused tokens. Every id is range-checked before it sizes
+        // anything (an id of 2^63-1 must not wrap `id + 1`), and the holes may
+        // not outnumber the entries, so what we allocate follows the file.
         const json added = j.value("added_tokens", json::array());
-        for (const json& a : added) n = std::max<int64_t>(n, a.at("id").get<int64_t>() + 1);
-        if (n <= 0 || n > (int64_t(1) << 24)) throw file_error(file, "implausible vocabulary size " + std::to_string(n));
+        if (!added.is_array()) throw file_error(file, "\"added_tokens\" is not an array");
+        auto checked_id = [&](const json& id, const std::string& what) -> int64_t {
+            if (!id.is_number_integer()) throw file_error(file, "token id of " + what + " is not an integer");
+            if (id.is_number_unsigned() && id.get<uint64_t>() >= uint64_t(limits::kMaxVocab))
+                throw file_error(file, "token id " + id.dump() + " of " + what + " is out of range (ids must be below " +
+                                           std::to_string(limits::kMaxVocab) + ")");
+            const int64_t i = id.get<int64_t>();
+            if (i < 0) throw file_error(file, "negative token id " + std::to_string(i) + " for " + what);
+            if (i >= limits::kMaxVocab)
+                throw file_error(file, "token id " + std::to_string(i) + " of " + what +
+                                           " is out of range (ids must be below " + std::to_string(limits::kMaxVocab) + ")");
+            return i;
+        };
+        int64_t n = 0, entries = 0;
+        for (const auto& [text, id] : model["vocab"].items()) n = std::max(n, checked_id(id, "'" + text + "'") + 1), ++entries;
+        for (const json& a : added) n = std::max(n, checked_id(a.at("id"), "an added token") + 1), ++entries;
+        if (n <= 0) throw file_error(file, "empty vocabulary");
+        if (n - entries > std::max<int64_t>(entries, limits::kMaxVocabHoles))
+            throw file_error(file, "vocabulary ids run to " + std::to_string(n - 1) + " but only " + std::to_string(entries) +
+                                       " tokens are listed (ids too sparse; corrupt file?)");
         d.tokens.assign(n, "");
         d.token_types.assign(n, 5);
         for (const auto& [text, id] : model["vocab"].items()) {
-            const int64_t i = id.get<int64_t>();
-            if (i < 0) throw file_error(file, "negative token id for '" + text + "'");
+            const int64_t i = id.get<int64_t>();  // checked above
             d.tokens[i] = text;
             d.token_types[i] = 1;
         }
         for (const json& a : added) {
-            const int64_t i = a.at("id").get<int64_t>();
-            if (i < 0) throw file_error(file, "negative added-token id");
+            const int64_t i = a.at("id").get<int64_t>();  // checked above
             d.tokens[i] = a.at("content").get<std::string>();
             d.token_types[i] = a.value("special", false) ? 3 : 4;
         }

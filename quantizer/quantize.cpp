@@ -278,7 +278,11 @@ QuantizeResult quantize_model(const QuantizeOptions& o, const std::function<void
 
     if (cancelled()) return stop();
     rep("writing", int(tensors.size()), o.output, 1.0 - write_share, -1, true);
-    write_checkpoint(o.output, c);
+    try {
+        write_checkpoint(o.output, c, cancel);  // Ctrl+C while writing still cancels
+    } catch (const Cancelled&) {
+        return stop();
+    }
     std::error_code ec;
     res.bytes = fs::file_size(o.output, ec);
     res.seconds = rep.elapsed();

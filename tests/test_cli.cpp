@@ -3,6 +3,7 @@
 #include "test_util.h"
 #include "tiny_model.h"
 
+#include <QElapsedTimer>
 #include <QProcess>
 #include <nlohmann/json.hpp>
 #include <QtTest>
@@ -145,6 +146,38 @@ private slots:
         expect_error({"run", path("tiny.gguf"), "-p", "hi", "-n", "abc"}, "--max-tokens");
         expect_error({"bench", path("tiny.gguf"), "--kernels", "sse9"}, "--kernels sse9");
         expect_error({"bench", path("tiny.gguf"), "--reps", "0"}, "--reps");
+    }
+
+    // Numbers that used to wrap or be taken silently (issue 16, item 5): each
+    // is refused, the message names the option and states the accepted range.
+    void numbers_out_of_range() {
+        const QStringList run_hi = {"run", path("tiny.gguf"), "-p", "hi"};
+        expect_error(run_hi + QStringList{"--ctx", "4294967312"}, "--ctx: 4294967312 is out of range (accepted: 16..");
+        expect_error(run_hi + QStringList{"--threads", "4294967297"}, "--threads: 4294967297 is out of range (accepted: 0..");
+        expect_error(run_hi + QStringList{"--threads", "10000"}, "accepted: 0..512");
+        expect_error(run_hi + QStringList{"--bits", "4294967300"}, "--bits: 4294967300 is out of range (accepted: 2..8)");
+        expect_error(run_hi + QStringList{"-n", "-5"}, "--max-tokens: -5 is out of range");
+        expect_error(run_hi + QStringList{"--seed", "99999999999999999999"}, "--seed");
+        expect_error(run_hi + QStringList{"--ctx", " 64"}, "is not an integer");
+        // A range list is checked before it is expanded (this one used to allocate 4 GB).
+        QElapsedTimer t;
+        t.start();
+        expect_error({"ppl", path("tiny.gguf"), path("text.txt"), "--bits", "3-2147483647"}, "accepted: 2..8");
+        QVERIFY(t.elapsed() < 20000);
+        expect_error({"ppl", path("tiny.gguf"), path("text.txt"), "--bits", "8-3"}, "runs backwards");
+        expect_error({"quantize", path("tiny.gguf"), "-o", path("x.safetensors"), "--seed-bits", "4294967299"},
+                     "--seed-bits");
+    }
+
+    // Issue 16, item 6: messages that named the wrong problem.
+    void messages_name_the_problem() {
+        // A directory given as the text file read as "0 tokens".
+        expect_error({"ppl", path("tiny.gguf"), QString::fromStdString(dir_)}, "is a directory");
+        // A prompt with bytes the vocabulary has no token for: the tiny
+        // vocabulary has all 256 bytes, so nothing is said.
+        Out r = run({"run", path("tiny.gguf"), "-p", QString::fromLatin1("\x01\x7f"), "-n", "1", "-t", "1"});
+        QCOMPARE(r.code, 0);
+        QVERIFY2(!r.err.contains("no token in this vocabulary"), qPrintable(r.err));
     }
 };
 

@@ -200,24 +200,24 @@ private slots:
 
         const GgufValue* fa = f.find("t.f32s");
         QCOMPARE(fa->elem_type, GgufValueType::FLOAT32);
-        QCOMPARE(fa->arr.size(), size_t(3));
-        QCOMPARE(fa->arr[1].f, -2.25);
-        QCOMPARE(fa->arr[2].f, double(1e-30f));
+        QCOMPARE(fa->size(), size_t(3));
+        QCOMPARE(fa->element(1).f, -2.25);
+        QCOMPARE(fa->element(2).f, double(1e-30f));
         const GgufValue* ia = f.find("t.i32s");
-        QCOMPARE(ia->arr[0].i, int64_t(-1));
-        QCOMPARE(ia->arr[2].i, int64_t(2147483647));
-        QCOMPARE(f.find("t.noints")->arr.size(), size_t(0));
+        QCOMPARE(ia->element(0).i, int64_t(-1));
+        QCOMPARE(ia->element(2).i, int64_t(2147483647));
+        QCOMPARE(f.find("t.noints")->size(), size_t(0));
         QCOMPARE(f.find("t.noints")->elem_type, GgufValueType::INT32);
 
         const GgufValue* n = f.find("t.nested");
         QCOMPARE(n->elem_type, GgufValueType::ARRAY);
-        QCOMPARE(n->arr.size(), size_t(3));
-        QCOMPARE(n->arr[2].elem_type, GgufValueType::UINT16);
-        QCOMPARE(n->arr[2].arr.size(), size_t(3));
-        QCOMPARE(n->arr[2].arr[1].u, uint64_t(201));
+        QCOMPARE(n->size(), size_t(3));
+        QCOMPARE(n->element(2).elem_type, GgufValueType::UINT16);
+        QCOMPARE(n->element(2).size(), size_t(3));
+        QCOMPARE(n->element(2).element(1).u, uint64_t(201));
         const GgufValue* b = f.find("t.bools");
-        QCOMPARE(b->arr.size(), size_t(3));
-        QVERIFY(b->arr[0].b && !b->arr[1].b && b->arr[2].b);
+        QCOMPARE(b->size(), size_t(3));
+        QVERIFY(b->element(0).b && !b->element(1).b && b->element(2).b);
 
         // Typed accessors convert any numeric kind and refuse the rest, naming file and key.
         QCOMPARE(f.get_int("t.i8", 0), int64_t(-120));
@@ -432,7 +432,7 @@ private slots:
         GgufFile f(p);
         QCOMPARE(f.version(), 2u);
         QCOMPARE(f.get_string("general.architecture"), std::string("llama"));
-        QCOMPARE(f.find("v2.list")->arr[0].i, int64_t(-7));
+        QCOMPARE(f.find("v2.list")->element(0).i, int64_t(-7));
         QCOMPARE(dequant(*f.find_tensor("tiny")), (std::vector<float>{0.5f, -1.f, 2.f, 8.f}));
 
         // Version 1 and unknown versions are refused by name.

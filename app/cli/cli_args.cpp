@@ -1,5 +1,7 @@
 #include "cli_args.h"
 
+#include <cctype>
+#include <cerrno>
 #include <cstdlib>
 #include <sstream>
 #include <stdexcept>
@@ -45,13 +47,28 @@ std::string Args::str(const std::string& n, const std::string& def) const {
     return it == values_.end() ? def : it->second;
 }
 
-int Args::integer(const std::string& n, int def) const {
+namespace {
+
+std::string range_text(long long lo, long long hi) { return std::to_string(lo) + ".." + std::to_string(hi); }
+
+// Whole-string decimal integer in [lo, hi]; `what` names the option in errors.
+long long parse_integer(const std::string& n, const std::string& text, long long lo, long long hi) {
+    char* end = nullptr;
+    errno = 0;
+    const long long v = std::strtoll(text.c_str(), &end, 10);
+    const bool digits = !text.empty() && !std::isspace(static_cast<unsigned char>(text[0]));
+    if (!digits || !end || *end) throw std::runtime_error("option " + n + ": '" + text + "' is not an integer");
+    if (errno == ERANGE || v < lo || v > hi)
+        throw std::runtime_error("option " + n + ": " + text + " is out of range (accepted: " + range_text(lo, hi) + ")");
+    return v;
+}
+
+}  // namespace
+
+long long Args::integer(const std::string& n, long long def, long long lo, long long hi) const {
     auto it = values_.find(n);
     if (it == values_.end()) return def;
-    char* end = nullptr;
-    long v = std::strtol(it->second.c_str(), &end, 10);
-    if (!end || *end || it->second.empty()) throw std::runtime_error("option " + n + ": '" + it->second + "' is not an integer");
-    return int(v);
+    return parse_integer(n, it->second, lo, hi);
 }
 
 double Args::number(const std::string& n, double def) const {
@@ -63,22 +80,27 @@ double Args::number(const std::string& n, double def) const {
     return v;
 }
 
-std::vector<int> Args::int_list(const std::string& n) const {
+std::vector<int> Args::int_list(const std::string& n, int lo, int hi) const {
     std::vector<int> out;
     auto it = values_.find(n);
     if (it == values_.end()) return out;
+    if (it->second.empty()) throw std::runtime_error("option " + n + ": empty list (give e.g. 3,4,5 or 3-8)");
     std::stringstream ss(it->second);
     std::string part;
-    while (std::getline(ss, part, ',')) {
+    auto one = [&](const std::string& text) {
         try {
-            if (auto d = part.find('-'); d != std::string::npos && d > 0) {
-                int a = std::stoi(part.substr(0, d)), b = std::stoi(part.substr(d + 1));
-                for (int v = a; v <= b; ++v) out.push_back(v);
-            } else {
-                out.push_back(std::stoi(part));
-            }
-        } catch (const std::exception&) {
-            throw std::runtime_error("option " + n + ": '" + it->second + "' is not a list like 3,4,5 or 3-8");
+            return static_cast<int>(parse_integer(n, text, lo, hi));
+        } catch (const std::runtime_error& e) {
+            throw std::runtime_error(std::string(e.what()) + "; give a list like 3,4,5 or 3-8");
+        }
+    };
+    while (std::getline(ss, part, ',')) {
+        if (auto d = part.find('-'); d != std::string::npos && d > 0) {
+            const int a = one(part.substr(0, d)), b = one(part.substr(d + 1));
+            if (a > b) throw std::runtime_error("option " + n + ": range " + part + " runs backwards");
+            for (int v = a; v <= b; ++v) out.push_back(v);  // both ends are in [lo, hi]
+        } else {
+            out.push_back(one(part));
         }
     }
     return out;

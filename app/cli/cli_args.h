@@ -21,9 +21,12 @@ public:
     Args(const std::vector<OptionSpec>& specs, int argc, char** argv, int first);
     bool has(const std::string& long_name) const { return values_.count(long_name) > 0; }
     std::string str(const std::string& long_name, const std::string& def = "") const;
-    int integer(const std::string& long_name, int def) const;
+    // An integer in [lo, hi]; anything else (not a number, out of range,
+    // too large for 64 bits) throws an error that states the range.
+    long long integer(const std::string& long_name, long long def, long long lo, long long hi) const;
     double number(const std::string& long_name, double def) const;
-    std::vector<int> int_list(const std::string& long_name) const;  // "3,4,5" or "3-8"
+    // "3,4,5" or "3-8", every value in [lo, hi] (checked before a range is expanded).
+    std::vector<int> int_list(const std::string& long_name, int lo, int hi) const;
     const std::vector<std::string>& positional() const { return pos_; }
     bool help() const { return help_; }
 

@@ -3,6 +3,7 @@
 #include "error.h"
 
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -26,12 +27,12 @@ std::unique_ptr<ap::Model> load_model_verbose(const std::string& path) {
 ap::SamplingParams sampling_from(const Args& a) {
     ap::SamplingParams p;
     p.temperature = float(a.number("--temp", p.temperature));
-    p.top_k = a.integer("--top-k", p.top_k);
+    p.top_k = int(a.integer("--top-k", p.top_k, 0, ap::limits::kMaxVocab));
     p.top_p = float(a.number("--top-p", p.top_p));
     p.min_p = float(a.number("--min-p", p.min_p));
     p.repeat_penalty = float(a.number("--repeat-penalty", p.repeat_penalty));
-    p.repeat_last_n = a.integer("--repeat-last-n", p.repeat_last_n);
-    p.seed = uint64_t(a.integer("--seed", int(p.seed)));
+    p.repeat_last_n = int(a.integer("--repeat-last-n", p.repeat_last_n, 0, ap::limits::kMaxContext));
+    p.seed = uint64_t(a.integer("--seed", (long long)p.seed, 0, LLONG_MAX));
     if (p.temperature < 0) throw ap::Error("--temp must be >= 0");
     if (p.top_p <= 0 || p.top_p > 1) throw ap::Error("--top-p must be in (0, 1]");
     if (p.min_p < 0 || p.min_p >= 1) throw ap::Error("--min-p must be in [0, 1)");
@@ -41,10 +42,8 @@ ap::SamplingParams sampling_from(const Args& a) {
 
 ap::SessionOptions session_from(const Args& a) {
     ap::SessionOptions o;
-    o.threads = a.integer("--threads", 0);
-    o.n_ctx = a.integer("--ctx", o.n_ctx);
-    if (o.threads < 0) throw ap::Error("--threads must be >= 0");
-    if (o.n_ctx < 16) throw ap::Error("--ctx must be at least 16");
+    o.threads = threads_from(a);
+    o.n_ctx = int(a.integer("--ctx", o.n_ctx, 16, ap::limits::kMaxContext));
     return o;
 }
 
@@ -58,8 +57,21 @@ void check_width(const ap::Model& m, int b) {
                         ".." + std::to_string(m.max_bits()) + " bits");
 }
 
+void warn_unencodable(const ap::Tokenizer& tok, std::string_view text) {
+    const size_t n = tok.unencodable_bytes(text);
+    if (n == 0) return;
+    const int32_t unk = tok.data().unk_id;
+    std::fprintf(stderr, "warning: %zu byte(s) of the prompt have no token in this vocabulary; %s\n", n,
+                 unk >= 0 ? ("each becomes the unknown token " + tok.token_bytes(unk, true)).c_str()
+                          : "encoding will fail");
+}
+
+int threads_from(const Args& a) { return int(a.integer("--threads", 0, 0, ap::limits::kMaxThreads)); }
+
+std::vector<int> widths_from(const Args& a, const char* option) { return a.int_list(option, ap::kern::kMinBits, ap::kern::kMaxBits); }
+
 int bits_from(const Args& a, const ap::Model& m) {
-    const int b = a.integer("--bits", 0);
+    const int b = int(a.integer("--bits", 0, ap::kern::kMinBits, ap::kern::kMaxBits));
     check_width(m, b);
     return b;
 }
@@ -74,6 +86,9 @@ std::string human_bytes(uint64_t b) {
 }
 
 std::string read_text_file(const std::string& path) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) throw ap::file_error(path, "is a directory, not a text file");
+    if (!std::filesystem::exists(path, ec)) throw ap::file_error(path, "no such text file");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw ap::file_error(path, "cannot open text file");
     std::ostringstream ss;

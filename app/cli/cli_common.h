@@ -1,12 +1,17 @@
 // Pieces every anyprec command shares: model loading with a progress line,
 // sampling/session options from flags, human-readable sizes.
 #pragma once
+#include "ap_matrix.h"
 #include "cli_args.h"
+#include "input_limits.h"
 #include "model.h"
 #include "session.h"
 
+#include <climits>
 #include <memory>
+#include <vector>
 #include <string>
+#include <string_view>
 
 namespace apcli {
 
@@ -15,6 +20,10 @@ ap::SamplingParams sampling_from(const Args& a);
 ap::SessionOptions session_from(const Args& a);
 // --bits validated against what the model serves (0 = parent / full precision).
 int bits_from(const Args& a, const ap::Model& m);
+int threads_from(const Args& a);  // --threads in 0..limits::kMaxThreads (0 = all CPUs)
+// Tells stderr how many bytes of text the vocabulary cannot encode (they become the unknown token).
+void warn_unencodable(const ap::Tokenizer& tok, std::string_view text);
+std::vector<int> widths_from(const Args& a, const char* option);  // a width list, each in kMinBits..kMaxBits
 // Throws ap::Error unless the model serves width b (0 always passes).
 void check_width(const ap::Model& m, int b);
 std::string human_bytes(uint64_t b);

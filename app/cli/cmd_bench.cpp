@@ -33,12 +33,12 @@ int cmd_bench(int argc, char** argv, int first) {
         return a.help() ? 0 : 2;
     }
     ap::BenchOptions bo;
-    bo.decode_tokens = a.integer("--decode-tokens", bo.decode_tokens);
-    bo.prompt_tokens = a.integer("--prompt-tokens", bo.prompt_tokens);
-    bo.reps = a.integer("--reps", bo.reps);
+    bo.decode_tokens = int(a.integer("--decode-tokens", bo.decode_tokens, 1, ap::limits::kMaxContext / 2));
+    bo.prompt_tokens = int(a.integer("--prompt-tokens", bo.prompt_tokens, 1, ap::limits::kMaxContext / 2));
+    bo.reps = int(a.integer("--reps", bo.reps, 1, 1000));
     if (bo.reps < 1 || bo.reps > 100) throw ap::Error("--reps must be between 1 and 100");
     if (bo.decode_tokens < 1 || bo.prompt_tokens < 1) throw ap::Error("--decode-tokens and --prompt-tokens must be positive");
-    const int threads = a.integer("--threads", 0);
+    const int threads = threads_from(a);
     const bool json = a.has("--json");
     const std::string kset = a.str("--kernels", "auto");
     ap::kern::KernelChoice kc = ap::kern::KernelChoice::Auto;
@@ -55,7 +55,7 @@ int cmd_bench(int argc, char** argv, int first) {
     int used_threads = 0;
     {
         auto m = load_model_verbose(a.positional()[0]);
-        std::vector<int> widths = a.int_list("--bits");
+        std::vector<int> widths = widths_from(a, "--bits");
         if (widths.empty()) widths = m->widths();
         for (int b : widths) check_width(*m, b);
         ap::SessionOptions so;

@@ -30,7 +30,7 @@ int cmd_chat(int argc, char** argv, int first) {
     auto m = load_model_verbose(a.positional()[0]);
     ap::Session s(*m, session_from(a));
     const auto sampling = sampling_from(a);
-    const int max_tokens = a.integer("--max-tokens", 512);
+    const int max_tokens = int(a.integer("--max-tokens", 512, 1, ap::limits::kMaxGenerateTokens));
     int bits = bits_from(a, *m);
     const auto& td = m->tok->data();
     const std::string bos_text = td.add_bos && td.bos_id >= 0 ? m->tok->token_bytes(td.bos_id, true) : "";
@@ -62,6 +62,7 @@ int cmd_chat(int argc, char** argv, int first) {
             }
             continue;
         }
+        warn_unencodable(*m->tok, line);
         msgs.push_back({"user", line});
         ap::GenerateRequest req;
         req.prompt = m->tok->encode(ap::format_chat(m->chat_format, msgs, true, bos_text), false, true);

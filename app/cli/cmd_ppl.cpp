@@ -26,16 +26,15 @@ int cmd_ppl(int argc, char** argv, int first) {
     }
     auto m = load_model_verbose(a.positional()[0]);
     const std::string text = read_text_file(a.positional()[1]);
-    const int ctx = a.integer("--ctx", 512);
-    if (ctx < 2) throw ap::Error("--ctx must be at least 2");
-    std::vector<int> widths = a.int_list("--bits");
+    const int ctx = int(a.integer("--ctx", 512, 2, ap::limits::kMaxContext - 1));
+    std::vector<int> widths = widths_from(a, "--bits");
     if (widths.empty()) widths = {0};
     for (int b : widths) check_width(*m, b);
     auto tokens = m->tok->encode(text, false, false);
-    const int chunks = a.integer("--chunks", 0);
+    const int chunks = int(a.integer("--chunks", 0, 0, INT_MAX));
     if (chunks > 0 && tokens.size() > size_t(chunks) * ctx) tokens.resize(size_t(chunks) * ctx);
     ap::SessionOptions so;
-    so.threads = a.integer("--threads", 0);
+    so.threads = threads_from(a);
     so.n_ctx = ctx + 1;
     so.batch = 128;
     so.exact_prompts = !a.has("--int8-activations");

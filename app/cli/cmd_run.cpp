@@ -29,10 +29,11 @@ int cmd_run(int argc, char** argv, int first) {
     ap::Session s(*m, session_from(a));
     ap::GenerateRequest req;
     req.sampling = sampling_from(a);
-    req.max_tokens = a.integer("--max-tokens", 256);
+    req.max_tokens = int(a.integer("--max-tokens", 256, 0, ap::limits::kMaxGenerateTokens));
     req.bits = bits_from(a, *m);
     std::string prompt = a.has("--file") ? read_text_file(a.str("--file")) : a.str("--prompt");
     if (prompt.empty()) throw ap::Error("--prompt: empty prompt");
+    warn_unencodable(*m->tok, prompt);
     const auto& td = m->tok->data();
     if (a.has("--chat")) {
         std::vector<ap::ChatMessage> msgs;
