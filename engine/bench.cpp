@@ -58,7 +58,7 @@ double time_gemv_pass(Session& s, int bits, int reps) {
     const Model& m = s.model();
     std::vector<const Linear*> mats;
     for (const auto& L : m.layers)
-        for (const Linear* l : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) mats.push_back(l);
+        for (const Linear* l : L.projections()) mats.push_back(l);
     mats.push_back(&m.output());
     int max_dim = 0;
     for (auto* l : mats) max_dim = std::max({max_dim, l->rows, l->cols});

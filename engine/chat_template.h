@@ -6,7 +6,7 @@
 
 namespace ap {
 
-enum class ChatFormat { ChatML, Llama2, Llama3, Zephyr };
+enum class ChatFormat { ChatML, Llama2, Llama3, Zephyr, Phi3, Gemma };
 
 struct ChatMessage {
     std::string role;  // "system", "user", "assistant"

@@ -56,7 +56,7 @@ std::unique_ptr<Model> load_checkpoint_model(const std::string& path, const Prog
     attach(m->embed);
     if (!m->cfg.tied_embeddings) attach(m->head);
     for (auto& L : m->layers)
-        for (Linear* l : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) attach(*l);
+        for (Linear* l : L.projections()) attach(*l);
     m->source_note = "any-precision checkpoint (" + m->quant.method + ", from " + m->quant.source_file + ")";
     return m;
 }

@@ -1,5 +1,6 @@
 // GGUF -> Model: maps llama.cpp tensor names to Hugging Face names and undoes
 // the converter's Q/K row permutation so one forward pass serves both sources.
+#include "archs.h"
 #include "error.h"
 #include "gguf.h"
 #include "model_assembly.h"
@@ -9,28 +10,7 @@
 
 namespace ap {
 
-static std::string gguf_name_for(const std::string& hf) {
-    if (hf == "model.embed_tokens.weight") return "token_embd.weight";
-    if (hf == "model.norm.weight") return "output_norm.weight";
-    if (hf == "lm_head.weight") return "output.weight";
-    static const std::pair<const char*, const char*> parts[] = {
-        {"input_layernorm", "attn_norm"}, {"post_attention_layernorm", "ffn_norm"},
-        {"self_attn.q_proj", "attn_q"},   {"self_attn.k_proj", "attn_k"},
-        {"self_attn.v_proj", "attn_v"},   {"self_attn.o_proj", "attn_output"},
-        {"mlp.gate_proj", "ffn_gate"},    {"mlp.up_proj", "ffn_up"},
-        {"mlp.down_proj", "ffn_down"},
-    };
-    // model.layers.<i>.<part>.weight
-    const std::string pre = "model.layers.";
-    if (hf.rfind(pre, 0) == 0) {
-        size_t dot = hf.find('.', pre.size());
-        std::string idx = hf.substr(pre.size(), dot - pre.size());
-        std::string part = hf.substr(dot + 1, hf.size() - dot - 1 - std::strlen(".weight"));
-        for (auto& [h, g] : parts)
-            if (part == h) return "blk." + idx + "." + g + ".weight";
-    }
-    return hf;
-}
+static std::string gguf_name_for(const std::string& hf) { return gguf_tensor_name(hf); }
 
 // The llama.cpp converter reorders each head's rows from rotate-half order
 // (i, i + d/2) to interleaved pairs (2i, 2i + 1); put them back.
@@ -51,29 +31,32 @@ static ModelConfig gguf_config(const GgufFile& f) {
     ModelConfig c;
     const std::string arch = f.get_string("general.architecture");
     if (arch.empty()) throw file_error(f.path(), "missing general.architecture");
-    if (arch != "llama" && arch != "mistral")
-        throw file_error(f.path(), "unsupported architecture '" + arch + "' (supported: llama, mistral)");
+    const std::string ours = arch_from_gguf(arch);
+    if (ours.empty())
+        throw file_error(f.path(), "unsupported architecture '" + arch + "' (supported: " + kSupportedArchs + ")");
     auto key = [&](const char* k) { return arch + "." + k; };
     auto need = [&](const char* k) {
-        int64_t v = f.get_int(key(k), -1);
-        if (v < 0) throw file_error(f.path(), "missing metadata key " + key(k));
-        return int(v);
+        if (!f.find(key(k))) throw file_error(f.path(), "missing metadata key " + key(k));
+        return config_int(f.get_int(key(k), 0), key(k).c_str(), f.path());
     };
-    c.arch = "llama";
+    auto opt = [&](const char* k, int64_t def) { return config_int(f.get_int(key(k), def), key(k).c_str(), f.path()); };
+    c.arch = ours;
     c.name = f.get_string("general.name");
     c.n_layer = need("block_count");
     c.n_embd = need("embedding_length");
     c.n_ff = need("feed_forward_length");
     c.n_head = need("attention.head_count");
-    c.n_head_kv = int(f.get_int(key("attention.head_count_kv"), c.n_head));
-    c.head_dim = int(f.get_int(key("attention.key_length"), f.get_int(key("rope.dimension_count"), c.n_embd / c.n_head)));
-    c.n_ctx_train = int(f.get_int(key("context_length"), 2048));
+    c.n_head_kv = opt("attention.head_count_kv", c.n_head);
+    // Divide only once the head count is known to be positive; 0 is refused by validate_config.
+    c.head_dim = opt("attention.key_length", opt("rope.dimension_count", c.n_head > 0 ? c.n_embd / c.n_head : 0));
+    c.n_ctx_train = opt("context_length", 2048);
     c.rms_eps = float(f.get_float(key("attention.layer_norm_rms_epsilon"), 1e-5));
     c.rope_theta = float(f.get_float(key("rope.freq_base"), 10000.0));
     const GgufTensor* emb = f.find_tensor("token_embd.weight");
     if (!emb) throw file_error(f.path(), "missing tensor token_embd.weight");
-    c.n_vocab = int(f.get_int(key("vocab_size"), emb->shape.size() == 2 ? emb->shape[1] : 0));
+    c.n_vocab = opt("vocab_size", emb->shape.size() == 2 ? emb->shape[1] : 0);
     c.tied_embeddings = f.find_tensor("output.weight") == nullptr;
+    apply_gguf_arch_options(c, f, arch);
     return c;
 }
 
@@ -104,9 +87,10 @@ std::unique_ptr<Model> load_gguf_model(const std::string& path, const ProgressFn
         std::vector<float> out(size_t(t->n_elements()));
         dequantize_row(t->type, t->data, out.data(), t->n_elements());
         type_count[ggml_type_name(t->type)]++;
-        if (shape.size() == 2 && hf.find("self_attn.q_proj") != std::string::npos)
+        // Only llama's converter permutes (the others use rotate-half "NEOX" RoPE as is).
+        if (c.arch == "llama" && shape.size() == 2 && hf.find("self_attn.q_proj") != std::string::npos)
             unpermute_heads(out, c.n_head, c.head_dim, int(shape[1]));
-        if (shape.size() == 2 && hf.find("self_attn.k_proj") != std::string::npos)
+        if (c.arch == "llama" && shape.size() == 2 && hf.find("self_attn.k_proj") != std::string::npos)
             unpermute_heads(out, c.n_head_kv, c.head_dim, int(shape[1]));
         return out;
     };

@@ -1,4 +1,6 @@
-// Hugging Face folder -> Model (safetensors in F32/F16/BF16, rotate-half layout as is).
+// Hugging Face folder -> Model (safetensors in F32/F16/BF16, rotate-half layout as is;
+// per-architecture names and norm conventions from archs.h).
+#include "archs.h"
 #include "error.h"
 #include "model_assembly.h"
 #include "model_loaders.h"
@@ -36,7 +38,9 @@ std::unique_ptr<Model> load_hf_model(const std::string& dir, const ProgressFn& p
     m->chat_format = detect_chat_format(m->chat_template_text, &m->chat_warning);
 
     std::string dtypes;
-    auto fetch = [&](const std::string& name, const std::vector<int64_t>& shape) {
+    const bool plus_one = norm_weights_offset_by_one(m->cfg);
+    auto fetch = [&](const std::string& canonical, const std::vector<int64_t>& shape) {
+        const std::string name = hf_source_name(m->cfg, canonical);
         const StTensor* t = hf.find(name);
         if (!t) throw file_error(dir, "missing tensor " + name);
         if (t->shape != shape) {
@@ -44,9 +48,14 @@ std::unique_ptr<Model> load_hf_model(const std::string& dir, const ProgressFn& p
         }
         if (dtypes.find(st_dtype_name(t->dtype)) == std::string::npos)
             dtypes += (dtypes.empty() ? "" : "/") + std::string(st_dtype_name(t->dtype));
-        return st_to_f32(*t, hf.file_of(name));
+        std::vector<float> v = st_to_f32(*t, hf.file_of(name));
+        // Gemma's RMSNorm scales by (1 + w): store 1 + w, as GGUF files do.
+        if (plus_one && shape.size() == 1 && canonical.size() > 11 &&
+            canonical.compare(canonical.size() - 11, 11, "norm.weight") == 0)
+            for (float& x : v) x += 1.f;
+        return v;
     };
-    auto has = [&](const std::string& name) { return hf.find(name) != nullptr; };
+    auto has = [&](const std::string& name) { return hf.find(hf_source_name(m->cfg, name)) != nullptr; };
     assemble_dense_model(*m, fetch, has, progress);
     m->source_note = "Hugging Face safetensors (" + dtypes + "), fp32 in memory";
     return m;

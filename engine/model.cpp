@@ -69,8 +69,16 @@ std::vector<float> rope_inv_freq(const ModelConfig& c) {
                 inv = (1 - smooth) * inv / c.rope_factor + smooth * inv;
             }
         }
+        if (c.rope_linear > 0) inv /= c.rope_linear;  // linear ("position interpolation") scaling
         f[i] = float(inv);
     }
+    return f;
+}
+
+std::vector<float> rope_inv_freq_local(const ModelConfig& c) {
+    if (!(c.rope_theta_local > 0)) return {};
+    std::vector<float> f(c.head_dim / 2);
+    for (int i = 0; i < c.head_dim / 2; ++i) f[i] = float(std::pow(double(c.rope_theta_local), -2.0 * i / c.head_dim));
     return f;
 }
 
@@ -92,13 +100,14 @@ static void for_each_linear(const Model& m, F&& f) {
     f(m.embed);
     if (!m.cfg.tied_embeddings) f(m.head);
     for (const auto& L : m.layers)
-        for (const Linear* l : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) f(*l);
+        for (const Linear* l : L.projections()) f(*l);
 }
 
 int64_t Model::n_params() const {
     int64_t n = int64_t(final_norm.size());
     for_each_linear(*this, [&](const Linear& l) { n += int64_t(l.rows) * l.cols; });
-    for (const auto& L : layers) n += int64_t(L.attn_norm.size() + L.mlp_norm.size());
+    for (const auto& L : layers)
+        for (const auto& v : kLayerVectors) n += int64_t((L.*v.field).size());
     return n;
 }
 
@@ -110,7 +119,8 @@ uint64_t MemoryReport::separate_total() const {
 
 static uint64_t norm_bytes(const Model& m) {
     uint64_t n = m.final_norm.size();
-    for (const auto& L : m.layers) n += L.attn_norm.size() + L.mlp_norm.size();
+    for (const auto& L : m.layers)
+        for (const auto& v : kLayerVectors) n += (L.*v.field).size();
     return n * 4;
 }
 
@@ -141,7 +151,7 @@ uint64_t bytes_per_token(const Model& m, int bits) {
     // The embedding is read one row per token; the head reads every row.
     uint64_t n = norm_bytes(m);
     for (const auto& L : m.layers)
-        for (const Linear* l : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
+        for (const Linear* l : L.projections())
             n += l->quantized() ? kern::ap_bytes_read(l->ap->view(), bits) : l->dense.size() * 4;
     const Linear& h = m.output();
     n += h.quantized() ? kern::ap_bytes_read(h.ap->view(), bits) : uint64_t(h.rows) * h.cols * 4;

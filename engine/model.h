@@ -1,4 +1,4 @@
-// A loaded Llama-family model: config, tokenizer, chat format and weights
+// A loaded model (Llama family and the architectures in archs.h): config, tokenizer, chat format and weights
 // (dense fp32, or any-precision bitplanes served at any width).
 #pragma once
 #include "ap_weight.h"
@@ -7,6 +7,7 @@
 #include "model_config.h"
 #include "tokenizer.h"
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -27,7 +28,33 @@ struct Linear {
 
 struct LayerWeights {
     std::vector<float> attn_norm, mlp_norm;
+    // Per-architecture extras, empty where the architecture has none.
+    std::vector<float> q_bias, k_bias, v_bias;         // qwen2: [n_head*hd], [n_kv*hd], [n_kv*hd]
+    std::vector<float> q_norm, k_norm;                 // qwen3, gemma3: per-head RMSNorm [head_dim]
+    std::vector<float> post_attn_norm, post_mlp_norm;  // gemma2/3: norms of the block outputs [n_embd]
     Linear wq, wk, wv, wo, w_gate, w_up, w_down;
+    // The one list of a layer's projections (fused source tensors such as
+    // phi3's qkv_proj are split into these on load).
+    std::array<Linear*, 7> projections() { return {&wq, &wk, &wv, &wo, &w_gate, &w_up, &w_down}; }
+    std::array<const Linear*, 7> projections() const { return {&wq, &wk, &wv, &wo, &w_gate, &w_up, &w_down}; }
+};
+
+// The one list of a layer's unquantized vectors: Hugging Face name suffix
+// (after "model.layers.<i>.") and member; a model stores the non-empty ones.
+struct LayerVectorField {
+    const char* suffix;
+    std::vector<float> LayerWeights::*field;
+};
+inline constexpr LayerVectorField kLayerVectors[] = {
+    {"input_layernorm.weight", &LayerWeights::attn_norm},
+    {"post_attention_layernorm.weight", &LayerWeights::mlp_norm},
+    {"self_attn.q_proj.bias", &LayerWeights::q_bias},
+    {"self_attn.k_proj.bias", &LayerWeights::k_bias},
+    {"self_attn.v_proj.bias", &LayerWeights::v_bias},
+    {"self_attn.q_norm.weight", &LayerWeights::q_norm},
+    {"self_attn.k_norm.weight", &LayerWeights::k_norm},
+    {"post_attn_out_norm.weight", &LayerWeights::post_attn_norm},
+    {"post_feedforward_layernorm.weight", &LayerWeights::post_mlp_norm},
 };
 
 // Metadata of an any-precision checkpoint (empty for plain models).
@@ -53,6 +80,7 @@ struct Model {
     std::vector<float> final_norm;
     std::vector<LayerWeights> layers;
     std::vector<float> rope_inv_freq;  // head_dim/2 inverse frequencies, scaling applied
+    std::vector<float> rope_inv_freq_local;  // sliding-window layers' frequencies where they differ (gemma3)
     QuantInfo quant;
 
     bool any_precision() const { return quant.any_precision; }
@@ -77,6 +105,8 @@ std::unique_ptr<Model> load_model(const std::string& path, const ProgressFn& pro
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);
 // Rotary inverse frequencies from the config (theta, Llama 3 scaling).
 std::vector<float> rope_inv_freq(const ModelConfig& c);
+// Those of the sliding-window layers when their theta differs (empty otherwise).
+std::vector<float> rope_inv_freq_local(const ModelConfig& c);
 
 // What the weights take and what separate models would take.
 struct MemoryReport {

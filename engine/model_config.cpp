@@ -1,26 +1,67 @@
 #include "model_config.h"
 
+#include "archs.h"
 #include "error.h"
 
+#include "input_limits.h"
+
 #include <nlohmann/json.hpp>
+
+#include <climits>
+#include <cmath>
+#include <cstdint>
 
 namespace ap {
 
 using nlohmann::json;
 
+namespace {
+
+// An integer field as an int: JSON numbers convert silently with wrap-around
+// (4294967297 heads would become 1), so go through int64 and check the range.
+int json_int(const json& j, const char* key, const std::string& source) {
+    const json& v = j.at(key);
+    if (!v.is_number_integer()) throw file_error(source, std::string("invalid model config: ") + key + " is not an integer");
+    if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX))
+        throw file_error(source, std::string("invalid model config: ") + key + " is out of range");
+    return config_int(v.get<int64_t>(), key, source);
+}
+
+int json_int_or(const json& j, const char* key, int def, const std::string& source) {
+    return j.contains(key) && !j[key].is_null() ? json_int(j, key, source) : def;
+}
+
+}  // namespace
+
 void validate_config(const ModelConfig& c, const std::string& source) {
+    namespace L = limits;
     auto bad = [&](const std::string& what) { return file_error(source, "invalid model config: " + what); };
-    if (c.n_layer <= 0 || c.n_layer > 1024) throw bad("layer count " + std::to_string(c.n_layer));
-    if (c.n_embd <= 0) throw bad("hidden size " + std::to_string(c.n_embd));
-    if (c.n_head <= 0 || c.n_head_kv <= 0) throw bad("head counts must be positive");
+    auto range = [&](int v, int hi, const char* what) {
+        if (v <= 0 || v > hi)
+            throw bad(std::string(what) + " " + std::to_string(v) + " (accepted: 1.." + std::to_string(hi) + ")");
+    };
+    range(c.n_layer, L::kMaxLayers, "layer count");
+    range(c.n_embd, L::kMaxEmbd, "hidden size");
+    range(c.n_head, L::kMaxHeads, "attention head count");
+    range(c.n_head_kv, L::kMaxHeads, "KV head count");
     if (c.n_head % c.n_head_kv != 0)
         throw bad("attention heads (" + std::to_string(c.n_head) + ") not a multiple of KV heads (" +
                   std::to_string(c.n_head_kv) + ")");
-    if (c.head_dim <= 0 || c.head_dim % 2 != 0) throw bad("head dimension " + std::to_string(c.head_dim));
-    if (c.n_ff <= 0) throw bad("feed-forward size " + std::to_string(c.n_ff));
-    if (c.n_vocab <= 0) throw bad("vocabulary size " + std::to_string(c.n_vocab));
+    range(c.head_dim, L::kMaxHeadDim, "head dimension");
+    if (c.head_dim % 2 != 0) throw bad("head dimension " + std::to_string(c.head_dim) + " is odd (RoPE needs pairs)");
+    range(c.n_ff, L::kMaxFeedForward, "feed-forward size");
+    range(c.n_vocab, L::kMaxVocab, "vocabulary size");
+    range(c.n_ctx_train, L::kMaxContext, "training context length");
     if (!(c.rms_eps > 0)) throw bad("rms epsilon must be positive");
-    if (!(c.rope_theta > 0)) throw bad("rope theta must be positive");
+    if (!(c.rope_theta > 0) || !std::isfinite(c.rope_theta)) throw bad("rope theta must be positive and finite");
+    // With the bounds above, n_head * head_dim (<= 2^20) and every per-layer
+    // product of two dimensions fit in 64 bits; sizes are computed in int64.
+}
+
+int config_int(int64_t v, const char* what, const std::string& source) {
+    if (v < INT32_MIN || v > INT32_MAX)
+        throw file_error(source, std::string("invalid model config: ") + what + " " + std::to_string(v) + " is out of range");
+    return static_cast<int>(v);
 }
 
 std::string config_to_json(const ModelConfig& c) {
@@ -33,6 +74,19 @@ std::string config_to_json(const ModelConfig& c) {
               {"rope_factor", c.rope_factor}, {"rope_low_freq", c.rope_low_freq},
               {"rope_high_freq", c.rope_high_freq}, {"rope_orig_ctx", c.rope_orig_ctx},
               {"tied_embeddings", c.tied_embeddings}};
+    // Architecture features: written only when set, so Llama checkpoints keep their config text.
+    if (c.attn_bias) j["attn_bias"] = true;
+    if (c.qk_norm) j["qk_norm"] = true;
+    if (c.sliding_window) j["sliding_window"] = c.sliding_window;
+    if (c.swa_pattern) j["swa_pattern"] = c.swa_pattern;
+    if (c.embed_scale) j["embed_scale"] = true;
+    if (c.sandwich_norms) j["sandwich_norms"] = true;
+    if (c.gelu_mlp) j["gelu_mlp"] = true;
+    if (c.attn_softcap) j["attn_softcap"] = c.attn_softcap;
+    if (c.final_softcap) j["final_softcap"] = c.final_softcap;
+    if (c.attn_scale) j["attn_scale"] = c.attn_scale;
+    if (c.rope_theta_local) j["rope_theta_local"] = c.rope_theta_local;
+    if (c.rope_linear) j["rope_linear"] = c.rope_linear;
     return j.dump();
 }
 
@@ -42,21 +96,35 @@ ModelConfig config_from_json(const std::string& text, const std::string& source)
         json j = json::parse(text);
         c.arch = j.at("arch").get<std::string>();
         c.name = j.value("name", std::string());
-        c.n_layer = j.at("n_layer");
-        c.n_embd = j.at("n_embd");
-        c.n_head = j.at("n_head");
-        c.n_head_kv = j.at("n_head_kv");
-        c.head_dim = j.at("head_dim");
-        c.n_ff = j.at("n_ff");
-        c.n_vocab = j.at("n_vocab");
-        c.n_ctx_train = j.value("n_ctx_train", 2048);
+        c.n_layer = json_int(j, "n_layer", source);
+        c.n_embd = json_int(j, "n_embd", source);
+        c.n_head = json_int(j, "n_head", source);
+        c.n_head_kv = json_int(j, "n_head_kv", source);
+        c.head_dim = json_int(j, "head_dim", source);
+        c.n_ff = json_int(j, "n_ff", source);
+        c.n_vocab = json_int(j, "n_vocab", source);
+        c.n_ctx_train = json_int_or(j, "n_ctx_train", 2048, source);
         c.rms_eps = j.at("rms_eps");
         c.rope_theta = j.at("rope_theta");
         c.rope_factor = j.value("rope_factor", 0.f);
         c.rope_low_freq = j.value("rope_low_freq", 1.f);
         c.rope_high_freq = j.value("rope_high_freq", 4.f);
-        c.rope_orig_ctx = j.value("rope_orig_ctx", 8192);
+        c.rope_orig_ctx = json_int_or(j, "rope_orig_ctx", 8192, source);
         c.tied_embeddings = j.value("tied_embeddings", false);
+        c.attn_bias = j.value("attn_bias", false);
+        c.qk_norm = j.value("qk_norm", false);
+        c.sliding_window = json_int_or(j, "sliding_window", 0, source);
+        c.swa_pattern = json_int_or(j, "swa_pattern", 0, source);
+        c.embed_scale = j.value("embed_scale", false);
+        c.sandwich_norms = j.value("sandwich_norms", false);
+        c.gelu_mlp = j.value("gelu_mlp", false);
+        c.attn_softcap = j.value("attn_softcap", 0.f);
+        c.final_softcap = j.value("final_softcap", 0.f);
+        c.attn_scale = j.value("attn_scale", 0.f);
+        c.rope_theta_local = j.value("rope_theta_local", 0.f);
+        c.rope_linear = j.value("rope_linear", 0.f);
+        if (!arch_known(c.arch))
+            throw file_error(source, "unsupported architecture '" + c.arch + "' (supported: " + kSupportedArchs + ")");
     } catch (const json::exception& e) {
         throw file_error(source, std::string("bad model config JSON: ") + e.what());
     }
@@ -72,19 +140,20 @@ ModelConfig config_from_hf(const std::string& text, const std::string& source) {
         std::string archs = j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty()
                                 ? j["architectures"][0].get<std::string>()
                                 : std::string();
-        if (mt != "llama" && mt != "mistral")
+        c.arch = arch_from_hf_model_type(mt);
+        if (c.arch.empty())
             throw file_error(source, "unsupported architecture '" + (mt.empty() ? archs : mt) +
-                                         "' (supported: llama, mistral)");
-        c.arch = "llama";
+                                         "' (supported: " + kSupportedArchs + ")");
         c.name = j.value("_name_or_path", std::string());
-        c.n_layer = j.at("num_hidden_layers");
-        c.n_embd = j.at("hidden_size");
-        c.n_head = j.at("num_attention_heads");
-        c.n_head_kv = j.value("num_key_value_heads", c.n_head);
-        c.head_dim = j.contains("head_dim") && !j["head_dim"].is_null() ? j["head_dim"].get<int>() : c.n_embd / c.n_head;
-        c.n_ff = j.at("intermediate_size");
-        c.n_vocab = j.at("vocab_size");
-        c.n_ctx_train = j.value("max_position_embeddings", 2048);
+        c.n_layer = json_int(j, "num_hidden_layers", source);
+        c.n_embd = json_int(j, "hidden_size", source);
+        c.n_head = json_int(j, "num_attention_heads", source);
+        c.n_head_kv = json_int_or(j, "num_key_value_heads", c.n_head, source);
+        c.head_dim = j.contains("head_dim") && !j["head_dim"].is_null() ? json_int(j, "head_dim", source)
+                     : c.n_head > 0 ? c.n_embd / c.n_head : 0;  // 0 is refused by validate_config
+        c.n_ff = json_int(j, "intermediate_size", source);
+        c.n_vocab = json_int(j, "vocab_size", source);
+        c.n_ctx_train = json_int_or(j, "max_position_embeddings", 2048, source);
         c.rms_eps = j.value("rms_norm_eps", 1e-5f);
         c.rope_theta = j.value("rope_theta", 10000.f);
         c.tied_embeddings = j.value("tie_word_embeddings", false);
@@ -95,13 +164,14 @@ ModelConfig config_from_hf(const std::string& text, const std::string& source) {
                 c.rope_factor = rs.value("factor", 8.f);
                 c.rope_low_freq = rs.value("low_freq_factor", 1.f);
                 c.rope_high_freq = rs.value("high_freq_factor", 4.f);
-                c.rope_orig_ctx = rs.value("original_max_position_embeddings", 8192);
+                c.rope_orig_ctx = json_int_or(rs, "original_max_position_embeddings", 8192, source);
+            } else if (type == "linear") {
+                c.rope_linear = rs.value("factor", 1.f);
             } else if (!type.empty() && type != "default") {
                 throw file_error(source, "unsupported rope_scaling type '" + type + "'");
             }
         }
-        if (j.value("attention_bias", false) || j.value("mlp_bias", false))
-            throw file_error(source, "biases in attention/MLP are not supported");
+        apply_hf_arch_options(c, text, source);
     } catch (const json::exception& e) {
         throw file_error(source, std::string("bad config.json: ") + e.what());
     }

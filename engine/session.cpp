@@ -1,13 +1,15 @@
 // The transformer forward pass over a KV cache (Llama family: RMSNorm,
-// rotate-half RoPE, grouped-query attention, SwiGLU), batched over prompt
+// rotate-half RoPE, grouped-query attention, SwiGLU; plus the per-architecture
+// features of ModelConfig: q/k/v biases, q/k norms, sliding windows, Gemma's
+// scaled embeddings, sandwich norms, GeGLU and soft-capping), batched over prompt
 // tokens so every weight is read once per chunk, not once per token.
 #include "session.h"
 
 #include "error.h"
 #include "forward_ops.h"
+#include "input_limits.h"
 #include "thread_pool.h"
 
-#include "input_limits.h"
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -38,6 +40,7 @@ struct Session::Impl {
     // token at long contexts, and no measurable change in perplexity.
     std::vector<uint16_t> kc, vc;  // [layer][n_ctx][kv_dim]
     std::vector<float> x, xn, q, kk, vv, att, tmp, gate, up, cosb, sinb, last_logits;
+    std::vector<float> cosl, sinl;  // RoPE tables of sliding-window layers with their own theta (gemma3)
 
     // One output of a group of products over the same input.
     struct Product {
@@ -105,12 +108,12 @@ const char* stop_reason_name(StopReason r) {
 }
 
 Session::Session(const Model& m, const SessionOptions& opt) : m_(m) {
-    n_ctx_ = std::max(16, std::min(opt.n_ctx, std::max(m.cfg.n_ctx_train, 16)));
-    impl_ = std::make_unique<Impl>(opt.threads, opt.kernels);
-    Impl& I = *impl_;
     if (opt.threads < 0 || opt.threads > limits::kMaxThreads)
         throw Error("threads " + std::to_string(opt.threads) + " is out of range (accepted: 0.." +
                     std::to_string(limits::kMaxThreads) + ", 0 = every CPU)");
+    n_ctx_ = std::max(16, std::min(opt.n_ctx, std::max(m.cfg.n_ctx_train, 16)));
+    impl_ = std::make_unique<Impl>(opt.threads, opt.kernels);
+    Impl& I = *impl_;
     I.B = std::max(1, opt.batch);
     I.exact_prompts = opt.exact_prompts;
     I.profiling = opt.profile;
@@ -130,6 +133,10 @@ Session::Session(const Model& m, const SessionOptions& opt) : m_(m) {
     I.up.resize(B * c.n_ff);
     I.cosb.resize(B * c.head_dim / 2);
     I.sinb.resize(B * c.head_dim / 2);
+    if (!m.rope_inv_freq_local.empty()) {
+        I.cosl.resize(B * c.head_dim / 2);
+        I.sinl.resize(B * c.head_dim / 2);
+    }
 }
 
 Session::~Session() = default;
@@ -156,7 +163,8 @@ uint64_t Session::kv_bytes() const { return (impl_->kc.size() + impl_->vc.size()
 uint64_t Session::activation_bytes() const {
     const Impl& I = *impl_;
     size_t n = I.x.size() + I.xn.size() + I.q.size() + I.kk.size() + I.vv.size() + I.att.size() + I.tmp.size() +
-               I.gate.size() + I.up.size() + I.cosb.size() + I.sinb.size() + I.last_logits.capacity();
+               I.gate.size() + I.up.size() + I.cosb.size() + I.sinb.size() + I.cosl.size() + I.sinl.size() +
+               I.last_logits.capacity();
     return n * sizeof(float);
 }
 
@@ -188,8 +196,13 @@ void Session::eval(const int32_t* tokens, int n, int bits, std::vector<float>* l
             float* dst = &I.x[size_t(t) * E];
             if (m_.embed.quantized()) I.k.dequant_ap(m_.embed.ap->view(), bits, id, id + 1, dst);
             else std::memcpy(dst, &m_.embed.dense[size_t(id) * E], sizeof(float) * E);
+            if (c.embed_scale) {
+                const float sc = std::sqrt(float(E));
+                for (int i = 0; i < E; ++i) dst[i] *= sc;
+            }
         }
         rope_tables(m_.rope_inv_freq.data(), half, pos0, nb, I.cosb.data(), I.sinb.data());
+        if (!I.cosl.empty()) rope_tables(m_.rope_inv_freq_local.data(), half, pos0, nb, I.cosl.data(), I.sinl.data());
         I.lap(&ForwardProfile::embed_s);
 
         for (int l = 0; l < c.n_layer; ++l) {
@@ -197,12 +210,31 @@ void Session::eval(const int32_t* tokens, int n, int bits, std::vector<float>* l
             for (int t = 0; t < nb; ++t) rms_norm(&I.x[size_t(t) * E], L.attn_norm.data(), E, c.rms_eps, &I.xn[size_t(t) * E]);
             I.lap(&ForwardProfile::norm_s);
             I.matmuls({{&L.wq, I.q.data()}, {&L.wk, I.kk.data()}, {&L.wv, I.vv.data()}}, I.xn.data(), nb, bits);
+            if (!L.q_bias.empty())
+                for (int t = 0; t < nb; ++t) {
+                    for (int i = 0; i < Qd; ++i) I.q[size_t(t) * Qd + i] += L.q_bias[i];
+                    for (int i = 0; i < KVd; ++i) I.kk[size_t(t) * KVd + i] += L.k_bias[i];
+                    for (int i = 0; i < KVd; ++i) I.vv[size_t(t) * KVd + i] += L.v_bias[i];
+                }
+            if (!L.q_norm.empty())  // per-head RMSNorm of q and k (in place)
+                for (int t = 0; t < nb; ++t) {
+                    for (int h = 0; h < H; ++h) {
+                        float* v = &I.q[size_t(t) * Qd + h * hd];
+                        rms_norm(v, L.q_norm.data(), hd, c.rms_eps, v);
+                    }
+                    for (int h = 0; h < KVH; ++h) {
+                        float* v = &I.kk[size_t(t) * KVd + h * hd];
+                        rms_norm(v, L.k_norm.data(), hd, c.rms_eps, v);
+                    }
+                }
             I.lap(&ForwardProfile::qkv_s);
+            const bool slides = c.layer_slides(l);
+            const bool local_rope = slides && !I.cosl.empty();
             uint16_t* kc = &I.kc[size_t(l) * n_ctx_ * KVd];
             uint16_t* vc = &I.vc[size_t(l) * n_ctx_ * KVd];
             for (int t = 0; t < nb; ++t) {
-                const float* cs = &I.cosb[size_t(t) * half];
-                const float* sn = &I.sinb[size_t(t) * half];
+                const float* cs = &(local_rope ? I.cosl : I.cosb)[size_t(t) * half];
+                const float* sn = &(local_rope ? I.sinl : I.sinb)[size_t(t) * half];
                 for (int h = 0; h < H; ++h) rope_rotate_half(&I.q[size_t(t) * Qd + h * hd], hd, cs, sn);
                 for (int h = 0; h < KVH; ++h) rope_rotate_half(&I.kk[size_t(t) * KVd + h * hd], hd, cs, sn);
                 I.k.f32_to_f16(&I.kk[size_t(t) * KVd], kc + size_t(pos0 + t) * KVd, KVd);
@@ -210,7 +242,7 @@ void Session::eval(const int32_t* tokens, int n, int bits, std::vector<float>* l
             }
             I.lap(&ForwardProfile::rope_s);
             const int group = H / KVH;
-            const float scale = 1.f / std::sqrt(float(hd));
+            const float scale = c.attn_scale > 0 ? c.attn_scale : 1.f / std::sqrt(float(hd));
             // One task per (token, query head): nine or more tasks keep both
             // cores busy in decode; the heads sharing a KV head read its rows
             // from cache.
@@ -218,20 +250,40 @@ void Session::eval(const int32_t* tokens, int n, int bits, std::vector<float>* l
                 std::vector<float> scores(size_t(pos0 + nb));
                 for (int task = b; task < e; ++task) {
                     const int t = task / H, h = task % H, kvh = h / group;
-                    I.k.attend_f16(&I.q[size_t(t) * Qd + h * hd], kc + kvh * hd, vc + kvh * hd, KVd, pos0 + t + 1, hd,
-                                   scale, scores.data(), &I.att[size_t(t) * Qd + h * hd]);
+                    // Sliding-window layers see the last `sliding_window` positions, this one included.
+                    const int end = pos0 + t + 1, start = slides ? std::max(0, end - c.sliding_window) : 0;
+                    const uint16_t* kr = kc + size_t(start) * KVd + kvh * hd;
+                    const uint16_t* vr = vc + size_t(start) * KVd + kvh * hd;
+                    float* out = &I.att[size_t(t) * Qd + h * hd];
+                    if (c.attn_softcap > 0)
+                        attend_f16_softcap(&I.q[size_t(t) * Qd + h * hd], kr, vr, KVd, end - start, hd, scale,
+                                           c.attn_softcap, scores.data(), out);
+                    else
+                        I.k.attend_f16(&I.q[size_t(t) * Qd + h * hd], kr, vr, KVd, end - start, hd, scale, scores.data(),
+                                       out);
                 }
             });
             I.lap(&ForwardProfile::attention_s);
             I.matmul(L.wo, I.att.data(), nb, I.tmp.data(), bits);
+            if (!L.post_attn_norm.empty())
+                for (int t = 0; t < nb; ++t) {
+                    float* v = &I.tmp[size_t(t) * E];
+                    rms_norm(v, L.post_attn_norm.data(), E, c.rms_eps, v);
+                }
             for (size_t i = 0; i < size_t(nb) * E; ++i) I.x[i] += I.tmp[i];
             I.lap(&ForwardProfile::attn_out_s);
 
             for (int t = 0; t < nb; ++t) rms_norm(&I.x[size_t(t) * E], L.mlp_norm.data(), E, c.rms_eps, &I.xn[size_t(t) * E]);
             I.lap(&ForwardProfile::norm_s);
             I.matmuls({{&L.w_gate, I.gate.data()}, {&L.w_up, I.up.data()}}, I.xn.data(), nb, bits);
-            I.k.silu_mul(I.gate.data(), I.up.data(), size_t(nb) * F);
+            if (c.gelu_mlp) gelu_tanh_mul(I.gate.data(), I.up.data(), size_t(nb) * F);
+            else I.k.silu_mul(I.gate.data(), I.up.data(), size_t(nb) * F);
             I.matmul(L.w_down, I.gate.data(), nb, I.tmp.data(), bits);
+            if (!L.post_mlp_norm.empty())
+                for (int t = 0; t < nb; ++t) {
+                    float* v = &I.tmp[size_t(t) * E];
+                    rms_norm(v, L.post_mlp_norm.data(), E, c.rms_eps, v);
+                }
             for (size_t i = 0; i < size_t(nb) * E; ++i) I.x[i] += I.tmp[i];
             I.lap(&ForwardProfile::mlp_s);
         }
@@ -248,6 +300,7 @@ void Session::eval(const int32_t* tokens, int n, int bits, std::vector<float>* l
         float* out = all_logits ? logits->data() + size_t(off) * V : logits->data();
         I.lap(&ForwardProfile::other_s);
         I.matmul(m_.output(), I.xn.data(), rows, out, bits);
+        if (c.final_softcap > 0) soft_cap(out, size_t(rows) * V, c.final_softcap);
         I.lap(&ForwardProfile::head_s);
     }
     cached_.insert(cached_.end(), tokens, tokens + n);

@@ -155,7 +155,6 @@ QuantizeResult quantize_model(const QuantizeOptions& o, const std::function<void
     }
     if (m->any_precision() || m->embed.quantized())
         throw file_error(o.source, "is already an any-precision checkpoint; quantize its unquantized source instead");
-    if (m->cfg.arch != "llama") throw file_error(o.source, "unsupported architecture '" + m->cfg.arch + "'");
     const std::string source_sha = sha256_path(o.source);
     if (cancelled()) return stop();
 
@@ -164,7 +163,7 @@ QuantizeResult quantize_model(const QuantizeOptions& o, const std::function<void
     // the head's statistics (same name); untied, it is clustered unweighted.
     std::vector<Tensor> tensors;
     for (LayerWeights& L : m->layers)
-        for (Linear* l : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) tensors.push_back({l, l->name});
+        for (Linear* l : L.projections()) tensors.push_back({l, l->name});
     if (o.quantize_embeddings) {
         tensors.push_back({&m->embed, m->cfg.tied_embeddings ? m->embed.name : ""});
         if (!m->cfg.tied_embeddings) tensors.push_back({&m->head, m->head.name});
@@ -251,10 +250,12 @@ QuantizeResult quantize_model(const QuantizeOptions& o, const std::function<void
         c.dense[name] = std::move(v);
     };
     add_dense("model.norm.weight", m->final_norm, {E});
-    for (int i = 0; i < int(m->layers.size()); ++i) {
-        add_dense(layer_tensor_name(i, "input_layernorm"), m->layers[i].attn_norm, {E});
-        add_dense(layer_tensor_name(i, "post_attention_layernorm"), m->layers[i].mlp_norm, {E});
-    }
+    // Norms and the architecture's other vectors (biases, q/k norms), kept in fp32.
+    for (int i = 0; i < int(m->layers.size()); ++i)
+        for (const LayerVectorField& f : kLayerVectors) {
+            const std::vector<float>& v = m->layers[i].*f.field;
+            if (!v.empty()) add_dense("model.layers." + std::to_string(i) + "." + f.suffix, v, {int64_t(v.size())});
+        }
     if (!o.quantize_embeddings) {
         add_dense(m->embed.name, std::move(m->embed.dense), {m->embed.rows, m->embed.cols});
         if (!m->cfg.tied_embeddings) add_dense(m->head.name, std::move(m->head.dense), {m->head.rows, m->head.cols});

@@ -85,7 +85,7 @@ qint64 quantRows(const ap::Model& m) {
     qint64 rows = m.embed.rows;
     if (!m.cfg.tied_embeddings) rows += m.head.rows;
     for (const auto& l : m.layers)
-        for (const ap::Linear* x : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) rows += x->rows;
+        for (const ap::Linear* x : l.projections()) rows += x->rows;
     return rows;
 }
 

@@ -1,0 +1,223 @@
+#include "archs.h"
+
+#include "error.h"
+#include "gguf.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace ap {
+
+using nlohmann::json;
+
+const char* const kSupportedArchs = "llama, mistral, qwen2, qwen3, phi3, gemma2, gemma3";
+
+bool arch_known(const std::string& a) {
+    return a == "llama" || a == "qwen2" || a == "qwen3" || a == "phi3" || a == "gemma2" || a == "gemma3";
+}
+
+std::string arch_from_hf_model_type(const std::string& mt) {
+    if (mt == "llama" || mt == "mistral") return "llama";
+    if (mt == "qwen2" || mt == "qwen3" || mt == "phi3" || mt == "gemma2") return mt;
+    if (mt == "gemma3_text") return "gemma3";
+    return {};
+}
+
+std::string arch_from_gguf(const std::string& a) {
+    if (a == "llama" || a == "mistral") return "llama";
+    if (a == "qwen2" || a == "qwen3" || a == "phi3" || a == "gemma2" || a == "gemma3") return a;
+    return {};
+}
+
+namespace {
+
+// Gemma 2 and 3 share their block: sandwich norms, scaled embeddings, GELU MLP.
+void set_gemma_common(ModelConfig& c) {
+    c.embed_scale = true;
+    c.sandwich_norms = true;
+    c.gelu_mlp = true;
+    c.tied_embeddings = true;  // Gemma has no separate head
+}
+
+int positive_or_zero(const json& j, const char* key) {
+    if (!j.contains(key) || j[key].is_null()) return 0;
+    const int64_t v = j[key].get<int64_t>();
+    return v > 0 && v <= (int64_t(1) << 30) ? int(v) : 0;
+}
+
+}  // namespace
+
+void apply_hf_arch_options(ModelConfig& c, const std::string& text, const std::string& source) {
+    const json j = json::parse(text);
+    auto refuse = [&](const std::string& what) {
+        return file_error(source, c.arch + " model with " + what + " is not supported");
+    };
+    // transformers 5 writes rope settings as "rope_parameters" (per layer type for
+    // Gemma 3) instead of rope_theta / rope_scaling / rope_local_base_freq.
+    if (!j.contains("rope_theta") && j.contains("rope_parameters") && j["rope_parameters"].is_object()) {
+        json rp = j["rope_parameters"];
+        if (rp.contains("full_attention") && rp["full_attention"].is_object()) {
+            if (rp.contains("sliding_attention") && rp["sliding_attention"].is_object()) {
+                const json& lp = rp["sliding_attention"];
+                if (lp.value("rope_type", std::string("default")) != "default")
+                    throw refuse("rope type '" + lp.value("rope_type", std::string()) + "' on sliding layers");
+                c.rope_theta_local = lp.value("rope_theta", 10000.f);
+            }
+            rp = json(rp["full_attention"]);
+        }
+        c.rope_theta = rp.value("rope_theta", c.rope_theta);
+        const std::string type = rp.value("rope_type", std::string("default"));
+        if (type == "linear") {
+            c.rope_linear = rp.value("factor", 1.f);
+        } else if (type == "llama3") {
+            c.rope_factor = rp.value("factor", 8.f);
+            c.rope_low_freq = rp.value("low_freq_factor", 1.f);
+            c.rope_high_freq = rp.value("high_freq_factor", 4.f);
+            c.rope_orig_ctx = rp.value("original_max_position_embeddings", 8192);
+        } else if (type != "default") {
+            throw file_error(source, "unsupported rope type '" + type + "'");
+        }
+    }
+    const bool attention_bias = j.value("attention_bias", false), mlp_bias = j.value("mlp_bias", false);
+    if (mlp_bias) throw refuse("MLP biases");
+    if (j.contains("partial_rotary_factor") && j["partial_rotary_factor"].is_number() &&
+        j["partial_rotary_factor"].get<double>() != 1.0)
+        throw refuse("partial rotary embeddings");
+    // Qwen configs carry a sliding_window that only applies with use_sliding_window.
+    if ((c.arch == "qwen2" || c.arch == "qwen3") && j.value("use_sliding_window", false))
+        throw refuse("use_sliding_window");
+
+    if (c.arch == "llama") {
+        if (attention_bias) throw refuse("attention biases");
+        c.sliding_window = positive_or_zero(j, "sliding_window");  // Mistral 7B v0.1: 4096
+    } else if (c.arch == "qwen2") {
+        c.attn_bias = true;  // Qwen2 always has q/k/v biases
+    } else if (c.arch == "qwen3") {
+        c.qk_norm = true;
+        c.attn_bias = attention_bias;
+    } else if (c.arch == "phi3") {
+        if (attention_bias) throw refuse("attention biases");
+        c.sliding_window = positive_or_zero(j, "sliding_window");
+    } else if (c.arch == "gemma2" || c.arch == "gemma3") {
+        set_gemma_common(c);
+        if (attention_bias) throw refuse("attention biases");
+        const std::string act = j.value("hidden_activation", j.value("hidden_act", std::string("gelu_pytorch_tanh")));
+        if (act != "gelu_pytorch_tanh" && act != "gelu_tanh")
+            throw refuse("activation '" + act + "'");
+        if (j.contains("query_pre_attn_scalar") && j["query_pre_attn_scalar"].is_number())
+            c.attn_scale = float(1.0 / std::sqrt(j["query_pre_attn_scalar"].get<double>()));
+        c.sliding_window = positive_or_zero(j, "sliding_window");
+        if (c.arch == "gemma2") {
+            c.swa_pattern = 2;  // even layers slide
+            if (j.contains("attn_logit_softcapping") && j["attn_logit_softcapping"].is_number())
+                c.attn_softcap = j["attn_logit_softcapping"].get<float>();
+            if (j.contains("final_logit_softcapping") && j["final_logit_softcapping"].is_number())
+                c.final_softcap = j["final_logit_softcapping"].get<float>();
+        } else {
+            c.qk_norm = true;
+            c.swa_pattern = j.value("sliding_window_pattern", 6);
+            if (j.contains("layer_types") && j["layer_types"].is_array()) {
+                // The pattern as a list: check it is the periodic one we implement.
+                const auto& lt = j["layer_types"];
+                int period = 0;
+                for (size_t i = 0; i < lt.size(); ++i)
+                    if (lt[i] == "full_attention") { period = int(i) + 1; break; }
+                if (period == 0) period = int(lt.size()) + 1;
+                for (size_t i = 0; i < lt.size(); ++i)
+                    if ((lt[i] == "sliding_attention") != ((int(i) + 1) % period != 0))
+                        throw refuse("an irregular layer_types pattern");
+                c.swa_pattern = period;
+            }
+            if (j.contains("rope_local_base_freq")) c.rope_theta_local = j["rope_local_base_freq"].get<float>();
+            if (!(c.rope_theta_local > 0)) c.rope_theta_local = 10000.f;
+            for (const char* k : {"attn_logit_softcapping", "final_logit_softcapping"})
+                if (j.contains(k) && j[k].is_number()) throw refuse(k);
+        }
+    }
+}
+
+void apply_gguf_arch_options(ModelConfig& c, const GgufFile& f, const std::string& a) {
+    auto key = [&](const char* k) { return a + "." + k; };
+    const int64_t swa = f.get_int(key("attention.sliding_window"), 0);
+    c.sliding_window = swa > 0 && swa <= (int64_t(1) << 30) ? int(swa) : 0;
+    if (c.arch == "qwen2") {
+        c.attn_bias = true;
+    } else if (c.arch == "qwen3") {
+        c.qk_norm = true;
+        c.attn_bias = f.find_tensor("blk.0.attn_q.bias") != nullptr;
+    } else if (c.arch == "gemma2" || c.arch == "gemma3") {
+        set_gemma_common(c);
+        // llama.cpp keeps no query_pre_attn_scalar: 1/sqrt(head_dim) unless the file says otherwise.
+        c.attn_scale = float(f.get_float(key("attention.scale"), 0.0));
+        if (c.arch == "gemma2") {
+            c.swa_pattern = 2;
+            c.attn_softcap = float(f.get_float(key("attn_logit_softcapping"), 0.0));
+            c.final_softcap = float(f.get_float(key("final_logit_softcapping"), 0.0));
+        } else {
+            c.qk_norm = true;
+            // llama.cpp assumes 6 and 10000 for gemma3; read the keys where a file has them.
+            c.swa_pattern = int(std::clamp<int64_t>(f.get_int(key("attention.sliding_window_pattern"), 6), 0, 1 << 20));
+            c.rope_theta_local = float(f.get_float(key("rope.freq_base_swa"), 10000.0));
+            const std::string st = f.get_string(key("rope.scaling.type"));
+            if (st == "linear") c.rope_linear = float(f.get_float(key("rope.scaling.factor"), 0.0));
+        }
+    }
+    if (c.arch != "gemma3") {
+        const std::string st = f.get_string(key("rope.scaling.type"));
+        if (!st.empty() && st != "none" && st != "linear" && st != "llama3")
+            throw file_error(f.path(), "unsupported rope scaling type '" + st + "'");
+        if (st == "linear") c.rope_linear = float(f.get_float(key("rope.scaling.factor"), 0.0));
+    }
+}
+
+bool norm_weights_offset_by_one(const ModelConfig& c) { return c.arch == "gemma2" || c.arch == "gemma3"; }
+
+std::string hf_source_name(const ModelConfig& c, const std::string& canonical) {
+    if (c.arch != "gemma2" && c.arch != "gemma3") return canonical;
+    // Gemma names its four block norms differently.
+    static const std::pair<const char*, const char*> ren[] = {
+        {".post_attention_layernorm.weight", ".pre_feedforward_layernorm.weight"},
+        {".post_attn_out_norm.weight", ".post_attention_layernorm.weight"},
+    };
+    for (auto& [from, to] : ren) {
+        const size_t n = std::strlen(from);
+        if (canonical.size() > n && canonical.compare(canonical.size() - n, n, from) == 0)
+            return canonical.substr(0, canonical.size() - n) + to;
+    }
+    return canonical;
+}
+
+std::string gguf_tensor_name(const std::string& hf) {
+    if (hf == "model.embed_tokens.weight") return "token_embd.weight";
+    if (hf == "model.norm.weight") return "output_norm.weight";
+    if (hf == "lm_head.weight") return "output.weight";
+    // llama.cpp's names (gguf-py constants.py TENSOR_NAMES), per layer.
+    static const std::pair<const char*, const char*> parts[] = {
+        {"input_layernorm", "attn_norm"},         {"post_attention_layernorm", "ffn_norm"},
+        {"self_attn.q_proj", "attn_q"},           {"self_attn.k_proj", "attn_k"},
+        {"self_attn.v_proj", "attn_v"},           {"self_attn.o_proj", "attn_output"},
+        {"self_attn.qkv_proj", "attn_qkv"},       {"self_attn.q_norm", "attn_q_norm"},
+        {"self_attn.k_norm", "attn_k_norm"},      {"post_attn_out_norm", "post_attention_norm"},
+        {"post_feedforward_layernorm", "post_ffw_norm"},
+        {"mlp.gate_proj", "ffn_gate"},            {"mlp.up_proj", "ffn_up"},
+        {"mlp.down_proj", "ffn_down"},            {"mlp.gate_up_proj", "ffn_up"},  // phi3: fused in ffn_up
+    };
+    // model.layers.<i>.<part>.weight|bias
+    const std::string pre = "model.layers.";
+    if (hf.rfind(pre, 0) == 0) {
+        const size_t dot = hf.find('.', pre.size());
+        const size_t last = hf.rfind('.');
+        if (dot == std::string::npos || last <= dot) return hf;
+        const std::string idx = hf.substr(pre.size(), dot - pre.size());
+        const std::string part = hf.substr(dot + 1, last - dot - 1);
+        const std::string kind = hf.substr(last);  // ".weight" or ".bias"
+        for (auto& [h, g] : parts)
+            if (part == h) return "blk." + idx + "." + g + kind;
+    }
+    return hf;
+}
+
+}  // namespace ap

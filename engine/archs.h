@@ -1,0 +1,44 @@
+// What differs between the architectures we run (llama/mistral, qwen2,
+// qwen3, phi3, gemma2, gemma3): reading their options from a Hugging Face
+// config.json or GGUF metadata into ModelConfig, and the tensor names each
+// source uses. The forward pass only looks at ModelConfig's feature fields.
+//
+// Tensors are named inside the engine (and in our checkpoints) by their
+// Hugging Face Llama names ("canonical" names); two exceptions extend them:
+//   model.layers.<i>.post_attn_out_norm.weight   norm of the attention output (gemma)
+//   model.layers.<i>.self_attn.qkv_proj.weight   fused source tensors (phi3), split into
+//   model.layers.<i>.mlp.gate_up_proj.weight     q/k/v and gate/up on load
+#pragma once
+#include "model_config.h"
+
+#include <string>
+
+namespace ap {
+
+class GgufFile;
+
+// "llama, mistral, qwen2, ..." for error messages.
+extern const char* const kSupportedArchs;
+
+// Is this one of our arch names (as stored in checkpoints)?
+bool arch_known(const std::string& arch);
+// Our arch name for a config.json model_type ("" when unsupported).
+std::string arch_from_hf_model_type(const std::string& model_type);
+// Our arch name for a GGUF general.architecture ("" when unsupported).
+std::string arch_from_gguf(const std::string& gguf_arch);
+
+// Fills the per-architecture fields of `c` (c.arch set) from config.json
+// text; throws ap::Error naming `source` for options we cannot run.
+void apply_hf_arch_options(ModelConfig& c, const std::string& config_json, const std::string& source);
+// The same from GGUF metadata (`gguf_arch` = general.architecture).
+void apply_gguf_arch_options(ModelConfig& c, const GgufFile& f, const std::string& gguf_arch);
+
+// The source file's name for a canonical tensor name.
+std::string hf_source_name(const ModelConfig& c, const std::string& canonical);
+std::string gguf_tensor_name(const std::string& canonical);
+
+// Gemma stores RMSNorm weights as w with the norm scaling by (1 + w);
+// Hugging Face folders keep w (GGUF files already hold 1 + w).
+bool norm_weights_offset_by_one(const ModelConfig& c);
+
+}  // namespace ap

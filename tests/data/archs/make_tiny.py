@@ -1,0 +1,275 @@
+#!/usr/bin/env python3
+"""Tiny random-weight models of each architecture the engine runs, made with
+Hugging Face transformers (the independent implementation), plus reference
+logits. Development only: CI and the product never run this; its outputs are
+committed next to it and checked by tests/test_archs.cpp.
+
+    python3 -m venv /tmp/v && /tmp/v/bin/pip install torch transformers gguf safetensors numpy
+    /tmp/v/bin/python tests/data/archs/make_tiny.py            # writes tests/data/archs/<arch>/
+
+Per architecture it writes an HF folder (config.json, model.safetensors in F32,
+tokenizer.json, tokenizer_config.json with the family's chat template), the
+same weights as <arch>.gguf converted the way llama.cpp's convert_hf_to_gguf.py
+does (tensor names from gguf-py's own name map, metadata keys from
+gguf.constants.Keys, llama's Q/K permutation, Gemma's norm + 1), and
+reference.json: token ids and transformers' fp32 logits at every position,
+plain ("logits") and with K/V rounded to fp16 inside its attention as our
+KV cache stores them ("logits_kv_f16").
+"""
+import contextlib
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import transformers
+import gguf
+from safetensors.torch import save_file
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOKENS = [3, 100, 261, 17, 200, 45, 259, 80, 7, 150]  # 10 positions: past every sliding window below
+
+
+def byte_token(b):
+    """GPT-2 byte-to-unicode mapping."""
+    def printable(c):
+        return 33 <= c <= 126 or 161 <= c <= 172 or 174 <= c <= 255
+    if printable(b):
+        return chr(b)
+    return chr(256 + sum(1 for c in range(b) if not printable(c)))
+
+
+def vocab(specials):
+    toks = [byte_token(b) for b in range(256)]
+    g = byte_token(ord(" "))
+    merges = ["t h", "h e", "th e", g + " t"]
+    toks += ["th", "he", "the", g + "t"]
+    toks += specials
+    return toks, merges
+
+
+QWEN2_REGEX = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|"
+               r"\s+(?!\S)|\s+")
+
+# The families' chat templates (abridged from the models' tokenizer_config.json).
+CHATML = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
+          "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+PHI3 = ("{% for message in messages %}{% if message['role'] == 'system' %}{{'<|system|>\n' + message['content'] + '<|end|>\n'}}"
+        "{% elif message['role'] == 'user' %}{{'<|user|>\n' + message['content'] + '<|end|>\n'}}"
+        "{% elif message['role'] == 'assistant' %}{{'<|assistant|>\n' + message['content'] + '<|end|>\n'}}{% endif %}"
+        "{% endfor %}{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% else %}{{ eos_token }}{% endif %}")
+GEMMA = ("{{ bos_token }}{% for message in messages %}{% if (message['role'] == 'assistant') %}{% set role = 'model' %}"
+         "{% else %}{% set role = message['role'] %}{% endif %}{{ '<start_of_turn>' + role + '\n' + message['content'] | trim "
+         "+ '<end_of_turn>\n' }}{% endfor %}{% if add_generation_prompt %}{{'<start_of_turn>model\n'}}{% endif %}")
+MISTRAL = ("{{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}{{ '[INST] ' + message['content'] + "
+           "' [/INST]' }}{% else %}{{ message['content'] + eos_token}}{% endif %}{% endfor %}")
+
+ARCHS = {
+    # Qwen2: q/k/v biases, untied head, ChatML, Qwen2 pre-tokenizer.
+    "qwen2": dict(cls="Qwen2", cfg=dict(rope_theta=1000000.0, rms_norm_eps=1e-6, tie_word_embeddings=False),
+                  specials=["<|endoftext|>", "<|im_start|>", "<|im_end|>"], bos=None, eos="<|im_end|>",
+                  template=CHATML, pre="qwen2"),
+    # Qwen3: per-head q/k RMSNorm, head_dim (32) decoupled from hidden / heads (16), tied head.
+    "qwen3": dict(cls="Qwen3", cfg=dict(head_dim=32, rope_theta=1000000.0, rms_norm_eps=1e-6, tie_word_embeddings=True),
+                  specials=["<|endoftext|>", "<|im_start|>", "<|im_end|>"], bos=None, eos="<|im_end|>",
+                  template=CHATML, pre="qwen2"),
+    # Mistral with a sliding window shorter than the reference sequence.
+    "mistral": dict(cls="Mistral", cfg=dict(sliding_window=4, num_key_value_heads=1, tie_word_embeddings=False),
+                    specials=["<s>", "</s>", "[INST]", "[/INST]"], bos="<s>", eos="</s>", template=MISTRAL, pre="gpt2"),
+    # Phi-3: fused qkv_proj and gate_up_proj.
+    "phi3": dict(cls="Phi3", cfg=dict(tie_word_embeddings=False, pad_token_id=None, bos_token_id=None, eos_token_id=None),
+                 specials=["<|endoftext|>", "<|user|>", "<|assistant|>", "<|end|>"], bos=None, eos="<|end|>",
+                 template=PHI3, pre="gpt2"),
+    # Gemma 2: scaled embeddings, (1 + w) norms, sandwich norms, GeGLU, soft-capping
+    # (small caps so they matter at these logit sizes), sliding window on even layers.
+    "gemma2": dict(cls="Gemma2", cfg=dict(head_dim=16, query_pre_attn_scalar=16, sliding_window=4, attn_logit_softcapping=2.0,
+                                          final_logit_softcapping=6.0, rms_norm_eps=1e-6, pad_token_id=0, bos_token_id=260,
+                                          eos_token_id=261),
+                   specials=["<bos>", "<eos>", "<start_of_turn>", "<end_of_turn>"], bos="<bos>", eos="<end_of_turn>",
+                   template=GEMMA, pre="gpt2"),
+    # Gemma 3 (text): as Gemma 2 without soft-capping, with q/k norms, local layers at their
+    # own rope theta, linear rope scaling on the global ones; pattern local, global.
+    "gemma3": dict(cls="Gemma3", cfg=dict(head_dim=16, query_pre_attn_scalar=16, sliding_window=4,
+                                          layer_types=["sliding_attention", "full_attention"], rope_theta=1000000.0,
+                                          rope_local_base_freq=10000.0, rope_scaling={"rope_type": "linear", "factor": 8.0},
+                                          rms_norm_eps=1e-6, pad_token_id=0, bos_token_id=260, eos_token_id=261),
+                   specials=["<bos>", "<eos>", "<start_of_turn>", "<end_of_turn>"], bos="<bos>", eos="<end_of_turn>",
+                   template=GEMMA, pre="gpt2"),
+}
+
+
+def make_config(name, spec, n_vocab):
+    base = dict(vocab_size=n_vocab, hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
+                num_key_value_heads=2, max_position_embeddings=256)
+    base.update(spec["cfg"])
+    if spec["cls"] == "Gemma3":
+        cfg = transformers.Gemma3TextConfig(**base)
+    else:
+        cfg = getattr(transformers, spec["cls"] + "Config")(**base)
+    cfg._attn_implementation = "eager"
+    return cfg
+
+
+def randomize(model, gemma):
+    g = torch.Generator().manual_seed(1234)
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if p.ndim == 2:
+                p.copy_(torch.randn(p.shape, generator=g) * (0.5 / p.shape[1] ** 0.5 * 4))
+            elif n.endswith("bias"):
+                p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+            else:  # norm weights: around 1 (Gemma keeps w with the norm scaling by 1 + w)
+                p.copy_(torch.randn(p.shape, generator=g) * 0.2 + (0.0 if gemma else 1.0))
+
+
+@contextlib.contextmanager
+def kv_rounded_to_f16(model):
+    """transformers' own eager attention, with K and V rounded to fp16 as the
+    engine's KV cache stores them: the engine should match this to fp32 rounding."""
+    mod = sys.modules[type(model).__module__]
+    orig = mod.eager_attention_forward
+
+    def rounded(module, query, key, value, *args, **kwargs):
+        return orig(module, query, key.half().float(), value.half().float(), *args, **kwargs)
+
+    mod.eager_attention_forward = rounded
+    try:
+        yield
+    finally:
+        mod.eager_attention_forward = orig
+
+
+def tokenizer_files(out, toks, merges, spec):
+    n_plain = 260
+    vocab_map = {t: i for i, t in enumerate(toks)}
+    added = [dict(id=i, content=toks[i], single_word=False, lstrip=False, rstrip=False, normalized=False, special=True)
+             for i in range(n_plain, len(toks))]
+    if spec["pre"] == "qwen2":
+        pre = {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": QWEN2_REGEX}, "behavior": "Isolated", "invert": False},
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False}]}
+    else:
+        pre = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
+    tok = {"version": "1.0", "truncation": None, "padding": None, "added_tokens": added, "normalizer": None,
+           "pre_tokenizer": pre, "post_processor": None, "decoder": {"type": "ByteLevel"},
+           "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+                     "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "vocab": vocab_map,
+                     "merges": merges}}
+    with open(os.path.join(out, "tokenizer.json"), "w") as f:
+        json.dump(tok, f, ensure_ascii=False)
+    tcfg = {"add_bos_token": spec["bos"] is not None, "bos_token": spec["bos"], "eos_token": spec["eos"],
+            "chat_template": spec["template"]}
+    with open(os.path.join(out, "tokenizer_config.json"), "w") as f:
+        json.dump(tcfg, f, ensure_ascii=False, indent=1)
+
+
+def permute(w, n_head, n_head_kv):
+    """convert_hf_to_gguf.py LlamaModel.permute: rotate-half rows -> interleaved pairs."""
+    if n_head_kv is not None and n_head != n_head_kv:
+        n_head = n_head_kv
+    return (w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape))
+
+
+def write_gguf(path, name, spec, cfg, state, toks, merges):
+    gguf_arch = "llama" if name == "mistral" else name
+    arch_enum = {"llama": gguf.MODEL_ARCH.LLAMA, "qwen2": gguf.MODEL_ARCH.QWEN2, "qwen3": gguf.MODEL_ARCH.QWEN3,
+                 "phi3": gguf.MODEL_ARCH.PHI3, "gemma2": gguf.MODEL_ARCH.GEMMA2, "gemma3": gguf.MODEL_ARCH.GEMMA3}[gguf_arch]
+    tmap = gguf.get_tensor_name_map(arch_enum, cfg.num_hidden_layers)
+    w = gguf.GGUFWriter(path, gguf_arch)
+    w.add_name("tiny-" + name)
+    w.add_context_length(cfg.max_position_embeddings)
+    w.add_embedding_length(cfg.hidden_size)
+    w.add_block_count(cfg.num_hidden_layers)
+    w.add_feed_forward_length(cfg.intermediate_size)
+    w.add_head_count(cfg.num_attention_heads)
+    w.add_head_count_kv(cfg.num_key_value_heads)
+    head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+    w.add_key_length(head_dim)
+    w.add_value_length(head_dim)
+    w.add_rope_dimension_count(head_dim)
+    w.add_layer_norm_rms_eps(cfg.rms_norm_eps)
+    rope_theta = getattr(cfg, "rope_theta", None)
+    if rope_theta is None:  # transformers 5 keeps it in rope_parameters
+        rp = getattr(cfg, "rope_parameters", None) or {}
+        rp = rp.get("full_attention", rp)
+        rope_theta = rp.get("rope_theta", 10000.0)
+    w.add_rope_freq_base(float(rope_theta))
+    if getattr(cfg, "sliding_window", None) and name in ("mistral", "gemma2", "gemma3", "phi3"):
+        w.add_sliding_window(cfg.sliding_window)
+    if name == "gemma2":
+        w.add_attn_logit_softcapping(cfg.attn_logit_softcapping)
+        w.add_final_logit_softcapping(cfg.final_logit_softcapping)
+    if name == "gemma3":
+        w.add_uint32(gguf.Keys.Attention.SLIDING_WINDOW_PATTERN.format(arch=gguf_arch), 2)
+        w.add_float32(gguf.Keys.Rope.FREQ_BASE_SWA.format(arch=gguf_arch), 10000.0)
+        w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
+        w.add_rope_scaling_factor(8.0)
+    w.add_tokenizer_model("gpt2")
+    w.add_tokenizer_pre(spec["pre"] if spec["pre"] == "qwen2" else "default")
+    w.add_token_list(toks)
+    w.add_token_types([1] * 260 + [3] * (len(toks) - 260))
+    w.add_token_merges(merges)
+    if spec["bos"]:
+        w.add_bos_token_id(toks.index(spec["bos"]))
+    w.add_eos_token_id(toks.index(spec["eos"]))
+    w.add_chat_template(spec["template"])
+    for hf_name, t in state.items():
+        data = t.detach().to(torch.float32).numpy().copy()
+        if gguf_arch == "llama" and hf_name.endswith("q_proj.weight"):
+            data = permute(data, cfg.num_attention_heads, cfg.num_attention_heads)
+        if gguf_arch == "llama" and hf_name.endswith("k_proj.weight"):
+            data = permute(data, cfg.num_attention_heads, cfg.num_key_value_heads)
+        if name.startswith("gemma") and hf_name.endswith("norm.weight"):
+            data = data + 1  # as Gemma's converter does
+        gname = tmap.get_name(hf_name, try_suffixes=(".weight", ".bias"))
+        if gname is None:
+            sys.exit(f"{name}: no GGUF name for {hf_name}")
+        w.add_tensor(gname, data.astype(np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def main():
+    only = sys.argv[1:]
+    for name, spec in ARCHS.items():
+        if only and name not in only:
+            continue
+        out = os.path.join(HERE, name)
+        os.makedirs(out, exist_ok=True)
+        toks, merges = vocab(spec["specials"])
+        cfg = make_config(name, spec, len(toks))
+        torch.manual_seed(0)
+        model = transformers.AutoModelForCausalLM.from_config(cfg, attn_implementation="eager", dtype=torch.float32)
+        model.eval()
+        randomize(model, name.startswith("gemma"))
+        if cfg.tie_word_embeddings:
+            model.tie_weights()
+        model.save_pretrained(out, safe_serialization=True)
+        with torch.no_grad():
+            logits = model(torch.tensor([TOKENS])).logits[0].to(torch.float64).numpy()
+            with kv_rounded_to_f16(model):
+                logits_f16 = model(torch.tensor([TOKENS])).logits[0].to(torch.float64).numpy()
+        # Keep just the files the engine reads (and the config), nothing else transformers adds.
+        for f in os.listdir(out):
+            if f not in ("config.json", "model.safetensors"):
+                os.remove(os.path.join(out, f))
+        tokenizer_files(out, toks, merges, spec)
+        state = {k: v for k, v in model.state_dict().items()}
+        if cfg.tie_word_embeddings:
+            state.pop("lm_head.weight", None)
+        write_gguf(os.path.join(HERE, name + ".gguf"), name, spec, cfg, state, toks, merges)
+        ref = {"arch": name, "tokens": TOKENS, "n_vocab": len(toks),
+               "transformers": transformers.__version__, "torch": torch.__version__,
+               "logits": [[float(f"{x:.8g}") for x in row] for row in logits],
+               "logits_kv_f16": [[float(f"{x:.8g}") for x in row] for row in logits_f16]}
+        with open(os.path.join(out, "reference.json"), "w") as f:
+            json.dump(ref, f)
+        print(f"{name}: logits range [{logits.min():.3f}, {logits.max():.3f}], "
+              f"{sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out)) // 1024} KB")
+
+
+if __name__ == "__main__":
+    main()
