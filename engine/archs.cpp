@@ -148,10 +148,17 @@ void apply_gguf_arch_options(ModelConfig& c, const GgufFile& f, const std::strin
     } else if (c.arch == "qwen3") {
         c.qk_norm = true;
         c.attn_bias = f.find_tensor("blk.0.attn_q.bias") != nullptr;
+    } else if (c.arch == "phi3") {
+        // Phi-3 128k / 3.5 scale rope per frequency (LongRoPE), even at short lengths.
+        if (f.find_tensor("rope_factors_long.weight") || f.find_tensor("rope_factors_short.weight"))
+            throw file_error(f.path(), "phi3 model with LongRoPE scaling (rope_factors tensors) is not supported");
     } else if (c.arch == "gemma2" || c.arch == "gemma3") {
         set_gemma_common(c);
-        // llama.cpp keeps no query_pre_attn_scalar: 1/sqrt(head_dim) unless the file says otherwise.
+        // llama.cpp keeps no query_pre_attn_scalar: like llama.cpp, 1/sqrt(head_dim)
+        // except for the 27B models (46 / 62 layers), whose scalar is n_embd / n_head.
         c.attn_scale = float(f.get_float(key("attention.scale"), 0.0));
+        const bool is_27b = (c.arch == "gemma2" && c.n_layer == 46) || (c.arch == "gemma3" && c.n_layer == 62);
+        if (!(c.attn_scale > 0) && is_27b && c.n_head > 0) c.attn_scale = float(1.0 / std::sqrt(double(c.n_embd / c.n_head)));
         if (c.arch == "gemma2") {
             c.swa_pattern = 2;
             c.attn_softcap = float(f.get_float(key("attn_logit_softcapping"), 0.0));
