@@ -1,12 +1,14 @@
 // GGUF block types decoded on load: bit-exact against the `gguf` Python
 // package (reference files in tests/data/gguf_types, made once by
-// make_refs.py there), block geometry, row-length and type errors, and a tiny
-// model stored in each type giving the reference forward's logits.
+// make_refs.py there), block geometry, row-length and type errors, a tiny
+// model stored in each type giving the reference forward's logits, one
+// quantized into an any-precision checkpoint, and the README's type list.
 #include "error.h"
 #include "ggml_blocks.h"
 #include "ggml_quants.h"
 #include "gguf.h"
 #include "model.h"
+#include "quantize.h"
 #include "session.h"
 #include "test_util.h"
 #include "tiny_model.h"
@@ -269,6 +271,70 @@ private slots:
         QVERIFY2(scale > 0.1f, "degenerate logits");
         // fp32 accumulation in another order than the double reference.
         QVERIFY2(diff < 5e-4f * std::max(1.f, scale), qPrintable(QString("max |diff| %1, max |logit| %2").arg(diff).arg(scale)));
+    }
+
+    // A K-quant source quantizes into a checkpoint that serves every width
+    // close to the source's logits, as from any other source.
+    void quantize_from_k_quant_source() {
+        aptest::TinyModel tiny = aptest::make_tiny_model(4, false, 256, 4, 2, 256);
+        const std::string src_path = dir_ + "/tiny-q4k.gguf";
+        aptest::write_tiny_gguf_blocks(tiny, src_path, GgmlType::Q4_K, 11);
+        std::string text;
+        while (text.size() < 6000) text += "It was the best of times, it was the worst of times; the age of wisdom. ";
+        aptest::write_text(dir_ + "/calib.txt", text);
+        QuantizeOptions o;
+        o.source = src_path;
+        o.output = dir_ + "/tiny-q4k-ap.safetensors";
+        o.calib_path = dir_ + "/calib.txt";
+        o.calib_tokens = 1024;
+        o.threads = 2;
+        const QuantizeResult r = quantize_model(o);
+        QVERIFY(!r.cancelled && std::filesystem::exists(o.output));
+
+        auto src = load_model(src_path);
+        auto q = load_model(o.output);
+        QVERIFY(q->any_precision());
+        QCOMPARE(q->quant.source_file, std::string("tiny-q4k.gguf"));
+        const std::vector<int32_t> toks = {5, 72, 101, 108, 256, 108, 111, 32, 259, 119, 111, 114, 10, 200};
+        auto logits = [&](const Model& m, int bits) {
+            SessionOptions so;
+            so.threads = 1;
+            so.n_ctx = 32;
+            Session s(m, so);
+            std::vector<float> lg;
+            s.eval(toks.data(), int(toks.size()), bits, &lg, true);
+            return lg;
+        };
+        auto rel = [](const std::vector<float>& a, const std::vector<float>& b) {
+            double num = 0, den = 0;
+            for (size_t i = 0; i < a.size(); ++i) num += (double(a[i]) - b[i]) * (double(a[i]) - b[i]), den += double(b[i]) * b[i];
+            return std::sqrt(num / den);
+        };
+        const auto ref = logits(*src, 0);
+        const double e3 = rel(logits(*q, 3), ref), e8 = rel(logits(*q, 8), ref);
+        qInfo("Q4_K source: relative logit error 3-bit %.4f, 8-bit %.4f", e3, e8);
+        // The random blocks' per-sub-block offsets dominate these logits, so
+        // even 3 bits is close; the error still falls with width.
+        QVERIFY2(e8 < e3 && e8 < 0.01, qPrintable(QString("3-bit %1, 8-bit %2").arg(e3).arg(e8)));
+        for (int b = 4; b <= 8; ++b) QVERIFY(r.weighted_error[b] < r.weighted_error[b - 1]);
+    }
+
+    // README's "Models and formats" names every type that loads.
+    void readme_lists_the_loadable_types() {
+        const auto readme = std::filesystem::path(ANYPREC_GGUF_TYPES_DIR) / "../../../README.md";
+        std::ifstream f(readme);
+        QVERIFY2(f, readme.c_str());
+        const std::string text{std::istreambuf_iterator<char>(f), {}};
+        const size_t at = text.find("- **GGUF**");
+        QVERIFY(at != std::string::npos);
+        const std::string bullet = text.substr(at, text.find("\n- **", at + 1) - at);
+        std::string names = ggml_supported_type_names() + ",";
+        for (size_t p = 0, q; (q = names.find(',', p)) != std::string::npos; p = q + 2) {
+            const std::string name = names.substr(p, q - p);
+            QVERIFY2(bullet.find(name + ",") != std::string::npos || bullet.find(name + " ") != std::string::npos ||
+                         bullet.find(name + ":") != std::string::npos,
+                     qPrintable(QString::fromStdString("README's GGUF bullet does not list " + name)));
+        }
     }
 };
 
