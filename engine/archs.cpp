@@ -19,6 +19,13 @@ bool arch_known(const std::string& a) {
     return a == "llama" || a == "qwen2" || a == "qwen3" || a == "phi3" || a == "gemma2" || a == "gemma3";
 }
 
+std::string unsupported_arch_message(const std::string& name) {
+    std::string msg = "unsupported architecture '" + name + "' (supported: " + kSupportedArchs + ")";
+    if (name == "gemma3" || name == "Gemma3ForConditionalGeneration")
+        msg += "; this is Gemma 3's vision-language checkpoint: use its GGUF or a text-only (gemma3_text) model";
+    return msg;
+}
+
 std::string arch_from_hf_model_type(const std::string& mt) {
     if (mt == "llama" || mt == "mistral") return "llama";
     if (mt == "qwen2" || mt == "qwen3" || mt == "phi3" || mt == "gemma2") return mt;

@@ -20,6 +20,8 @@ class GgufFile;
 // "llama, mistral, qwen2, ..." for error messages.
 extern const char* const kSupportedArchs;
 
+// "unsupported architecture 'NAME' (supported: ...)", with a hint where one helps.
+std::string unsupported_arch_message(const std::string& name);
 // Is this one of our arch names (as stored in checkpoints)?
 bool arch_known(const std::string& arch);
 // Our arch name for a config.json model_type ("" when unsupported).

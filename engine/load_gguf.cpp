@@ -33,7 +33,7 @@ static ModelConfig gguf_config(const GgufFile& f) {
     if (arch.empty()) throw file_error(f.path(), "missing general.architecture");
     const std::string ours = arch_from_gguf(arch);
     if (ours.empty())
-        throw file_error(f.path(), "unsupported architecture '" + arch + "' (supported: " + kSupportedArchs + ")");
+        throw file_error(f.path(), unsupported_arch_message(arch));
     auto key = [&](const char* k) { return arch + "." + k; };
     auto need = [&](const char* k) {
         if (!f.find(key(k))) throw file_error(f.path(), "missing metadata key " + key(k));

@@ -141,9 +141,7 @@ ModelConfig config_from_hf(const std::string& text, const std::string& source) {
                                 ? j["architectures"][0].get<std::string>()
                                 : std::string();
         c.arch = arch_from_hf_model_type(mt);
-        if (c.arch.empty())
-            throw file_error(source, "unsupported architecture '" + (mt.empty() ? archs : mt) +
-                                         "' (supported: " + kSupportedArchs + ")");
+        if (c.arch.empty()) throw file_error(source, unsupported_arch_message(mt.empty() ? archs : mt));
         c.name = j.value("_name_or_path", std::string());
         c.n_layer = json_int(j, "num_hidden_layers", source);
         c.n_embd = json_int(j, "hidden_size", source);

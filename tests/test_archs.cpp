@@ -1,5 +1,5 @@
-// Architectures beyond Llama (qwen2, qwen3, mistral with a sliding window,
-// phi3, gemma2, gemma3) against Hugging Face transformers: tiny random-weight
+// Architectures beyond Llama 2 (qwen2, qwen3, mistral with a sliding window,
+// llama 3 rope scaling with a tied head, phi3, gemma2, gemma3) against Hugging Face transformers: tiny random-weight
 // models made by tests/data/archs/make_tiny.py, loaded here from their HF
 // folders and from their GGUF conversions, must reproduce transformers' fp32
 // logits at every position, through the prompt path and token by token. Also:
@@ -27,7 +27,7 @@ using namespace ap;
 namespace {
 
 const std::string kDir = ARCHS_DATA_DIR;
-const char* const kArchs[] = {"qwen2", "qwen3", "mistral", "phi3", "gemma2", "gemma3"};
+const char* const kArchs[] = {"qwen2", "qwen3", "mistral", "llama3", "phi3", "gemma2", "gemma3"};
 
 std::string read_text(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -120,7 +120,7 @@ private slots:
         QFETCH(QString, format);
         const Reference ref = load_reference(arch.toStdString());
         auto m = load_model(source_path(arch.toStdString(), format.toStdString()));
-        QCOMPARE(m->cfg.arch, std::string(arch == "mistral" ? "llama" : arch.toStdString()));
+        QCOMPARE(m->cfg.arch, std::string(arch == "mistral" || arch == "llama3" ? "llama" : arch.toStdString()));
         QCOMPARE(m->cfg.n_vocab, ref.n_vocab);
         for (bool one_by_one : {false, true}) {
             const std::vector<float> got = run(*m, ref.tokens, one_by_one);
@@ -155,6 +155,12 @@ private slots:
                 for (auto& L : x.layers) std::fill(L.q_norm.begin(), L.q_norm.end(), 1.f);
             });
         if (a == "mistral" || a == "gemma2" || a == "gemma3") ablations.push_back([](Model& x) { x.cfg.sliding_window = 0; });
+        if (a == "llama3")  // without Llama 3's rope scaling (HF: config; GGUF: rope_freqs tensor)
+            ablations.push_back([](Model& x) {
+                ModelConfig c = x.cfg;
+                c.rope_factor = 0;
+                x.rope_inv_freq = rope_inv_freq(c);
+            });
         if (a == "phi3")  // the fused qkv rows split in the wrong order (k before q) must show
             ablations.push_back([](Model& x) {
                 for (auto& L : x.layers) std::swap(L.wk.dense, L.wv.dense);
@@ -228,6 +234,7 @@ private slots:
         QCOMPARE(detect_chat_format(tmpl("gemma2"), &w), ChatFormat::Gemma);
         QCOMPARE(detect_chat_format(tmpl("gemma3"), &w), ChatFormat::Gemma);
         QCOMPARE(detect_chat_format(tmpl("mistral"), &w), ChatFormat::Llama2);
+        QCOMPARE(detect_chat_format(tmpl("llama3"), &w), ChatFormat::Llama3);
         // The loaded models pick them up too, from HF folders and GGUF metadata.
         QCOMPARE(load_model(kDir + "/phi3")->chat_format, ChatFormat::Phi3);
         QCOMPARE(load_model(kDir + "/gemma2.gguf")->chat_format, ChatFormat::Gemma);

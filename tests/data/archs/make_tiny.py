@@ -62,6 +62,9 @@ PHI3 = ("{% for message in messages %}{% if message['role'] == 'system' %}{{'<|s
 GEMMA = ("{{ bos_token }}{% for message in messages %}{% if (message['role'] == 'assistant') %}{% set role = 'model' %}"
          "{% else %}{% set role = message['role'] %}{% endif %}{{ '<start_of_turn>' + role + '\n' + message['content'] | trim "
          "+ '<end_of_turn>\n' }}{% endfor %}{% if add_generation_prompt %}{{'<start_of_turn>model\n'}}{% endif %}")
+LLAMA3 = ("{{ bos_token }}{% for message in messages %}{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n' + "
+          "message['content'] | trim + '<|eot_id|>' }}{% endfor %}{% if add_generation_prompt %}"
+          "{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}")
 MISTRAL = ("{{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}{{ '[INST] ' + message['content'] + "
            "' [/INST]' }}{% else %}{{ message['content'] + eos_token}}{% endif %}{% endfor %}")
 
@@ -77,6 +80,13 @@ ARCHS = {
     # Mistral with a sliding window shorter than the reference sequence.
     "mistral": dict(cls="Mistral", cfg=dict(sliding_window=4, num_key_value_heads=1, tie_word_embeddings=False),
                     specials=["<s>", "</s>", "[INST]", "[/INST]"], bos="<s>", eos="</s>", template=MISTRAL, pre="gpt2"),
+    # Llama 3.x: llama3 rope scaling (a short original context so it matters within 10
+    # positions) and a tied head, as Llama 3.2 1B/3B.
+    "llama3": dict(cls="Llama", cfg=dict(rope_theta=500000.0, tie_word_embeddings=True, bos_token_id=260, eos_token_id=262,
+                                         rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                                       "high_freq_factor": 4.0, "original_max_position_embeddings": 16}),
+                   specials=["<|begin_of_text|>", "<|start_header_id|>", "<|eot_id|>", "<|end_header_id|>"],
+                   bos="<|begin_of_text|>", eos="<|eot_id|>", template=LLAMA3, pre="gpt2"),
     # Phi-3: fused qkv_proj and gate_up_proj.
     "phi3": dict(cls="Phi3", cfg=dict(tie_word_embeddings=False, pad_token_id=None, bos_token_id=None, eos_token_id=None),
                  specials=["<|endoftext|>", "<|user|>", "<|assistant|>", "<|end|>"], bos=None, eos="<|end|>",
@@ -172,7 +182,7 @@ def permute(w, n_head, n_head_kv):
 
 
 def write_gguf(path, name, spec, cfg, state, toks, merges):
-    gguf_arch = "llama" if name == "mistral" else name
+    gguf_arch = "llama" if name in ("mistral", "llama3") else name
     arch_enum = {"llama": gguf.MODEL_ARCH.LLAMA, "qwen2": gguf.MODEL_ARCH.QWEN2, "qwen3": gguf.MODEL_ARCH.QWEN3,
                  "phi3": gguf.MODEL_ARCH.PHI3, "gemma2": gguf.MODEL_ARCH.GEMMA2, "gemma3": gguf.MODEL_ARCH.GEMMA3}[gguf_arch]
     tmap = gguf.get_tensor_name_map(arch_enum, cfg.num_hidden_layers)
@@ -214,6 +224,22 @@ def write_gguf(path, name, spec, cfg, state, toks, merges):
         w.add_bos_token_id(toks.index(spec["bos"]))
     w.add_eos_token_id(toks.index(spec["eos"]))
     w.add_chat_template(spec["template"])
+    if name == "llama3":  # convert_hf_to_gguf.py LlamaModel: the scaled frequencies as divisors
+        rs = spec["cfg"]["rope_scaling"]
+        factor, low, high, old_ctx = rs["factor"], rs["low_freq_factor"], rs["high_freq_factor"], rs["original_max_position_embeddings"]
+        freqs = 1.0 / (rope_theta ** (np.arange(0, head_dim, 2, dtype=np.float64) / head_dim))
+        low_wl, high_wl = old_ctx / low, old_ctx / high
+        div = []
+        for f in freqs:
+            wl = 2 * np.pi / f
+            if wl < high_wl:
+                div.append(1.0)
+            elif wl > low_wl:
+                div.append(factor)
+            else:
+                smooth = (old_ctx / wl - low) / (high - low)
+                div.append(1 / ((1 - smooth) / factor + smooth))
+        w.add_tensor(gguf.TENSOR_NAMES[gguf.MODEL_TENSOR.ROPE_FREQS] + ".weight", np.array(div, dtype=np.float32))
     for hf_name, t in state.items():
         data = t.detach().to(torch.float32).numpy().copy()
         if gguf_arch == "llama" and hf_name.endswith("q_proj.weight"):
