@@ -223,6 +223,24 @@ private slots:
         QVERIFY2(e8 < e3 / 5 && e8 < 0.1, qPrintable(QString("3-bit %1, 8-bit %2").arg(e3).arg(e8)));
     }
 
+    // The tokenizer each folder / GGUF carries (byte-level BPE with the Qwen2 or GPT-2
+    // pre-tokenizer; Gemma's SentencePiece layout with byte fallback and no space
+    // prefix) gives Hugging Face tokenizers' ids, special tokens included.
+    void tokenizer_matches_hf_tokenizers_data() { logits_match_transformers_data(); }
+    void tokenizer_matches_hf_tokenizers() {
+        QFETCH(QString, arch);
+        QFETCH(QString, format);
+        const auto j = nlohmann::json::parse(read_text(kDir + "/" + arch.toStdString() + "/reference.json"));
+        auto tok = load_tokenizer(source_path(arch.toStdString(), format.toStdString()));
+        QVERIFY(j.at("tokenize").size() >= 4);
+        for (const auto& c : j.at("tokenize")) {
+            const std::string text = c.at("text").get<std::string>();
+            const auto want = c.at("ids").get<std::vector<int32_t>>();
+            const auto got = tok->encode(text, false, true);
+            QVERIFY2(got == want, qPrintable(QString::fromStdString(text)));
+        }
+    }
+
     void chat_formats_of_families() {
         std::string w;
         auto tmpl = [](const std::string& a) {

@@ -40,7 +40,15 @@ def byte_token(b):
     return chr(256 + sum(1 for c in range(b) if not printable(c)))
 
 
-def vocab(specials):
+def vocab(specials, pre):
+    if pre == "spm":
+        toks = GEMMA_SPECIALS + [f"<0x{b:02X}>" for b in range(256)] + GEMMA_PIECES
+        rank = {p: i for i, p in enumerate(GEMMA_PIECES)}
+        # As transformers' SentencePieceExtractor: every pair whose concatenation is a
+        # piece, ordered by that piece's score.
+        merges = sorted(((a, b) for a in GEMMA_PIECES for b in GEMMA_PIECES if a + b in rank),
+                        key=lambda ab: (rank[ab[0] + ab[1]], rank[ab[0]], rank[ab[1]]))
+        return toks, [f"{a} {b}" for a, b in merges]
     toks = [byte_token(b) for b in range(256)]
     g = byte_token(ord(" "))
     merges = ["t h", "h e", "th e", g + " t"]
@@ -68,6 +76,14 @@ LLAMA3 = ("{{ bos_token }}{% for message in messages %}{{ '<|start_header_id|>' 
 MISTRAL = ("{{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}{{ '[INST] ' + message['content'] + "
            "' [/INST]' }}{% else %}{{ message['content'] + eos_token}}{% endif %}{% endfor %}")
 
+# Gemma's SentencePiece vocabulary layout: pad, eos, bos, unk, turn markers, the 256
+# byte-fallback pieces, then pieces with "▁" for spaces (scores = their order).
+GEMMA_SPECIALS = ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>"]
+GEMMA_PIECES = ["▁", "t", "h", "e", "a", "n", "d", "i", "s", "o", "r", "u", "\n",
+                "th", "he", "the", "▁t", "▁the", "an", "nd", "and", "▁a", "▁and", "is", "▁is", "in", "▁th", "▁▁"]
+TOKENIZE_TEXTS = ["the thing and this is a test", "  two spaces,\ttab\nnew line 123456", "ünïcode 🙂 bytes",
+                  "<start_of_turn>user\nthe end<end_of_turn>\n", "<|im_start|>user\nthe end<|im_end|>\n"]
+
 ARCHS = {
     # Qwen2: q/k/v biases, untied head, ChatML, Qwen2 pre-tokenizer.
     "qwen2": dict(cls="Qwen2", cfg=dict(rope_theta=1000000.0, rms_norm_eps=1e-6, tie_word_embeddings=False),
@@ -94,18 +110,16 @@ ARCHS = {
     # Gemma 2: scaled embeddings, (1 + w) norms, sandwich norms, GeGLU, soft-capping
     # (small caps so they matter at these logit sizes), sliding window on even layers.
     "gemma2": dict(cls="Gemma2", cfg=dict(head_dim=16, query_pre_attn_scalar=16, sliding_window=4, attn_logit_softcapping=2.0,
-                                          final_logit_softcapping=6.0, rms_norm_eps=1e-6, pad_token_id=0, bos_token_id=260,
-                                          eos_token_id=261),
-                   specials=["<bos>", "<eos>", "<start_of_turn>", "<end_of_turn>"], bos="<bos>", eos="<end_of_turn>",
-                   template=GEMMA, pre="gpt2"),
+                                          final_logit_softcapping=6.0, rms_norm_eps=1e-6, pad_token_id=0, bos_token_id=2,
+                                          eos_token_id=1),
+                   specials=GEMMA_SPECIALS, bos="<bos>", eos="<end_of_turn>", template=GEMMA, pre="spm"),
     # Gemma 3 (text): as Gemma 2 without soft-capping, with q/k norms, local layers at their
     # own rope theta, linear rope scaling on the global ones; pattern local, global.
     "gemma3": dict(cls="Gemma3", cfg=dict(head_dim=16, query_pre_attn_scalar=16, sliding_window=4,
                                           layer_types=["sliding_attention", "full_attention"], rope_theta=1000000.0,
                                           rope_local_base_freq=10000.0, rope_scaling={"rope_type": "linear", "factor": 8.0},
-                                          rms_norm_eps=1e-6, pad_token_id=0, bos_token_id=260, eos_token_id=261),
-                   specials=["<bos>", "<eos>", "<start_of_turn>", "<end_of_turn>"], bos="<bos>", eos="<end_of_turn>",
-                   template=GEMMA, pre="gpt2"),
+                                          rms_norm_eps=1e-6, pad_token_id=0, bos_token_id=2, eos_token_id=1),
+                   specials=GEMMA_SPECIALS, bos="<bos>", eos="<end_of_turn>", template=GEMMA, pre="spm"),
 }
 
 
@@ -150,7 +164,28 @@ def kv_rounded_to_f16(model):
         mod.eager_attention_forward = orig
 
 
+def spm_tokenizer_files(out, toks, merges, spec):
+    """Gemma's tokenizer.json, as transformers' GemmaConverter builds it."""
+    from tokenizers import Tokenizer, AddedToken, decoders, normalizers, pre_tokenizers
+    from tokenizers.models import BPE
+    vocab_map = {t: i for i, t in enumerate(toks)}
+    bpe = BPE(vocab=vocab_map, merges=[tuple(m.split(" ")) for m in merges], unk_token="<unk>", byte_fallback=True,
+              fuse_unk=True, dropout=None)
+    tk = Tokenizer(bpe)
+    tk.normalizer = normalizers.Replace(" ", "▁")
+    tk.pre_tokenizer = pre_tokenizers.Split(" ", "merged_with_previous")
+    tk.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse()])
+    tk.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in GEMMA_SPECIALS])
+    tk.save(os.path.join(out, "tokenizer.json"))
+    tcfg = {"add_bos_token": True, "add_eos_token": False, "bos_token": "<bos>", "eos_token": "<eos>",
+            "pad_token": "<pad>", "unk_token": "<unk>", "chat_template": spec["template"]}
+    with open(os.path.join(out, "tokenizer_config.json"), "w") as f:
+        json.dump(tcfg, f, ensure_ascii=False, indent=1)
+
+
 def tokenizer_files(out, toks, merges, spec):
+    if spec["pre"] == "spm":
+        return spm_tokenizer_files(out, toks, merges, spec)
     n_plain = 260
     vocab_map = {t: i for i, t in enumerate(toks)}
     added = [dict(id=i, content=toks[i], single_word=False, lstrip=False, rstrip=False, normalized=False, special=True)
@@ -162,7 +197,8 @@ def tokenizer_files(out, toks, merges, spec):
     else:
         pre = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
     tok = {"version": "1.0", "truncation": None, "padding": None, "added_tokens": added, "normalizer": None,
-           "pre_tokenizer": pre, "post_processor": None, "decoder": {"type": "ByteLevel"},
+           "pre_tokenizer": pre, "post_processor": None,
+           "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
            "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
                      "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "vocab": vocab_map,
                      "merges": merges}}
@@ -215,11 +251,25 @@ def write_gguf(path, name, spec, cfg, state, toks, merges):
         w.add_float32(gguf.Keys.Rope.FREQ_BASE_SWA.format(arch=gguf_arch), 10000.0)
         w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
         w.add_rope_scaling_factor(8.0)
-    w.add_tokenizer_model("gpt2")
-    w.add_tokenizer_pre(spec["pre"] if spec["pre"] == "qwen2" else "default")
-    w.add_token_list(toks)
-    w.add_token_types([1] * 260 + [3] * (len(toks) - 260))
-    w.add_token_merges(merges)
+    if spec["pre"] == "spm":  # as convert_hf_to_gguf.py writes Gemma's SentencePiece vocabulary
+        w.add_tokenizer_model("llama")
+        w.add_tokenizer_pre("default")
+        w.add_token_list(toks)
+        n_sp = len(GEMMA_SPECIALS)
+        w.add_token_scores([0.0] * (n_sp + 256) + [-float(i) for i in range(len(GEMMA_PIECES))])
+        types = [3] * n_sp + [6] * 256 + [1] * len(GEMMA_PIECES)
+        types[GEMMA_SPECIALS.index("<unk>")] = 2
+        w.add_token_types(types)
+        w.add_add_space_prefix(False)
+        w.add_add_bos_token(True)
+        w.add_unk_token_id(GEMMA_SPECIALS.index("<unk>"))
+        w.add_pad_token_id(GEMMA_SPECIALS.index("<pad>"))
+    else:
+        w.add_tokenizer_model("gpt2")
+        w.add_tokenizer_pre(spec["pre"] if spec["pre"] == "qwen2" else "default")
+        w.add_token_list(toks)
+        w.add_token_types([1] * 260 + [3] * (len(toks) - 260))
+        w.add_token_merges(merges)
     if spec["bos"]:
         w.add_bos_token_id(toks.index(spec["bos"]))
     w.add_eos_token_id(toks.index(spec["eos"]))
@@ -265,7 +315,7 @@ def main():
             continue
         out = os.path.join(HERE, name)
         os.makedirs(out, exist_ok=True)
-        toks, merges = vocab(spec["specials"])
+        toks, merges = vocab(spec["specials"], spec["pre"])
         cfg = make_config(name, spec, len(toks))
         torch.manual_seed(0)
         model = transformers.AutoModelForCausalLM.from_config(cfg, attn_implementation="eager", dtype=torch.float32)
@@ -283,6 +333,9 @@ def main():
             if f not in ("config.json", "model.safetensors"):
                 os.remove(os.path.join(out, f))
         tokenizer_files(out, toks, merges, spec)
+        from tokenizers import Tokenizer
+        hf_tok = Tokenizer.from_file(os.path.join(out, "tokenizer.json"))
+        tokenized = [{"text": t, "ids": hf_tok.encode(t, add_special_tokens=False).ids} for t in TOKENIZE_TEXTS]
         state = {k: v for k, v in model.state_dict().items()}
         if cfg.tie_word_embeddings:
             state.pop("lm_head.weight", None)
@@ -291,6 +344,7 @@ def main():
                "transformers": transformers.__version__, "torch": torch.__version__,
                "logits": [[float(f"{x:.8g}") for x in row] for row in logits],
                "logits_kv_f16": [[float(f"{x:.8g}") for x in row] for row in logits_f16]}
+        ref["tokenize"] = tokenized  # ids from Hugging Face tokenizers, special tokens parsed, no BOS
         with open(os.path.join(out, "reference.json"), "w") as f:
             json.dump(ref, f)
         print(f"{name}: logits range [{logits.min():.3f}, {logits.max():.3f}], "
