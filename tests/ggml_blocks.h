@@ -10,6 +10,7 @@
 #include "half.h"
 #include "tiny_model.h"
 
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <stdexcept>
