@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 namespace ap {
@@ -114,8 +115,11 @@ void apply_hf_arch_options(ModelConfig& c, const std::string& text, const std::s
         const std::string act = j.value("hidden_activation", j.value("hidden_act", std::string("gelu_pytorch_tanh")));
         if (act != "gelu_pytorch_tanh" && act != "gelu_tanh")
             throw refuse("activation '" + act + "'");
-        if (j.contains("query_pre_attn_scalar") && j["query_pre_attn_scalar"].is_number())
-            c.attn_scale = float(1.0 / std::sqrt(j["query_pre_attn_scalar"].get<double>()));
+        if (j.contains("query_pre_attn_scalar") && j["query_pre_attn_scalar"].is_number()) {
+            const double q = j["query_pre_attn_scalar"].get<double>();
+            if (!(q > 0) || !std::isfinite(q)) throw refuse("query_pre_attn_scalar " + std::to_string(q));
+            c.attn_scale = float(1.0 / std::sqrt(q));
+        }
         c.sliding_window = positive_or_zero(j, "sliding_window");
         if (c.arch == "gemma2") {
             c.swa_pattern = 2;  // even layers slide
@@ -185,6 +189,30 @@ void apply_gguf_arch_options(ModelConfig& c, const GgufFile& f, const std::strin
             throw file_error(f.path(), "unsupported rope scaling type '" + st + "'");
         if (st == "linear") c.rope_linear = float(f.get_float(key("rope.scaling.factor"), 0.0));
     }
+}
+
+std::string arch_features(const ModelConfig& c) {
+    std::string s;
+    auto add = [&](const std::string& f) { s += (s.empty() ? "" : ", ") + f; };
+    auto num = [](float v) {
+        char b[32];
+        std::snprintf(b, sizeof b, "%g", double(v));
+        return std::string(b);
+    };
+    if (c.attn_bias) add("q/k/v biases");
+    if (c.qk_norm) add("q/k norms");
+    if (c.sliding_window > 0)
+        add("sliding window " + std::to_string(c.sliding_window) +
+            (c.swa_pattern > 0 ? " (one layer in " + std::to_string(c.swa_pattern) + " attends globally)" : " (every layer)"));
+    if (c.embed_scale) add("scaled embeddings");
+    if (c.sandwich_norms) add("post-attention/MLP norms");
+    if (c.gelu_mlp) add("GeGLU");
+    if (c.attn_softcap > 0) add("attention soft-cap " + num(c.attn_softcap));
+    if (c.final_softcap > 0) add("logit soft-cap " + num(c.final_softcap));
+    if (c.attn_scale > 0) add("attention scale " + num(c.attn_scale));
+    if (c.rope_theta_local > 0) add("local rope theta " + num(c.rope_theta_local));
+    if (c.rope_linear > 0) add("linear rope scaling " + num(c.rope_linear));
+    return s;
 }
 
 bool norm_weights_offset_by_one(const ModelConfig& c) { return c.arch == "gemma2" || c.arch == "gemma3"; }

@@ -39,6 +39,9 @@ void apply_gguf_arch_options(ModelConfig& c, const GgufFile& f, const std::strin
 std::string hf_source_name(const ModelConfig& c, const std::string& canonical);
 std::string gguf_tensor_name(const std::string& canonical);
 
+// The features beyond Llama's that `c` uses, for `anyprec info` ("" for plain Llama).
+std::string arch_features(const ModelConfig& c);
+
 // Gemma stores RMSNorm weights as w with the norm scaling by (1 + w);
 // Hugging Face folders keep w (GGUF files already hold 1 + w).
 bool norm_weights_offset_by_one(const ModelConfig& c);

@@ -1,4 +1,5 @@
 // anyprec info: what a model file is and what it costs at each width.
+#include "archs.h"
 #include "cli_common.h"
 #include "commands.h"
 
@@ -26,6 +27,7 @@ int cmd_info(int argc, char** argv, int first) {
                 m->tok->data().eos_id);
     std::printf("context:       %d (trained), rope theta %.0f%s\n", c.n_ctx_train, c.rope_theta,
                 c.rope_factor > 0 ? ", llama3 scaling" : "");
+    if (const std::string f = ap::arch_features(c); !f.empty()) std::printf("features:      %s\n", f.c_str());
     std::printf("embeddings:    %s\n", c.tied_embeddings ? "tied with the output head" : "separate output head");
     std::printf("chat template: %s\n", ap::chat_format_name(m->chat_format));
     std::printf("parameters:    %.1f M\n", m->n_params() / 1e6);
