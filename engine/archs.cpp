@@ -2,6 +2,7 @@
 
 #include "error.h"
 #include "gguf.h"
+#include "model.h"
 
 #include <nlohmann/json.hpp>
 
@@ -65,6 +66,7 @@ void apply_hf_arch_options(ModelConfig& c, const std::string& text, const std::s
     };
     // transformers 5 writes rope settings as "rope_parameters" (per layer type for
     // Gemma 3) instead of rope_theta / rope_scaling / rope_local_base_freq.
+    json scaling = j.contains("rope_scaling") && j["rope_scaling"].is_object() ? j["rope_scaling"] : json();
     if (!j.contains("rope_theta") && j.contains("rope_parameters") && j["rope_parameters"].is_object()) {
         json rp = j["rope_parameters"];
         if (rp.contains("full_attention") && rp["full_attention"].is_object()) {
@@ -77,6 +79,10 @@ void apply_hf_arch_options(ModelConfig& c, const std::string& text, const std::s
             rp = json(rp["full_attention"]);
         }
         c.rope_theta = rp.value("rope_theta", c.rope_theta);
+        if (rp.contains("partial_rotary_factor") && rp["partial_rotary_factor"].is_number() &&
+            rp["partial_rotary_factor"].get<double>() != 1.0)
+            throw refuse("partial rotary embeddings");
+        scaling = rp;
         const std::string type = rp.value("rope_type", std::string("default"));
         if (type == "linear") {
             c.rope_linear = rp.value("factor", 1.f);
@@ -85,9 +91,30 @@ void apply_hf_arch_options(ModelConfig& c, const std::string& text, const std::s
             c.rope_low_freq = rp.value("low_freq_factor", 1.f);
             c.rope_high_freq = rp.value("high_freq_factor", 4.f);
             c.rope_orig_ctx = rp.value("original_max_position_embeddings", 8192);
-        } else if (type != "default") {
+        } else if (type != "default" && type != "longrope") {
             throw file_error(source, "unsupported rope type '" + type + "'");
         }
+    }
+    // LongRoPE (Phi-3 128k, Phi-3.5): per-frequency divisors and a cos/sin factor.
+    // We run the short factors, i.e. up to the original context, as transformers
+    // does for sequences that fit it.
+    const std::string scaling_type =
+        scaling.is_object() ? scaling.value("rope_type", scaling.value("type", std::string())) : std::string();
+    if (scaling_type == "longrope" || scaling_type == "su") {
+        if (c.arch != "phi3") throw refuse("LongRoPE scaling");
+        c.rope_ext_factors = scaling.at("short_factor").get<std::vector<float>>();
+        const int orig = scaling.contains("original_max_position_embeddings")
+                             ? scaling["original_max_position_embeddings"].get<int>()
+                             : j.value("original_max_position_embeddings", 0);
+        if (orig <= 1) throw refuse("LongRoPE without original_max_position_embeddings");
+        const double factor = scaling.contains("factor") && scaling["factor"].is_number()
+                                  ? scaling["factor"].get<double>()
+                                  : double(c.n_ctx_train) / orig;
+        c.rope_attn_factor = scaling.contains("attention_factor") && scaling["attention_factor"].is_number()
+                                 ? scaling["attention_factor"].get<float>()
+                                 : float(factor <= 1 ? 1.0 : std::sqrt(1 + std::log(factor) / std::log(double(orig))));
+        c.n_ctx_train = std::min(c.n_ctx_train, orig);
+        check_rope_ext_factors(c, source);
     }
     const bool attention_bias = j.value("attention_bias", false), mlp_bias = j.value("mlp_bias", false);
     if (mlp_bias) throw refuse("MLP biases");
@@ -160,9 +187,19 @@ void apply_gguf_arch_options(ModelConfig& c, const GgufFile& f, const std::strin
         c.qk_norm = true;
         c.attn_bias = f.find_tensor("blk.0.attn_q.bias") != nullptr;
     } else if (c.arch == "phi3") {
-        // Phi-3 128k / 3.5 scale rope per frequency (LongRoPE), even at short lengths.
-        if (f.find_tensor("rope_factors_long.weight") || f.find_tensor("rope_factors_short.weight"))
-            throw file_error(f.path(), "phi3 model with LongRoPE scaling (rope_factors tensors) is not supported");
+        // Phi-3 128k / 3.5 (LongRoPE): llama.cpp's converter stores the short and long
+        // factors as tensors and the cos/sin factor as a key; we run the short ones,
+        // up to the original context.
+        if (const GgufTensor* t = f.find_tensor("rope_factors_short.weight")) {
+            c.rope_ext_factors.resize(size_t(t->n_elements()));
+            dequantize_row(t->type, t->data, c.rope_ext_factors.data(), t->n_elements());
+            c.rope_attn_factor = float(f.get_float(key("rope.scaling.attn_factor"), 1.0));
+            const int64_t orig = f.get_int(key("rope.scaling.original_context_length"), 0);
+            if (orig > 1) c.n_ctx_train = int(std::min<int64_t>(c.n_ctx_train, orig));
+            check_rope_ext_factors(c, f.path());
+        } else if (f.find_tensor("rope_factors_long.weight")) {
+            throw file_error(f.path(), "phi3 model with long rope factors but no short ones is not supported");
+        }
     } else if (c.arch == "gemma2" || c.arch == "gemma3") {
         set_gemma_common(c);
         // llama.cpp keeps no query_pre_attn_scalar: like llama.cpp, 1/sqrt(head_dim)
@@ -212,7 +249,26 @@ std::string arch_features(const ModelConfig& c) {
     if (c.attn_scale > 0) add("attention scale " + num(c.attn_scale));
     if (c.rope_theta_local > 0) add("local rope theta " + num(c.rope_theta_local));
     if (c.rope_linear > 0) add("linear rope scaling " + num(c.rope_linear));
+    if (!c.rope_ext_factors.empty()) add("LongRoPE (short factors, attention factor " + num(c.rope_attn_factor) + ")");
     return s;
+}
+
+void check_rope_ext_factors(const ModelConfig& c, const std::string& source) {
+    if (c.rope_ext_factors.empty()) return;
+    if (c.rope_ext_factors.size() != size_t(c.head_dim / 2))
+        throw file_error(source, "LongRoPE has " + std::to_string(c.rope_ext_factors.size()) + " factors for " +
+                                     std::to_string(c.head_dim / 2) + " rotary frequencies");
+    for (float v : c.rope_ext_factors)
+        if (!(v > 0) || !std::isfinite(v)) throw file_error(source, "LongRoPE factor " + std::to_string(v) + " is not positive");
+    if (!(c.rope_attn_factor >= 0) || !std::isfinite(c.rope_attn_factor))
+        throw file_error(source, "LongRoPE attention factor " + std::to_string(c.rope_attn_factor) + " is invalid");
+}
+
+std::vector<float> rope_inv_freq_ext(const ModelConfig& c) {
+    std::vector<float> f = rope_inv_freq(c);
+    if (c.rope_ext_factors.size() == f.size())
+        for (size_t i = 0; i < f.size(); ++i) f[i] /= c.rope_ext_factors[i];
+    return f;
 }
 
 bool norm_weights_offset_by_one(const ModelConfig& c) { return c.arch == "gemma2" || c.arch == "gemma3"; }

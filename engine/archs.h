@@ -39,6 +39,11 @@ void apply_gguf_arch_options(ModelConfig& c, const GgufFile& f, const std::strin
 std::string hf_source_name(const ModelConfig& c, const std::string& canonical);
 std::string gguf_tensor_name(const std::string& canonical);
 
+// Throws unless rope_ext_factors is empty or head_dim / 2 positive finite values.
+void check_rope_ext_factors(const ModelConfig& c, const std::string& source);
+// Rotary inverse frequencies with the LongRoPE divisors applied (rope_inv_freq() otherwise).
+std::vector<float> rope_inv_freq_ext(const ModelConfig& c);
+
 // The features beyond Llama's that `c` uses, for `anyprec info` ("" for plain Llama).
 std::string arch_features(const ModelConfig& c);
 

@@ -1,5 +1,6 @@
 #include "model_assembly.h"
 
+#include "archs.h"
 #include "error.h"
 
 #include <initializer_list>
@@ -109,7 +110,7 @@ void assemble_dense_model(Model& m, const TensorFetch& fetch, const TensorProbe&
         m.head.rows = m.embed.rows;
         m.head.cols = m.embed.cols;
     }
-    m.rope_inv_freq = rope_inv_freq(m.cfg);
+    m.rope_inv_freq = rope_inv_freq_ext(m.cfg);
     m.rope_inv_freq_local = rope_inv_freq_local(m.cfg);
     report_progress(progress, 1.0, "loaded", m.path);
 }

@@ -87,6 +87,8 @@ std::string config_to_json(const ModelConfig& c) {
     if (c.attn_scale) j["attn_scale"] = c.attn_scale;
     if (c.rope_theta_local) j["rope_theta_local"] = c.rope_theta_local;
     if (c.rope_linear) j["rope_linear"] = c.rope_linear;
+    if (!c.rope_ext_factors.empty()) j["rope_ext_factors"] = c.rope_ext_factors;
+    if (c.rope_attn_factor) j["rope_attn_factor"] = c.rope_attn_factor;
     return j.dump();
 }
 
@@ -123,6 +125,9 @@ ModelConfig config_from_json(const std::string& text, const std::string& source)
         c.attn_scale = j.value("attn_scale", 0.f);
         c.rope_theta_local = j.value("rope_theta_local", 0.f);
         c.rope_linear = j.value("rope_linear", 0.f);
+        c.rope_ext_factors = j.value("rope_ext_factors", std::vector<float>());
+        c.rope_attn_factor = j.value("rope_attn_factor", 0.f);
+        check_rope_ext_factors(c, source);
         if (!arch_known(c.arch))
             throw file_error(source, "unsupported architecture '" + c.arch + "' (supported: " + kSupportedArchs + ")");
     } catch (const json::exception& e) {
@@ -165,6 +170,8 @@ ModelConfig config_from_hf(const std::string& text, const std::string& source) {
                 c.rope_orig_ctx = json_int_or(rs, "original_max_position_embeddings", 8192, source);
             } else if (type == "linear") {
                 c.rope_linear = rs.value("factor", 1.f);
+            } else if (type == "longrope" || type == "su") {
+                // Phi-3 LongRoPE: archs.cpp reads it for the architectures that use it.
             } else if (!type.empty() && type != "default") {
                 throw file_error(source, "unsupported rope_scaling type '" + type + "'");
             }

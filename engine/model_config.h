@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace ap {
 
@@ -30,6 +31,10 @@ struct ModelConfig {
     float attn_scale = 0.f;       // scale of q.k (0: 1/sqrt(head_dim))
     float rope_theta_local = 0.f; // sliding layers' rope theta where it differs (gemma3; 0: same)
     float rope_linear = 0.f;      // linear rope scaling factor of the other layers (0: none)
+    // Phi-3 LongRoPE: per-frequency divisors (the short factors, valid up to
+    // n_ctx_train, which is set to the original context) and the cos/sin multiplier.
+    std::vector<float> rope_ext_factors;  // empty or head_dim / 2 values
+    float rope_attn_factor = 0.f;         // 0: 1
 
     bool layer_slides(int l) const {
         return sliding_window > 0 && (swa_pattern <= 0 || (l + 1) % swa_pattern != 0);

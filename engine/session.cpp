@@ -202,6 +202,8 @@ void Session::eval(const int32_t* tokens, int n, int bits, std::vector<float>* l
             }
         }
         rope_tables(m_.rope_inv_freq.data(), half, pos0, nb, I.cosb.data(), I.sinb.data());
+        if (c.rope_attn_factor > 0 && c.rope_attn_factor != 1.f)  // LongRoPE scales cos and sin
+            for (size_t i = 0; i < size_t(nb) * half; ++i) I.cosb[i] *= c.rope_attn_factor, I.sinb[i] *= c.rope_attn_factor;
         if (!I.cosl.empty()) rope_tables(m_.rope_inv_freq_local.data(), half, pos0, nb, I.cosl.data(), I.sinl.data());
         I.lap(&ForwardProfile::embed_s);
 

@@ -18,6 +18,7 @@ KV cache stores them ("logits_kv_f16").
 """
 import contextlib
 import json
+import math
 import os
 import sys
 
@@ -107,6 +108,16 @@ ARCHS = {
     "phi3": dict(cls="Phi3", cfg=dict(tie_word_embeddings=False, pad_token_id=None, bos_token_id=None, eos_token_id=None),
                  specials=["<|endoftext|>", "<|user|>", "<|assistant|>", "<|end|>"], bos=None, eos="<|end|>",
                  template=PHI3, pre="gpt2"),
+    # Phi-3 128k / 3.5: LongRoPE (short factors within the original context, cos/sin
+    # scaled by sqrt(1 + ln(256/16) / ln 16)); llama.cpp keeps the factors as tensors.
+    "phi3_longrope": dict(cls="Phi3", gguf_arch="phi3",
+                          cfg=dict(tie_word_embeddings=False, pad_token_id=None, bos_token_id=None, eos_token_id=None,
+                                   original_max_position_embeddings=16,
+                                   rope_scaling={"type": "longrope",
+                                                 "short_factor": [1.0, 1.05, 1.2, 1.6, 2.5, 4.0, 7.0, 12.0],
+                                                 "long_factor": [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0]}),
+                          specials=["<|endoftext|>", "<|user|>", "<|assistant|>", "<|end|>"], bos=None, eos="<|end|>",
+                          template=PHI3, pre="gpt2"),
     # Gemma 2: scaled embeddings, (1 + w) norms, sandwich norms, GeGLU, soft-capping
     # (small caps so they matter at these logit sizes), sliding window on even layers.
     "gemma2": dict(cls="Gemma2", cfg=dict(head_dim=16, query_pre_attn_scalar=16, sliding_window=4, attn_logit_softcapping=2.0,
@@ -218,7 +229,7 @@ def permute(w, n_head, n_head_kv):
 
 
 def write_gguf(path, name, spec, cfg, state, toks, merges):
-    gguf_arch = "llama" if name in ("mistral", "llama3") else name
+    gguf_arch = spec.get("gguf_arch") or ("llama" if name in ("mistral", "llama3") else name)
     arch_enum = {"llama": gguf.MODEL_ARCH.LLAMA, "qwen2": gguf.MODEL_ARCH.QWEN2, "qwen3": gguf.MODEL_ARCH.QWEN3,
                  "phi3": gguf.MODEL_ARCH.PHI3, "gemma2": gguf.MODEL_ARCH.GEMMA2, "gemma3": gguf.MODEL_ARCH.GEMMA3}[gguf_arch]
     tmap = gguf.get_tensor_name_map(arch_enum, cfg.num_hidden_layers)
@@ -274,6 +285,14 @@ def write_gguf(path, name, spec, cfg, state, toks, merges):
         w.add_bos_token_id(toks.index(spec["bos"]))
     w.add_eos_token_id(toks.index(spec["eos"]))
     w.add_chat_template(spec["template"])
+    if name == "phi3_longrope":  # convert_hf_to_gguf.py Phi3MiniModel
+        rs = spec["cfg"]["rope_scaling"]
+        orig = spec["cfg"]["original_max_position_embeddings"]
+        scale = cfg.max_position_embeddings / orig
+        w.add_rope_scaling_orig_ctx_len(orig)
+        w.add_rope_scaling_attn_factors(math.sqrt(1 + math.log(scale) / math.log(orig)) if scale > 1.0 else 1.0)
+        w.add_tensor(gguf.TENSOR_NAMES[gguf.MODEL_TENSOR.ROPE_FACTORS_LONG] + ".weight", np.array(rs["long_factor"], dtype=np.float32))
+        w.add_tensor(gguf.TENSOR_NAMES[gguf.MODEL_TENSOR.ROPE_FACTORS_SHORT] + ".weight", np.array(rs["short_factor"], dtype=np.float32))
     if name == "llama3":  # convert_hf_to_gguf.py LlamaModel: the scaled frequencies as divisors
         rs = spec["cfg"]["rope_scaling"]
         factor, low, high, old_ctx = rs["factor"], rs["low_freq_factor"], rs["high_freq_factor"], rs["original_max_position_embeddings"]
