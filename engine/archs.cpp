@@ -24,7 +24,7 @@ bool arch_known(const std::string& a) {
 std::string unsupported_arch_message(const std::string& name) {
     std::string msg = "unsupported architecture '" + name + "' (supported: " + kSupportedArchs + ")";
     if (name == "gemma3" || name == "Gemma3ForConditionalGeneration")
-        msg += "; this is Gemma 3's vision-language checkpoint: use its GGUF or a text-only (gemma3_text) model";
+        msg += "; a Gemma 3 vision-language config loads only with a gemma3_text text_config";
     return msg;
 }
 
@@ -58,6 +58,46 @@ int positive_or_zero(const json& j, const char* key) {
 }
 
 }  // namespace
+
+static bool is_gemma3_vlm(const json& j) {
+    return j.value("model_type", std::string()) == "gemma3" && j.contains("text_config") && j["text_config"].is_object();
+}
+
+std::string language_model_config(const std::string& text) {
+    const json j = json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !is_gemma3_vlm(j)) return text;
+    // Gemma3TextConfig's defaults: the Hub's configs list only what differs from them.
+    json t = {{"model_type", "gemma3_text"},
+              {"architectures", {"Gemma3ForCausalLM"}},
+              {"vocab_size", 262208},
+              {"hidden_size", 2304},
+              {"intermediate_size", 9216},
+              {"num_hidden_layers", 26},
+              {"num_attention_heads", 8},
+              {"num_key_value_heads", 4},
+              {"head_dim", 256},
+              {"hidden_activation", "gelu_pytorch_tanh"},
+              {"max_position_embeddings", 131072},
+              {"rms_norm_eps", 1e-6},
+              {"rope_theta", 1000000.0},
+              {"rope_local_base_freq", 10000.0},
+              {"query_pre_attn_scalar", 256},
+              {"sliding_window", 4096},
+              {"sliding_window_pattern", 6},
+              {"tie_word_embeddings", true}};
+    for (const auto& [k, v] : j["text_config"].items()) {
+        if (k == "model_type" && v != "gemma3_text") return text;  // not what we know: refused as "gemma3"
+        t[k] = v;
+    }
+    if (t.contains("rope_parameters")) t.erase("rope_theta");  // transformers 5 keeps theta in there
+    if (j.contains("tie_word_embeddings") && j["tie_word_embeddings"].is_boolean()) t["tie_word_embeddings"] = j["tie_word_embeddings"];
+    return t.dump();
+}
+
+std::string language_model_prefix(const std::string& text) {
+    const json j = json::parse(text, nullptr, false);
+    return !j.is_discarded() && j.is_object() && is_gemma3_vlm(j) ? "language_model." : "";
+}
 
 void apply_hf_arch_options(ModelConfig& c, const std::string& text, const std::string& source) {
     const json j = json::parse(text);

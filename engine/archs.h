@@ -29,6 +29,13 @@ std::string arch_from_hf_model_type(const std::string& model_type);
 // Our arch name for a GGUF general.architecture ("" when unsupported).
 std::string arch_from_gguf(const std::string& gguf_arch);
 
+// config.json text of the language model inside a vision-language checkpoint
+// (Gemma3ForConditionalGeneration: its text_config, Gemma 3's defaults filled
+// in where the file leaves them out); other configs unchanged.
+std::string language_model_config(const std::string& config_json);
+// The tensor-name prefix of such a checkpoint's language model ("" otherwise).
+std::string language_model_prefix(const std::string& config_json);
+
 // Fills the per-architecture fields of `c` (c.arch set) from config.json
 // text; throws ap::Error naming `source` for options we cannot run.
 void apply_hf_arch_options(ModelConfig& c, const std::string& config_json, const std::string& source);

@@ -39,8 +39,10 @@ std::unique_ptr<Model> load_hf_model(const std::string& dir, const ProgressFn& p
 
     std::string dtypes;
     const bool plus_one = norm_weights_offset_by_one(m->cfg);
+    // A vision-language checkpoint's language model (its vision tower is left unread).
+    const std::string prefix = language_model_prefix(hf.config_json);
     auto fetch = [&](const std::string& canonical, const std::vector<int64_t>& shape) {
-        const std::string name = hf_source_name(m->cfg, canonical);
+        const std::string name = prefix + hf_source_name(m->cfg, canonical);
         const StTensor* t = hf.find(name);
         if (!t) throw file_error(dir, "missing tensor " + name);
         if (t->shape != shape) {
@@ -55,7 +57,7 @@ std::unique_ptr<Model> load_hf_model(const std::string& dir, const ProgressFn& p
             for (float& x : v) x += 1.f;
         return v;
     };
-    auto has = [&](const std::string& name) { return hf.find(hf_source_name(m->cfg, name)) != nullptr; };
+    auto has = [&](const std::string& name) { return hf.find(prefix + hf_source_name(m->cfg, name)) != nullptr; };
     assemble_dense_model(*m, fetch, has, progress);
     m->source_note = "Hugging Face safetensors (" + dtypes + "), fp32 in memory";
     return m;

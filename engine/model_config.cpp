@@ -137,9 +137,11 @@ ModelConfig config_from_json(const std::string& text, const std::string& source)
     return c;
 }
 
-ModelConfig config_from_hf(const std::string& text, const std::string& source) {
+ModelConfig config_from_hf(const std::string& config_json, const std::string& source) {
     ModelConfig c;
     try {
+        // Vision-language checkpoints (Gemma 3): the language model's own config.
+        const std::string text = language_model_config(config_json);
         json j = json::parse(text);
         std::string mt = j.value("model_type", std::string());
         std::string archs = j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty()

@@ -108,6 +108,19 @@ ARCHS = {
     "phi3": dict(cls="Phi3", cfg=dict(tie_word_embeddings=False, pad_token_id=None, bos_token_id=None, eos_token_id=None),
                  specials=["<|endoftext|>", "<|user|>", "<|assistant|>", "<|end|>"], bos=None, eos="<|end|>",
                  template=PHI3, pre="gpt2"),
+    # Gemma 3 4B+ as published: the vision-language checkpoint (tiny SigLIP tower),
+    # language model tensors under language_model.*, and a config whose text_config
+    # lists only what differs from Gemma3TextConfig's defaults (as on the Hub).
+    "gemma3_mm": dict(cls="Gemma3VLM", gguf_arch="gemma3",
+                      cfg=dict(head_dim=16, query_pre_attn_scalar=16, sliding_window=4,
+                               layer_types=["sliding_attention", "full_attention"], rope_theta=1000000.0,
+                               rope_local_base_freq=10000.0, rope_scaling={"rope_type": "linear", "factor": 8.0},
+                               rms_norm_eps=1e-6, pad_token_id=0, bos_token_id=2, eos_token_id=1),
+                      hub_text_config=dict(vocab_size=290, hidden_size=64, intermediate_size=96, model_type="gemma3_text", num_hidden_layers=2,
+                                           num_attention_heads=4, num_key_value_heads=2, head_dim=16, query_pre_attn_scalar=16,
+                                           sliding_window=4, sliding_window_pattern=2, max_position_embeddings=256,
+                                           rope_scaling={"factor": 8.0, "rope_type": "linear"}),
+                      specials=GEMMA_SPECIALS, bos="<bos>", eos="<end_of_turn>", template=GEMMA, pre="spm"),
     # Phi-3 128k / 3.5: LongRoPE (short factors within the original context, cos/sin
     # scaled by sqrt(1 + ln(256/16) / ln 16)); llama.cpp keeps the factors as tensors.
     "phi3_longrope": dict(cls="Phi3", gguf_arch="phi3",
@@ -140,6 +153,13 @@ def make_config(name, spec, n_vocab):
     base.update(spec["cfg"])
     if spec["cls"] == "Gemma3":
         cfg = transformers.Gemma3TextConfig(**base)
+    elif spec["cls"] == "Gemma3VLM":
+        vision = transformers.SiglipVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                                 num_attention_heads=2, image_size=28, patch_size=14)
+        cfg = transformers.Gemma3Config(text_config=transformers.Gemma3TextConfig(**base), vision_config=vision,
+                                        mm_tokens_per_image=4, boi_token_index=n_vocab - 3, eoi_token_index=n_vocab - 2,
+                                        image_token_index=n_vocab - 1)
+        cfg.text_config._attn_implementation = "eager"
     else:
         cfg = getattr(transformers, spec["cls"] + "Config")(**base)
     cfg._attn_implementation = "eager"
@@ -252,12 +272,12 @@ def write_gguf(path, name, spec, cfg, state, toks, merges):
         rp = rp.get("full_attention", rp)
         rope_theta = rp.get("rope_theta", 10000.0)
     w.add_rope_freq_base(float(rope_theta))
-    if getattr(cfg, "sliding_window", None) and name in ("mistral", "gemma2", "gemma3", "phi3"):
+    if getattr(cfg, "sliding_window", None) and gguf_arch in ("llama", "gemma2", "gemma3", "phi3"):
         w.add_sliding_window(cfg.sliding_window)
     if name == "gemma2":
         w.add_attn_logit_softcapping(cfg.attn_logit_softcapping)
         w.add_final_logit_softcapping(cfg.final_logit_softcapping)
-    if name == "gemma3":
+    if gguf_arch == "gemma3":
         w.add_uint32(gguf.Keys.Attention.SLIDING_WINDOW_PATTERN.format(arch=gguf_arch), 2)
         w.add_float32(gguf.Keys.Rope.FREQ_BASE_SWA.format(arch=gguf_arch), 10000.0)
         w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
@@ -337,7 +357,11 @@ def main():
         toks, merges = vocab(spec["specials"], spec["pre"])
         cfg = make_config(name, spec, len(toks))
         torch.manual_seed(0)
-        model = transformers.AutoModelForCausalLM.from_config(cfg, attn_implementation="eager", dtype=torch.float32)
+        if spec["cls"] == "Gemma3VLM":
+            model = transformers.Gemma3ForConditionalGeneration._from_config(cfg, attn_implementation="eager",
+                                                                              dtype=torch.float32)
+        else:
+            model = transformers.AutoModelForCausalLM.from_config(cfg, attn_implementation="eager", dtype=torch.float32)
         model.eval()
         randomize(model, name.startswith("gemma"))
         if cfg.tie_word_embeddings:
@@ -352,10 +376,23 @@ def main():
             if f not in ("config.json", "model.safetensors"):
                 os.remove(os.path.join(out, f))
         tokenizer_files(out, toks, merges, spec)
+        if "hub_text_config" in spec:  # the published form of a vision-language config
+            with open(os.path.join(out, "config.json")) as f:
+                full = json.load(f)
+            full["text_config"] = spec["hub_text_config"]
+            full.pop("dtype", None)
+            with open(os.path.join(out, "config.json"), "w") as f:
+                json.dump(full, f, indent=2)
         from tokenizers import Tokenizer
         hf_tok = Tokenizer.from_file(os.path.join(out, "tokenizer.json"))
         tokenized = [{"text": t, "ids": hf_tok.encode(t, add_special_tokens=False).ids} for t in TOKENIZE_TEXTS]
         state = {k: v for k, v in model.state_dict().items()}
+        if spec["cls"] == "Gemma3VLM":  # llama.cpp's GGUF holds the language model (the vision tower goes to mmproj)
+            state = {k[len("language_model."):]: v for k, v in state.items() if k.startswith("language_model.")}
+            if not state:
+                state = {("model." + k[len("model.language_model."):]): v for k, v in model.state_dict().items()
+                         if k.startswith("model.language_model.")}
+            cfg = cfg.text_config
         if cfg.tie_word_embeddings:
             state.pop("lm_head.weight", None)
         write_gguf(os.path.join(HERE, name + ".gguf"), name, spec, cfg, state, toks, merges)
