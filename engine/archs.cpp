@@ -217,6 +217,26 @@ void apply_hf_arch_options(ModelConfig& c, const std::string& text, const std::s
     }
 }
 
+// attention.sliding_window_pattern as a period (uint32) or, as newer converters
+// write it, one bool per layer (true = sliding), which must be periodic.
+static int gguf_swa_pattern(const GgufFile& f, const std::string& key, int n_layer, int def) {
+    const GgufValue* v = f.find(key);
+    if (!v) return def;
+    if (v->type != GgufValueType::ARRAY) return int(std::clamp<int64_t>(f.get_int(key, def), 0, 1 << 20));
+    const size_t n = v->size();
+    if (n != size_t(n_layer)) throw file_error(f.path(), key + " lists " + std::to_string(n) + " layers, not " + std::to_string(n_layer));
+    int period = int(n) + 1;
+    for (size_t i = 0; i < n; ++i)
+        if (v->element(i).as_int() == 0) {
+            period = int(i) + 1;
+            break;
+        }
+    for (size_t i = 0; i < n; ++i)
+        if ((v->element(i).as_int() != 0) != ((int(i) + 1) % period != 0))
+            throw file_error(f.path(), key + " is not a repeating pattern of sliding and global layers");
+    return period;
+}
+
 void apply_gguf_arch_options(ModelConfig& c, const GgufFile& f, const std::string& a) {
     auto key = [&](const char* k) { return a + "." + k; };
     const int64_t swa = f.get_int(key("attention.sliding_window"), 0);
@@ -254,7 +274,7 @@ void apply_gguf_arch_options(ModelConfig& c, const GgufFile& f, const std::strin
         } else {
             c.qk_norm = true;
             // llama.cpp assumes 6 and 10000 for gemma3; read the keys where a file has them.
-            c.swa_pattern = int(std::clamp<int64_t>(f.get_int(key("attention.sliding_window_pattern"), 6), 0, 1 << 20));
+            c.swa_pattern = gguf_swa_pattern(f, key("attention.sliding_window_pattern"), c.n_layer, 6);
             c.rope_theta_local = float(f.get_float(key("rope.freq_base_swa"), 10000.0));
             const std::string st = f.get_string(key("rope.scaling.type"));
             if (st == "linear") c.rope_linear = float(f.get_float(key("rope.scaling.factor"), 0.0));

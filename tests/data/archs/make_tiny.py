@@ -278,7 +278,8 @@ def write_gguf(path, name, spec, cfg, state, toks, merges):
         w.add_attn_logit_softcapping(cfg.attn_logit_softcapping)
         w.add_final_logit_softcapping(cfg.final_logit_softcapping)
     if gguf_arch == "gemma3":
-        w.add_uint32(gguf.Keys.Attention.SLIDING_WINDOW_PATTERN.format(arch=gguf_arch), 2)
+        # The period (gemma3) or, as newer converters write it, one bool per layer (gemma3_mm).
+        w.add_sliding_window_pattern([True, False] if name == "gemma3_mm" else 2)
         w.add_float32(gguf.Keys.Rope.FREQ_BASE_SWA.format(arch=gguf_arch), 10000.0)
         w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
         w.add_rope_scaling_factor(8.0)
