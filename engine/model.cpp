@@ -2,6 +2,7 @@
 
 #include "anyprec_checkpoint.h"
 #include "error.h"
+#include "gguf.h"
 #include "model_loaders.h"
 #include "safetensors.h"
 
@@ -36,6 +37,30 @@ std::unique_ptr<Model> load_model(const std::string& path, const ProgressFn& pro
                                "open the Hugging Face model folder that holds it instead");
     }
     throw file_error(path, "not a model file (expected a GGUF file, an any-precision checkpoint or a Hugging Face folder)");
+}
+
+void check_model_file(const std::string& path) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) throw file_error(path, "no such file or folder");
+    if (fs::is_directory(path, ec)) {
+        HfFolder hf = open_hf_folder(path);  // every shard's header and tensor bounds
+        (void)config_from_hf(hf.config_json, path + "/config.json");
+        if (hf.tokenizer_json.empty()) throw file_error(path, "missing tokenizer.json (the model folder has no tokenizer)");
+        (void)tokenizer_data_from_hf(hf.tokenizer_json, hf.tokenizer_config_json, path + "/tokenizer.json");
+        return;
+    }
+    if (file_magic(path) == "GGUF") {
+        GgufFile f(path);  // header, metadata, tensor directory within the file
+        (void)tokenizer_data_from_gguf(f);
+        return;
+    }
+    // Checkpoints and plain safetensors: header and tensor bounds; the rest
+    // (our metadata) is what load_model reports.
+    if (is_anyprec_checkpoint(path) || (path.size() > 12 && path.compare(path.size() - 12, 12, ".safetensors") == 0)) {
+        SafetensorsFile st(path);
+        if (is_anyprec_checkpoint(path)) return;
+    }
+    (void)load_model(path);  // not a model: the same message load_model gives
 }
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {

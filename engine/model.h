@@ -101,6 +101,11 @@ using ProgressFn = std::function<bool(double fraction, const std::string& stage)
 // Loads a GGUF file, a Hugging Face folder or an any-precision checkpoint
 // (format picked from the contents). Throws ap::Error naming the file and problem.
 std::unique_ptr<Model> load_model(const std::string& path, const ProgressFn& progress = {});
+// The checks load_model makes before it reads any weight (format, header,
+// tensor directory within the file, config, tokenizer), on mapped headers
+// only: cheap, so an app can refuse a bad file before it frees the model it
+// has. Throws the ap::Error load_model would.
+void check_model_file(const std::string& path);
 // Only the tokenizer (works on vocabulary-only GGUF files too).
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);
 // Rotary inverse frequencies from the config (theta, Llama 3 scaling).

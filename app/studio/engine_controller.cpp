@@ -39,7 +39,10 @@ EngineController::EngineController(BackendFactory factory, QObject* parent) : QO
     connect(worker_, &EngineWorker::perplexityReady, this, &EngineController::perplexityReady, q);
     connect(worker_, &EngineWorker::perplexityFinished, this, &EngineController::perplexityFinished, q);
     connect(worker_, &EngineWorker::quantizeProgress, this, &EngineController::quantizeProgress, q);
-    connect(worker_, &EngineWorker::quantizeFinished, this, &EngineController::quantizeFinished, q);
+    connect(worker_, &EngineWorker::quantizeFinished, this, [this](const QuantizeOutcome& o) {
+        quantizing_ = false;
+        emit quantizeFinished(o);
+    }, q);
     thread_.start();
 }
 
@@ -117,6 +120,7 @@ quint64 EngineController::computePerplexity(const QString& textPath, const QList
 void EngineController::quantize(const QuantizeSettings& s) {
     QuantizeJob job{s, std::make_shared<GenerationControls>()};
     quantControls_ = job.controls;
+    quantizing_ = true;
     emit requestQuantize(job);
 }
 

@@ -18,6 +18,7 @@ public:
     const ModelInfo& model() const { return model_; }
     bool isLoading() const { return loading_; }
     bool isGenerating() const { return activeChat_ != 0; }
+    bool isQuantizing() const { return quantizing_; }
 
     void loadModel(const QString& path);
     // Starts a chat turn at `bits`; returns its id (tokens arrive with it).
@@ -68,6 +69,7 @@ private:
     EngineWorker* worker_ = nullptr;
     ModelInfo model_;
     bool loading_ = false;
+    bool quantizing_ = false;
     quint64 nextId_ = 1;
     quint64 activeChat_ = 0;
     std::shared_ptr<GenerationControls> chatControls_, compareControls_, pplControls_, quantControls_;

@@ -4,11 +4,12 @@
 
 namespace studio::fmt {
 
+// Binary units, as the anyprec CLI prints them: one figure reads the same in both.
 QString bytes(quint64 n) {
     const double v = double(n);
-    if (v >= 1e9) return QString::number(v / 1e9, 'f', 2) + QStringLiteral(" GB");
-    if (v >= 1e6) return QString::number(v / 1e6, 'f', 1) + QStringLiteral(" MB");
-    if (v >= 1e3) return QString::number(v / 1e3, 'f', 0) + QStringLiteral(" kB");
+    if (v >= double(1ull << 30)) return QString::number(v / double(1ull << 30), 'f', 2) + QStringLiteral(" GiB");
+    if (v >= double(1ull << 20)) return QString::number(v / double(1ull << 20), 'f', 1) + QStringLiteral(" MiB");
+    if (v >= 1024) return QString::number(v / 1024, 'f', 1) + QStringLiteral(" KiB");
     return QString::number(n) + QStringLiteral(" B");
 }
 

@@ -155,7 +155,7 @@ void MainWindow::buildMenus() {
     recentMenu_ = file->addMenu(tr("&Recent models"));
     rebuildRecentMenu();
     file->addSeparator();
-    file->addAction(tr("&Quantize to any-precision\u2026"), QKeySequence(tr("Ctrl+Q, Ctrl+W")), this, &MainWindow::openWizard);
+    file->addAction(tr("&Quantize to any-precision\u2026"), QKeySequence(tr("Ctrl+Shift+Q")), this, &MainWindow::openWizard);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
@@ -216,6 +216,7 @@ void MainWindow::openModel(const QString& path) {
 
 void MainWindow::onModelLoaded(const ModelInfo& info) {
     status_->setLoading(false);
+    speed_->clear();  // speeds of the previous model say nothing about this one
     settings_.setLastModel(info.path);
     settings_.addRecentModel(info.path);
     rebuildRecentMenu();
@@ -226,12 +227,16 @@ void MainWindow::onModelLoaded(const ModelInfo& info) {
     memory_->setModel(info);
     compare_->setSelectedWidths(settings_.compareWidths());
     setWindowTitle(tr("%1 \u2014 AnyPrec Studio").arg(info.name));
+    chatPanel_->setPlaceholder(readyHint(info));
+}
+
+QString MainWindow::readyHint(const ModelInfo& info) const {
     QString hint = tr("%1 is ready. Ask anything.").arg(info.name);
     if (!info.anyPrecision)
         hint += tr("\n\nThis is a plain model, served at full precision only. Use \u201cMake an any-precision copy\u201d "
                    "above to create a model you can slide between %1 and %2 bits.").arg(3).arg(8);
     if (!info.chatWarning.isEmpty()) hint += "\n\n" + info.chatWarning;
-    chatPanel_->setPlaceholder(hint);
+    return hint;
 }
 
 void MainWindow::onLoadFailed(const QString& path, const QString& error) {
@@ -241,8 +246,20 @@ void MainWindow::onLoadFailed(const QString& path, const QString& error) {
         showMissingModelHelp(path);
         return;
     }
-    chatPanel_->setPlaceholder(tr("Could not open %1:\n%2").arg(QFileInfo(path).fileName(), error));
-    QMessageBox::warning(this, tr("Open model"), tr("Could not open the model:\n%1").arg(error));
+    // A failed open leaves the model that was loaded (the backend keeps it),
+    // so the chat stays as it was; only with no model does the chat say why.
+    if (engine_->model().isValid()) {
+        chatPanel_->setPlaceholder(readyHint(engine_->model()));
+        statusBar()->showMessage(tr("Could not open %1; still using %2").arg(QFileInfo(path).fileName(),
+                                                                            QFileInfo(engine_->model().path).fileName()), 10000);
+    } else
+        chatPanel_->setPlaceholder(tr("Could not open %1:\n%2").arg(QFileInfo(path).fileName(), error));
+    // Window-modal but not blocking: the engine thread's signals keep flowing.
+    auto* box = new QMessageBox(QMessageBox::Warning, tr("Open model"), tr("Could not open the model:\n%1").arg(error),
+                                QMessageBox::Ok, this);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setObjectName(QStringLiteral("openModelError"));
+    box->open();
 }
 
 QuantizeWizard* MainWindow::openWizard() {
@@ -256,6 +273,24 @@ QuantizeWizard* MainWindow::openWizard() {
 void MainWindow::refreshSidebar() { sidebar_->refresh(chat_->model()->conversation().id); }
 
 void MainWindow::closeEvent(QCloseEvent* e) {
+    // Quitting would throw away an answer being written or a quantization
+    // under way: ask first (Ctrl+Q is one key away from Ctrl+W/Tab).
+    if (chat_->isStreaming() || engine_->isQuantizing()) {
+        const QString what = engine_->isQuantizing() ? tr("A quantization is running and will be cancelled.")
+                                                     : tr("An answer is still being written and will be stopped.");
+        QMessageBox ask(QMessageBox::Question, tr("Quit AnyPrec Studio"), what + "\n\n" + tr("Quit anyway?"),
+                        QMessageBox::NoButton, this);
+        ask.setObjectName(QStringLiteral("confirmQuit"));
+        QPushButton* quit = ask.addButton(tr("&Quit"), QMessageBox::AcceptRole);
+        ask.addButton(QMessageBox::Cancel);
+        ask.setDefaultButton(QMessageBox::Cancel);
+        ask.exec();
+        if (ask.clickedButton() != quit) {
+            e->ignore();
+            return;
+        }
+        engine_->cancelQuantize();
+    }
     chat_->stop();
     chat_->save();
     settings_.setWindowGeometry(saveGeometry());

@@ -66,6 +66,7 @@ private:
     void startupLoad();
     void onModelLoaded(const ModelInfo& info);
     void onLoadFailed(const QString& path, const QString& error);
+    QString readyHint(const ModelInfo& info) const;  // the chat's placeholder once a model is loaded
     void showMissingModelHelp(const QString& path);
     void refreshSidebar();
 

@@ -8,7 +8,7 @@
 namespace studio {
 
 MemoryPlot::MemoryPlot(QWidget* parent) : PlotCard(tr("Memory"), parent) {
-    plot()->yAxis->setLabel(tr("MB"));
+    plot()->yAxis->setLabel(tr("MiB"));
     plot()->legend->setVisible(true);
     plot()->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
     rebuild();
@@ -43,7 +43,7 @@ void MemoryPlot::rebuild() {
         p->replot(QCustomPlot::rpQueuedReplot);
         return;
     }
-    const double MB = 1e6;
+    const double MB = double(1 << 20);  // MiB, the unit the CLI and the rest of the app use
     QCPBars* below = nullptr;
     auto segment = [&](const QString& name, const QColor& color, const QList<double>& mb) {
         rows_.append({name, mb});

@@ -137,6 +137,7 @@ void QualityPanel::measure() {
     }
     pending_ = todo;
     if (source) pending_.prepend(-1);
+    plot_->setNote(QString());  // a note of the last run ("cancelled", an error) is stale now
     activeId_ = engine_->computePerplexity(textPath(), todo, source, windows_->value());
     progress_->setValue(0);
     progress_->setVisible(true);

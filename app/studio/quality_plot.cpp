@@ -103,10 +103,11 @@ void QualityPlot::rebuild() {
 }
 
 QString QualityPlot::csv() const {
+    // The source model is stored under a negative width; it reads "source" here, not -1.
     QString out = QStringLiteral("bits,perplexity,tokens_per_s\n");
     for (auto it = ppl_.begin(); it != ppl_.end(); ++it)
         out += QStringLiteral("%1,%2,%3\n")
-                   .arg(it.key())
+                   .arg(it.key() < 0 ? QStringLiteral("source") : QString::number(it.key()))
                    .arg(it.value(), 0, 'f', 4)
                    .arg(speed_.contains(it.key()) ? QString::number(speed_.value(it.key()), 'f', 3) : QString());
     return out;

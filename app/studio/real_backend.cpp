@@ -180,19 +180,29 @@ private:
 class RealBackend : public EngineBackend {
 public:
     ModelInfo loadModel(const QString& path, const Progress& progress) override {
+        // A file that fails its header checks (random bytes, a truncated
+        // copy) is refused before the working model is touched.
         try {
-            // Free the old model first: two models may not fit in memory.
-            chat_.reset();
-            model_.reset();
-            model_ = ap::load_model(path.toStdString(), [&](double f, const std::string& stage) {
-                return progress ? progress(f, qs(stage)) : true;
-            });
-            ap::SessionOptions so;
-            so.n_ctx = 2048;
-            chat_ = std::make_unique<ap::Session>(*model_, so);
-            return describe(path);
+            ap::check_model_file(path.toStdString());
         } catch (const std::exception& e) {
             throw EngineError(e.what());
+        }
+        // Then free the old model first: two models may not fit in memory. If
+        // the new one still fails, the previous one is loaded again.
+        const QString previous = model_ ? path_ : QString();
+        try {
+            open(path, progress);
+            return describe(path);
+        } catch (const std::exception& e) {
+            QString msg = QString::fromUtf8(e.what());
+            if (!previous.isEmpty()) {
+                try {
+                    open(previous, {});
+                } catch (const std::exception&) {
+                    msg += QStringLiteral("\n(the previous model could not be loaded again)");
+                }
+            }
+            throw EngineError(msg.toStdString());
         }
     }
 
@@ -346,8 +356,23 @@ private:
         return t;
     }
 
+    // Frees what is loaded, then loads path; on failure nothing is loaded.
+    void open(const QString& path, const Progress& progress) {
+        chat_.reset();
+        model_.reset();
+        path_.clear();
+        model_ = ap::load_model(path.toStdString(), [&](double f, const std::string& stage) {
+            return progress ? progress(f, qs(stage)) : true;
+        });
+        ap::SessionOptions so;
+        so.n_ctx = 2048;
+        chat_ = std::make_unique<ap::Session>(*model_, so);
+        path_ = path;
+    }
+
     std::unique_ptr<ap::Model> model_;
     std::unique_ptr<ap::Session> chat_;
+    QString path_;  // of the loaded model
 };
 
 }  // namespace

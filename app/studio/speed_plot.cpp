@@ -31,6 +31,7 @@ QCPGraph* SpeedPlot::graphFor(int bits) {
 }
 
 void SpeedPlot::addStats(const TokenStats& s) {
+    if (s.index == 0) newAnswer_ = true;  // a new answer: its line must not join the last one's
     if (s.index == 0 || s.tokensPerSecond <= 0) return;  // first token: prompt time, not decode speed
     // Time starts at the first plotted token, not at start-up.
     if (!clock_.isValid()) clock_.start();
@@ -39,6 +40,13 @@ void SpeedPlot::addStats(const TokenStats& s) {
 
 void SpeedPlot::addPoint(double t, double tokensPerSecond, int bits) {
     QCPGraph* g = graphFor(bits);
+    // A NaN point breaks the line: across an idle gap or between two answers
+    // the plot shows separate segments instead of a straight line.
+    constexpr double kGapSeconds = 2.0;
+    if (lastT_.contains(bits) && (newAnswer_ || t - lastT_.value(bits) > kGapSeconds))
+        g->addData(t - 1e-6, qQNaN());
+    newAnswer_ = false;
+    lastT_[bits] = t;
     g->addData(t, tokensPerSecond);
     auto data = g->data();
     if (data->size() > kMaxPointsPerWidth) data->removeBefore(data->at(data->size() - kMaxPointsPerWidth)->key);
@@ -58,6 +66,8 @@ void SpeedPlot::clear() {
     plot()->clearGraphs();
     graphs_.clear();
     sums_.clear();
+    lastT_.clear();
+    newAnswer_ = false;
     plot()->legend->setVisible(false);
     maxY_ = 10;
     clock_.invalidate();
@@ -69,7 +79,22 @@ void SpeedPlot::clear() {
 
 int SpeedPlot::pointCount(int bits) const {
     const auto* g = graphs_.value(bits);
-    return g ? g->data()->size() : 0;
+    if (!g) return 0;
+    int n = 0;
+    for (auto d = g->data()->constBegin(); d != g->data()->constEnd(); ++d) n += !qIsNaN(d->value);
+    return n;
+}
+
+int SpeedPlot::segmentCount(int bits) const {
+    const auto* g = graphs_.value(bits);
+    if (!g) return 0;
+    int n = 0;
+    bool in = false;
+    for (auto d = g->data()->constBegin(); d != g->data()->constEnd(); ++d) {
+        if (!qIsNaN(d->value) && !in) ++n;
+        in = !qIsNaN(d->value);
+    }
+    return n;
 }
 
 QMap<int, double> SpeedPlot::meanSpeeds() const {
@@ -82,8 +107,10 @@ QMap<int, double> SpeedPlot::meanSpeeds() const {
 QString SpeedPlot::csv() const {
     QString out = QStringLiteral("bits,time_s,tokens_per_s\n");
     for (auto it = graphs_.begin(); it != graphs_.end(); ++it)
-        for (auto d = it.value()->data()->constBegin(); d != it.value()->data()->constEnd(); ++d)
+        for (auto d = it.value()->data()->constBegin(); d != it.value()->data()->constEnd(); ++d) {
+            if (qIsNaN(d->value)) continue;  // gap markers are not measurements
             out += QStringLiteral("%1,%2,%3\n").arg(it.key()).arg(d->key, 0, 'f', 3).arg(d->value, 0, 'f', 3);
+        }
     return out;
 }
 

@@ -26,6 +26,7 @@ public:
     int pointCount(int bits) const;
     // Mean decode speed seen at each width (feeds the speed-vs-quality scatter).
     QMap<int, double> meanSpeeds() const;
+    int segmentCount(int bits) const;  // runs of points the plot draws as separate lines
     QString csv() const override;
 
 signals:
@@ -35,6 +36,8 @@ private:
     QCPGraph* graphFor(int bits);
     QMap<int, QCPGraph*> graphs_;
     QMap<int, QPair<double, int>> sums_;  // bits -> (sum of tok/s, count)
+    QMap<int, double> lastT_;             // bits -> time of its last point
+    bool newAnswer_ = false;              // the next point starts a new answer
     QElapsedTimer clock_;
     double maxY_ = 10;
 };

@@ -313,8 +313,9 @@ RunPage::RunPage(QuantizeWizard* wizard) : CheckedPage(wizard), wizard_(wizard) 
     log = new QPlainTextEdit(this);
     log->setReadOnly(true);
     log->setMaximumBlockCount(2000);
-    auto* cancel = new QPushButton(tr("Cancel quantization"), this);
+    cancel = new QPushButton(tr("Cancel quantization"), this);
     cancel->setObjectName(QStringLiteral("Danger"));
+    cancel->setEnabled(false);
     v->addWidget(layer);
     v->addWidget(bar);
     v->addWidget(eta);
@@ -334,7 +335,6 @@ RunPage::RunPage(QuantizeWizard* wizard) : CheckedPage(wizard), wizard_(wizard) 
 void RunPage::initializePage() {
     if (running_) return;
     const QuantizeSettings s = wizard_->settings();
-    running_ = true;
     done_ = false;
     outcome_ = {};
     clearError();
@@ -346,8 +346,19 @@ void RunPage::initializePage() {
                              .arg(s.sensitivity)
                              .arg(s.calibTokens));
     layer->setText(tr("Starting\u2026"));
+    eta->clear();
+    bar->setFormat(QStringLiteral("%p%"));
     bar->setRange(0, 0);  // busy until the first progress report
     wizard_->engine()->quantize(s);
+    setRunning(true);
+}
+
+void RunPage::setRunning(bool on) {
+    running_ = on;
+    cancel->setEnabled(on);
+    // QWizard disables Back exactly when the page before is a commit page,
+    // and re-evaluates that whenever completeChanged is emitted.
+    wizard_->outputPage()->setCommitPage(on);
     emit completeChanged();
 }
 
@@ -369,9 +380,11 @@ void RunPage::onProgress(const QuantizeProgressInfo& p) {
 
 void RunPage::onFinished(const QuantizeOutcome& o) {
     if (!running_) return;
-    running_ = false;
     outcome_ = o;
+    // Progress figures of the run are stale now: no "0 / 1 tensors, about 29 s left".
+    bar->setFormat(QStringLiteral("%p%"));
     bar->setRange(0, 1);
+    eta->setText(tr("%1 in all").arg(fmt::seconds(o.seconds)));
     if (!o.error.isEmpty()) {
         bar->setValue(0);
         layer->setText(tr("Failed"));
@@ -387,7 +400,7 @@ void RunPage::onFinished(const QuantizeOutcome& o) {
         layer->setText(tr("Done"));
         log->appendPlainText(tr("Wrote %1 (%2) in %3").arg(o.output, fmt::bytes(o.bytes), fmt::seconds(o.seconds)));
     }
-    emit completeChanged();
+    setRunning(false);
 }
 
 bool RunPage::isComplete() const { return done_; }

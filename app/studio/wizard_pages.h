@@ -12,6 +12,7 @@ class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
 class QProgressBar;
+class QPushButton;
 class QSpinBox;
 
 namespace studio {
@@ -94,7 +95,9 @@ public:
     QPlainTextEdit* log = nullptr;
     QLabel* layer = nullptr;
     QLabel* eta = nullptr;
+    QPushButton* cancel = nullptr;  // enabled only while a run is in progress
 private:
+    void setRunning(bool on);  // Cancel and the wizard's Back button follow the run
     QuantizeWizard* wizard_;
     bool running_ = false, done_ = false;
     QString lastTensor_;

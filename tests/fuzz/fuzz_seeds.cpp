@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
         aptest::write_text((out / "tokenizer_json" / "seed-with-config.json").string(), tj + std::string(1, '\0') + tc);
     }
 
-    aptest::write_text((work / "calib.txt").string(), "the then there the other then them the end. " + std::string(200, 'e'));
+    aptest::write_text((work / "calib.txt").string(), std::string(40, ' ') + [] { std::string s; for (int i = 0; i < 60; ++i) s += "the then there the other then them the end. "; return s; }());
     ap::QuantizeOptions q;
     q.source = (out / "gguf" / "seed-f32.gguf").string();
     q.output = (out / "checkpoint" / "seed-ckpt.safetensors").string();

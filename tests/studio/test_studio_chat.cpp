@@ -8,6 +8,9 @@
 #include "status_panel.h"
 #include "studio_test_util.h"
 
+#include <QAbstractButton>
+#include <QAction>
+#include <QMessageBox>
 #include <QPushButton>
 #include <QSlider>
 
@@ -81,6 +84,39 @@ private slots:
         QCOMPARE(s.reason, StopReason::Cancelled);
         QCOMPARE(chat->model()->message(1).reason, StopReason::Cancelled);
         QVERIFY(w->chatPanel()->sendButton()->isVisibleTo(w.get()));
+    }
+
+    // Issue 15, defect 2: Ctrl+Q quit at once during an answer, and the
+    // Quantize action claimed "Ctrl+Q, Ctrl+W".
+    void quitAsksWhileAnswering() {
+        FakeBackendOptions o;
+        o.msPerTokenAt8 = 25;
+        for (int i = 0; i < 400; ++i) o.script << QStringLiteral(" tok%1").arg(i);
+        auto w = studiotest::window(dir_.path(), o);
+        for (QAction* a : w->findChildren<QAction*>())
+            if (a->text().contains(QStringLiteral("Quantize")))
+                QVERIFY2(!a->shortcut().toString().contains(QStringLiteral("Ctrl+Q,")), qPrintable(a->shortcut().toString()));
+        QVERIFY(w->chat()->send(QStringLiteral("Count")));
+        QVERIFY(QTest::qWaitFor([&] { return w->chat()->isStreaming(); }, 5000));
+        // Answer the question: first Cancel (the window stays), then Quit.
+        auto answer = [](const QString& button) {
+            QTimer::singleShot(50, [button] {
+                auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
+                QVERIFY(box && box->objectName() == QStringLiteral("confirmQuit"));
+                for (QAbstractButton* b : box->buttons())
+                    if (b->text().remove('&') == button) b->click();
+            });
+        };
+        answer(QStringLiteral("Cancel"));
+        QVERIFY(!w->close());
+        QVERIFY(w->isVisible());
+        QVERIFY(w->chat()->isStreaming());
+        answer(QStringLiteral("Quit"));
+        QVERIFY(w->close());
+        QVERIFY(waitIdle(w->chat()));
+        // Idle: no question.
+        auto idle = studiotest::window(dir_.path(), o);
+        QVERIFY(idle->close());
     }
 
     void sliderChangesWidthOfNextToken() {

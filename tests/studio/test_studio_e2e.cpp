@@ -8,7 +8,9 @@
 #include "studio_paths.h"
 #include "studio_test_util.h"
 #include "test_util.h"
+#include "tiny_model.h"
 
+#include <QApplication>
 #include <QSlider>
 
 using namespace studio;
@@ -53,6 +55,35 @@ private slots:
         QVERIFY(!answer.trimmed().isEmpty());
         QCOMPARE(w->chatPanel()->view()->bubbleText(1), answer);
         QVERIFY(w->chat()->model()->message(1).tokensPerSecond > 0);
+    }
+
+    // Issue 15, defect 1: a failed File > Open (random bytes, a truncated copy)
+    // unloaded the working model while the window still showed it.
+    void failedOpenKeepsTheModel() {
+        const std::string good = dir_.filePath("tiny.gguf").toStdString();
+        aptest::write_tiny_gguf(aptest::make_tiny_model(3, false), good);
+        const QString junk = dir_.filePath("junk.gguf"), trunc = dir_.filePath("trunc.gguf");
+        aptest::write_text(junk.toStdString(), "GGUF\x03" + std::string(300, '\x7f'));
+        std::filesystem::copy_file(good, trunc.toStdString());
+        std::filesystem::resize_file(trunc.toStdString(), std::filesystem::file_size(good) * 2 / 3);
+        auto w = open(QString::fromStdString(good));
+        QVERIFY(w->engine()->model().isValid());
+        for (const QString& bad : {junk, trunc}) {
+            QSignalSpy failed(w->engine(), &EngineController::loadFailed);
+            w->openModel(bad);
+            QVERIFY(failed.wait(30000));
+            QTest::qWait(50);
+            if (auto* box = QApplication::activeModalWidget()) box->close();
+            QCOMPARE(w->engine()->model().path, QString::fromStdString(good));
+            SamplingSettings s;
+            s.temperature = 0;
+            s.maxTokens = 4;
+            w->chat()->setSampling(s);
+            QSignalSpy tokens(w->engine(), &EngineController::tokenReady);
+            QVERIFY(w->chat()->send(QStringLiteral("the")));
+            QVERIFY(QTest::qWaitFor([&] { return !w->chat()->isStreaming(); }, 30000));
+            QVERIFY2(tokens.count() >= 1, "no answer after a failed open: the model was unloaded");
+        }
     }
 
     void stopStopsRealGeneration() {

@@ -41,6 +41,19 @@ private slots:
         const auto means = p->meanSpeeds();
         QVERIFY(means.value(3) > means.value(8));  // the fake, like the engine, is faster at low widths
         QVERIFY(p->csv().count('\n') == 1 + 38);
+        // Issue 15, defect 6: a second answer at the same width is a new
+        // segment, not joined to the first by a straight line.
+        w->chatPanel()->precision()->setBits(8);
+        QVERIFY(w->chat()->send(QStringLiteral("three")));
+        QVERIFY(QTest::qWaitFor([&] { return !w->chat()->isStreaming(); }, 5000));
+        QCOMPARE(p->segmentCount(8), 2);
+        QCOMPARE(p->pointCount(8), 38);
+        QCOMPARE(p->segmentCount(3), 1);
+        // ... and a newly loaded model starts with an empty plot.
+        QSignalSpy loaded(w->engine(), &EngineController::modelChanged);
+        w->openModel(QStringLiteral("/fake/Other.anyprec.safetensors"));
+        QVERIFY(loaded.wait(5000));
+        QCOMPARE(p->pointCount(8), 0);
         p->clear();
         QCOMPARE(p->pointCount(8), 0);
     }
@@ -91,6 +104,10 @@ private slots:
         q->plot()->setSpeeds({{3, 80.0}, {8, 40.0}});
         QCOMPARE(q->plot()->scatterPointCount(), 2);
         QVERIFY(q->plot()->csv().contains("3,"));
+        // Issue 15, defect 9: the source row was written as bits=-1.
+        q->plot()->setPerplexity(-1, 50.0);
+        QVERIFY2(q->plot()->csv().contains("\nsource,50.0000,"), qPrintable(q->plot()->csv()));
+        QVERIFY(!q->plot()->csv().contains("-1,"));
         // A new window over the same cache file shows the cached values at once.
         auto w2 = studiotest::window(dir_.path(), o);
         w2->quality()->setWindows(2);

@@ -8,7 +8,10 @@
 #include <QComboBox>
 #include <QFile>
 #include <QLineEdit>
+#include <QLabel>
 #include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QPushButton>
 #include <QSpinBox>
 
 using namespace studio;
@@ -147,6 +150,32 @@ private slots:
         // No temporary next to it either.
         QCOMPARE(QDir(dir_.path()).entryList({"cancelled*"}).size(), 0);
         QVERIFY(!w->runPage()->isComplete());
+    }
+
+    // Issue 15, defect 7: Cancel stayed enabled after the run, Back was
+    // enabled during it, and "0 / 1 tensors, about 29.3 s left" outlived a cancel.
+    void runPageButtonsAndTextFollowTheRun() {
+        FakeBackendOptions o;
+        o.quantizeSteps = 200;
+        o.quantizeStepMs = 10;
+        EngineController engine(studiotest::fakeFactory(o));
+        QScopedPointer<QuantizeWizard> w(validWizard(&engine, dir_.filePath("buttons.safetensors")));
+        QSignalSpy progress(&engine, &EngineController::quantizeProgress);
+        QSignalSpy finished(&engine, &EngineController::quantizeFinished);
+        w->show();
+        for (int i = 0; i < 4; ++i) w->next();
+        QVERIFY(progress.wait(5000));
+        QVERIFY(QTest::qWaitFor([&] { return w->runPage()->eta->text().contains("left"); }, 5000));
+        RunPage* run = w->runPage();
+        QVERIFY(run->cancel->isEnabled());
+        QVERIFY(!w->button(QWizard::BackButton)->isEnabled());
+        run->cancel->click();
+        QVERIFY(finished.wait(5000));
+        QVERIFY(!run->cancel->isEnabled());
+        QVERIFY(w->button(QWizard::BackButton)->isEnabled());
+        QVERIFY2(!run->eta->text().contains("left"), qPrintable(run->eta->text()));
+        QVERIFY2(!run->bar->text().contains("tensors"), qPrintable(run->bar->text()));
+        QCOMPARE(run->layer->text(), QStringLiteral("Cancelled"));
     }
 
     void finishedQuantizationOffersTheCheckpoint() {
