@@ -72,16 +72,29 @@ AP_ALWAYS_INLINE void plane_indices(const __m256i* P, __m256i* O) {
     }
 }
 
-// The B-bit code tables of a row pair as 16-entry pshufb tables, each byte
-// XORed with `flip` (0x80 turns int8 codes into code + 128 as uint8).
-// Wider tables are stored as running differences D_s = T_s - T_(s-1): the
-// lookup adds pshufb(D_s, idx - 16 s) over s, and every term with s above the
-// index's high part sees a negative byte, which pshufb turns into 0, so the
-// sum telescopes to T_hi[lo] (byte arithmetic wraps, and the result fits).
-// At 8 bits that is 16 pshufb per 32 weights; measured alternatives were no
-// faster or slower: vpgatherdd from an L1 copy of the table (alone or mixed
-// with pshufb), scalar byte lookups through the stack, and vpblendvb trees
-// selecting sub-tables by the high planes (also tried for 5..7 bits).
+// vpblendvb: bytes of b where bit 7 of m is set, else a. Written in asm
+// because GCC 12 turns the intrinsic into a compare-and-select and emits an
+// extra vpcmpgtb for every mask it did not load from memory (3 per lookup at
+// 8 bits).
+AP_ALWAYS_INLINE __m256i blend_by_bit7(__m256i a, __m256i b, __m256i m) {
+#if defined(__GNUC__)
+    __m256i r;
+    __asm__("vpblendvb %3, %2, %1, %0" : "=x"(r) : "x"(a), "xm"(b), "x"(m));
+    return r;
+#else
+    return _mm256_blendv_epi8(a, b, m);
+#endif
+}
+
+// The B-bit code tables of a row pair as 16-entry pshufb tables (sub-table
+// s = entries 16 s .. 16 s + 15), each byte XORed with `flip` (0x80 turns
+// int8 codes into code + 128 as uint8). Above 4 bits every sub-table is
+// looked up with the index's low nibble and a vpblendvb tree picks among the
+// results by index bits 4, 5, ...: 2^(B-4) pshufb and 2^(B-4) - 1 blends per
+// 32 weights, no other work per sub-table (the earlier running-difference
+// form needed a subtract and an add for each: 1.3-1.6x slower at 7-8 bits
+// on Zen 3). At 8 bits the 16 tables do not fit in the register file with
+// the indices; they are reloaded from L1, which the load ports absorb.
 template <int B>
 struct PairTable {
     static constexpr int kSub = B <= 4 ? 1 : 1 << (B - 4);
@@ -103,33 +116,46 @@ struct PairTable {
         const __m256i f = _mm256_set1_epi8(flip);
         for (int s = 0; s < kSub; ++s)
             d[s] = _mm256_xor_si256(_mm256_inserti128_si256(_mm256_castsi128_si256(load_row(ca, s)), load_row(cb, s), 1), f);
-        // B = 8 telescopes each half (index bit 7 clear / set) separately.
-        constexpr int run = B == 8 ? 8 : kSub;
-        for (int s = kSub - 1; s > 0; --s)
-            if (s % run) d[s] = _mm256_sub_epi8(d[s], d[s - 1]);
+    }
+
+    // Sub-tables s0 .. s0 + 2^L - 1 merged depth first (few partial results live at once).
+    template <int L>
+    AP_ALWAYS_INLINE __m256i tree(int s0, __m256i lo, const __m256i* sel) const {
+        if constexpr (L == 0) {
+            return _mm256_shuffle_epi8(d[s0], lo);
+        } else {
+            const __m256i a = tree<L - 1>(s0, lo, sel), b = tree<L - 1>(s0 + (1 << (L - 1)), lo, sel);
+            return blend_by_bit7(a, b, sel[L - 1]);
+        }
     }
 
     AP_ALWAYS_INLINE __m256i lookup(__m256i idx) const {
         if constexpr (B <= 4) {
             return _mm256_shuffle_epi8(d[0], idx);
-        } else if constexpr (B < 8) {
-            const __m256i sixteen = _mm256_set1_epi8(16);
-            __m256i c = _mm256_shuffle_epi8(d[0], idx);
-            for (int s = 1; s < kSub; ++s) {
-                idx = _mm256_sub_epi8(idx, sixteen);
-                c = _mm256_add_epi8(c, _mm256_shuffle_epi8(d[s], idx));
-            }
-            return c;
         } else {
-            const __m256i sixteen = _mm256_set1_epi8(16);
-            __m256i lo = _mm256_and_si256(idx, _mm256_set1_epi8(0x7f));
-            __m256i a = _mm256_shuffle_epi8(d[0], lo), h = _mm256_shuffle_epi8(d[8], lo);
-            for (int s = 1; s < 8; ++s) {
-                lo = _mm256_sub_epi8(lo, sixteen);
-                a = _mm256_add_epi8(a, _mm256_shuffle_epi8(d[s], lo));
-                h = _mm256_add_epi8(h, _mm256_shuffle_epi8(d[8 + s], lo));
+            // pshufb reads index bits 0..3 and zeroes bytes whose bit 7 is
+            // set; bits 4..6 it ignores.
+            // vpblendvb takes bit 7 of every byte: byte-wise doublings move
+            // index bit 4 + l there (adds rather than shifts where one step
+            // suffices: on Zen 3 shifts share the two ports pshufb needs; a
+            // 16-bit shift moves no bit of one byte into bit 7 of the other).
+            constexpr int kLevels = B - 4;  // level l selects by index bit 4 + l
+            __m256i sel[kLevels], cur = idx;
+            if constexpr (B < 7) cur = _mm256_slli_epi16(idx, 8 - B);  // one shift for several doublings
+            else if constexpr (B == 7) cur = _mm256_add_epi8(idx, idx);
+            for (int l = kLevels - 1; l >= 0; --l) {
+                sel[l] = cur;
+                if (l > 0) cur = _mm256_add_epi8(cur, cur);
             }
-            return _mm256_blendv_epi8(a, h, idx);  // index bit 7 picks the upper half
+            if constexpr (B < 8) {
+                return tree<kLevels>(0, idx, sel);
+            } else {
+                // Index bit 7 needs no blend: pshufb zeroes the upper half's
+                // bytes in the lower sub-tables' lookups and, with the bit
+                // flipped, the lower half's in the upper ones; OR joins them.
+                const __m256i flipped = _mm256_xor_si256(idx, _mm256_set1_epi8(char(0x80)));
+                return _mm256_or_si256(tree<3>(0, idx, sel), tree<3>(8, flipped, sel));
+            }
         }
     }
 };

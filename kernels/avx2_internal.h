@@ -17,7 +17,9 @@ void gemm_ap_few(const ApMatrix& m, int bits, const float* X, size_t ldx, int n,
 // kFewTokens, dequantized fp32 tiles above; the AVX-512 set falls back to it.
 void gemm_ap(const ApMatrix& m, int bits, const float* X, int ldx, int n, float* Y, int ldy, int r0, int r1);
 
-// The same with the activations quantized once (KernelSet::prepare_x / gemm_ap_prepared).
+// The same with the activations quantized once (KernelSet::prepare_x /
+// gemm_ap_prepared), for any number of tokens: groups of kFewTokens run the
+// few-token kernel one after the other (the int8 prompt route).
 std::unique_ptr<PreparedX> prepare_x(const float* X, int ldx, int n, int cols);
 void gemm_ap_prepared(const ApMatrix& m, int bits, const PreparedX& x, float* Y, int ldy, int r0, int r1);
 

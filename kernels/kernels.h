@@ -29,8 +29,11 @@ constexpr int kFewTokens = 16;
 struct PreparedX {
     virtual ~PreparedX() = default;
 };
-// n tokens of X (rows of ldx floats, `cols` used); nullptr when the set has no
-// such route for n (scalar, or n above its few-token path): use gemm_ap then.
+// n tokens of X (rows of ldx floats, `cols` used; X must stay alive and
+// unchanged while the result is used: a set may quantize on first use, at the
+// range the width needs); nullptr when the set has no
+// such route (scalar): use gemm_ap then. The SIMD sets take any n (prompt
+// chunks run their int8 kernel in groups of kFewTokens tokens).
 using PrepareXFn = std::unique_ptr<PreparedX> (*)(const float* X, int ldx, int n, int cols);
 // gemm_ap on prepared activations (bits in kMinBits..kMaxBits, m.cols = the
 // prepared cols); results are bit-identical to gemm_ap on the same X.

@@ -367,7 +367,7 @@ private slots:
     }
 
     // Activations prepared once and read by many row ranges give exactly
-    // gemm_ap's results; above the few-token route nothing is prepared.
+    // gemm_ap's results, for a few tokens and for prompt chunks.
     void preparedActivationsMatchGemmAp() {
         AP_REQUIRE_SET();
         QVERIFY(k_.prepare_x && k_.gemm_ap_prepared);
@@ -391,24 +391,22 @@ private slots:
                 }
             }
         }
-        // Above the few-token route a set either declines (AVX2: the caller
-        // takes gemm_ap) or runs groups of tokens, each exactly as alone.
+        // Prompt chunks above the few-token route take, per width, one of the
+        // set's two routes over the whole chunk: the int8 kernel in groups of
+        // tokens (each token exactly as alone) or gemm_ap on all tokens at once.
         const RandomAp a(37, 200, 8, 5);
         const ApMatrix m = a.view();
-        const int n = 40;
-        const auto X = random_vector(size_t(n) * 200, rng);
-        const auto px = k_.prepare_x(X.data(), 200, n, 200);
-        if (!px) {
-            QFETCH_GLOBAL(QString, set);
-            QCOMPARE(set, QString("avx2"));
-            return;
-        }
-        for (int bits : {3, 8}) {
-            std::vector<float> got(size_t(n) * 37), one(37);
-            k_.gemm_ap_prepared(m, bits, *px, got.data(), 37, 0, 37);
-            for (int t = 0; t < n; ++t) {
-                k_.gemm_ap(m, bits, X.data() + size_t(t) * 200, 200, 1, one.data(), 37, 0, 37);
-                for (int r = 0; r < 37; ++r) QCOMPARE(got[size_t(t) * 37 + r], one[r]);
+        for (int n : {17, 40}) {
+            const auto X = random_vector(size_t(n) * 200, rng);
+            const auto px = k_.prepare_x(X.data(), 200, n, 200);
+            QVERIFY(px);
+            for (int bits = kMinBits; bits <= 8; ++bits) {
+                std::vector<float> got(size_t(n) * 37, kSentinel), alone(size_t(n) * 37), all(size_t(n) * 37);
+                for (auto [r0, r1] : {std::pair{0, 5}, {5, 37}}) k_.gemm_ap_prepared(m, bits, *px, got.data(), 37, r0, r1);
+                for (int t = 0; t < n; ++t) k_.gemm_ap(m, bits, X.data() + size_t(t) * 200, 200, 1, alone.data() + size_t(t) * 37, 37, 0, 37);
+                k_.gemm_ap(m, bits, X.data(), 200, n, all.data(), 37, 0, 37);
+                if (got != alone && got != all)
+                    QFAIL(qPrintable(QString("n %1 bits %2: prepared prompt chunk matches neither single tokens nor gemm_ap").arg(n).arg(bits)));
             }
         }
     }
