@@ -352,6 +352,7 @@ void dequantize_row(GgmlType t, const uint8_t* src, float* dst, int64_t n) {
     if (n < 0 || n % blk != 0)
         throw Error("dequantize " + std::string(ggml_type_name(t)) + ": " + std::to_string(n) +
                     " elements is not a multiple of the block size " + std::to_string(blk));
+    if (n == 0) return;  // an empty tensor: dst may be null (memcpy must not see it)
     switch (t) {
         case GgmlType::F32: std::memcpy(dst, src, static_cast<size_t>(n) * 4); return;
         case GgmlType::F16:

@@ -178,6 +178,20 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(Error, v->element(size_t(48) << 20));
     }
 
+    // Found by fuzz_gguf: a zero-element F32 tensor passed a null destination
+    // to memcpy (undefined behaviour, reported by UBSan).
+    void empty_tensors_dequantize_to_nothing() {
+        for (GgmlType t : {GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q4_K})
+            dequantize_row(t, nullptr, nullptr, 0);
+        GgufWriter g;
+        g.set_string("general.architecture", "llama");
+        g.add_tensor("empty", GgmlType::F32, {0}, nullptr);
+        const std::string p = dir_ + "/empty.gguf";
+        g.write(p);
+        GgufFile f(p);
+        QCOMPARE(f.find_tensor("empty")->n_elements(), int64_t(0));
+    }
+
     // Item 4: a symlink planted at OUT.tmp made the writer overwrite its target
     // and left OUT a symlink; stale temporaries of killed runs stayed forever.
     void atomic_writer_never_follows_planted_links() {
