@@ -48,6 +48,7 @@ std::string format_chat(ChatFormat f, const std::vector<ChatMessage>& msgs, bool
         if (add_generation_prompt) out += "<|assistant|>\n";
         break;
     case ChatFormat::Phi3:
+        out += bos_text;  // empty unless the vocabulary adds BOS (as llama.cpp tokenizes it)
         for (const auto& m : msgs) out += "<|" + m.role + "|>\n" + m.content + "<|end|>\n";
         if (add_generation_prompt) out += "<|assistant|>\n";
         break;

@@ -318,8 +318,8 @@ private slots:
         QCOMPARE(detect_chat_format("<|user|>\n{{ m }}</s>\n<|assistant|>\n", &w), ChatFormat::Zephyr);
 
         const std::vector<ChatMessage> msgs = {{"system", "Be brief."}, {"user", "Hi"}, {"assistant", "Hello"}, {"user", "Bye"}};
-        QCOMPARE(format_chat(ChatFormat::Phi3, msgs, true, ""),
-                 std::string("<|system|>\nBe brief.<|end|>\n<|user|>\nHi<|end|>\n<|assistant|>\nHello<|end|>\n"
+        QCOMPARE(format_chat(ChatFormat::Phi3, msgs, true, "<s>"),
+                 std::string("<s><|system|>\nBe brief.<|end|>\n<|user|>\nHi<|end|>\n<|assistant|>\nHello<|end|>\n"
                              "<|user|>\nBye<|end|>\n<|assistant|>\n"));
         QCOMPARE(format_chat(ChatFormat::Gemma, msgs, true, "<bos>"),
                  std::string("<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\nHello<end_of_turn>\n"
