@@ -179,7 +179,11 @@ void apply_hf_arch_options(ModelConfig& c, const std::string& text, const std::s
     } else if (c.arch == "gemma2" || c.arch == "gemma3") {
         set_gemma_common(c);
         if (attention_bias) throw refuse("attention biases");
-        const std::string act = j.value("hidden_activation", j.value("hidden_act", std::string("gelu_pytorch_tanh")));
+        // hidden_activation wins over hidden_act where set (null in some configs).
+        auto str_or = [&](const char* k, const std::string& def) {
+            return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : def;
+        };
+        const std::string act = str_or("hidden_activation", str_or("hidden_act", "gelu_pytorch_tanh"));
         if (act != "gelu_pytorch_tanh" && act != "gelu_tanh")
             throw refuse("activation '" + act + "'");
         if (j.contains("query_pre_attn_scalar") && j["query_pre_attn_scalar"].is_number()) {
