@@ -401,6 +401,7 @@ void dequantize_row(GgmlType t, const uint8_t* src, float* dst, int64_t n) {
 
 std::vector<uint8_t> quantize_to(GgmlType t, const float* src, int64_t n) {
     std::vector<uint8_t> out(ggml_type_size(t, n));
+    if (n == 0) return out;  // an empty tensor: src and out.data() may be null
     uint8_t* o = out.data();
     switch (t) {
         case GgmlType::F32: std::memcpy(o, src, static_cast<size_t>(n) * 4); break;
