@@ -37,4 +37,29 @@ double time_gemv_pass(Session& s, int bits, int reps);
 double measure_read_bandwidth_gbs(const kern::KernelSet& k, int threads, size_t bytes = size_t(512) << 20);
 uint64_t resident_set_bytes();
 
+// Self-speculative decoding against plain decoding at the same width, on the
+// same prompts in one alternating run (each prompt plain, then speculative,
+// every round), greedy so the two outputs must match token for token.
+struct SpecBench {
+    int bits = 0, draft_bits = 0, draft_k = 0;
+    bool adaptive = true;
+    double plain_tok_s = 0, spec_tok_s = 0;  // generated tokens / decode seconds, summed over prompts
+    double acceptance = 0;                   // accepted / drafted
+    double round_tokens = 0;                 // tokens per verify pass
+    int prompts = 0, identical = 0;          // prompts whose speculative output equals the plain one
+    int64_t tokens = 0;                      // generated per pass over the prompts
+    double speedup() const { return plain_tok_s > 0 ? spec_tok_s / plain_tok_s : 0; }
+};
+struct SpecBenchOptions {
+    int max_tokens = 128;  // per prompt (generation also stops at EOS, as a user sees it)
+    int rounds = 2;
+};
+SpecBench bench_speculative(Session& s, const std::vector<std::vector<int32_t>>& prompts, int bits, int draft_bits,
+                            int draft_k, bool adaptive, const SpecBenchOptions& o);
+// A fixed list of varied chat requests (questions, instructions, code, lists)
+// for speed measurements that depend on what is generated.
+const std::vector<std::string>& bench_chat_prompts();
+// Each as one user turn in the model's chat format, tokenized.
+std::vector<std::vector<int32_t>> chat_prompt_tokens(const Model& m, const std::vector<std::string>& texts);
+
 }  // namespace ap

@@ -9,27 +9,48 @@ namespace ap {
 
 Sampler::Sampler(const SamplingParams& p) : p_(p), rng_(p.seed) {}
 
+// The first of the largest logits. Eight independent maxima (no
+// loop-carried chain through one register), then the first index holding the winner.
+int32_t Sampler::argmax(const float* l, int n_vocab) const {
+    float m[8];
+    for (int j = 0; j < 8; ++j) m[j] = l[0];
+    int i = 0;
+    for (; i + 8 <= n_vocab; i += 8)
+        for (int j = 0; j < 8; ++j) m[j] = l[i + j] > m[j] ? l[i + j] : m[j];
+    float mx = m[0];
+    for (int j = 1; j < 8; ++j) mx = m[j] > mx ? m[j] : mx;
+    for (; i < n_vocab; ++i) mx = l[i] > mx ? l[i] : mx;
+    int32_t best = 0;
+    while (best < n_vocab - 1 && !(l[best] == mx)) ++best;
+    return best;
+}
+
 int32_t Sampler::sample(const float* logits, int n_vocab, const std::vector<int32_t>& history) {
     const bool penalty = p_.repeat_penalty != 1.f && p_.repeat_last_n != 0;
-    auto argmax = [n_vocab](const float* l) {  // the first of the largest logits
-        // Eight independent maxima (no loop-carried chain through one
-        // register), then the first index holding the winner.
-        float m[8];
-        for (int j = 0; j < 8; ++j) m[j] = l[0];
-        int i = 0;
-        for (; i + 8 <= n_vocab; i += 8)
-            for (int j = 0; j < 8; ++j) m[j] = l[i + j] > m[j] ? l[i + j] : m[j];
-        float mx = m[0];
-        for (int j = 1; j < 8; ++j) mx = m[j] > mx ? m[j] : mx;
-        for (; i < n_vocab; ++i) mx = l[i] > mx ? l[i] : mx;
-        int32_t best = 0;
-        while (best < n_vocab - 1 && !(l[best] == mx)) ++best;
-        return best;
-    };
-    if (p_.temperature <= 0.f && !penalty) return argmax(logits);
+    if (p_.temperature <= 0.f && !penalty) return argmax(logits, n_vocab);
+    distribution(logits, n_vocab, history, dist_);
+    return draw(dist_);
+}
+
+double Sampler::uniform() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }
+
+int32_t Sampler::draw(const TokenDist& d) {
+    if (greedy()) return d.ids[0];  // greedy draws use no randomness
+    std::uniform_real_distribution<double> u(0.0, d.total);
+    double r = u(rng_), acc = 0;
+    for (size_t i = 0; i < d.ids.size(); ++i) {
+        acc += d.w[i];
+        if (r < acc) return d.ids[i];
+    }
+    return d.ids.back();
+}
+
+void Sampler::distribution(const float* logits, int n_vocab, const std::vector<int32_t>& history, TokenDist& d) {
+    d.clear();
+    const bool penalty = p_.repeat_penalty != 1.f && p_.repeat_last_n != 0;
     // Work on a copy of the logits: the penalty must not touch the caller's.
-    work_.assign(logits, logits + n_vocab);
     if (penalty) {
+        work_.assign(logits, logits + n_vocab);
         // llama.cpp convention: divide positive logits, multiply negative ones.
         size_t n = p_.repeat_last_n < 0 ? history.size() : std::min(history.size(), size_t(p_.repeat_last_n));
         std::unordered_set<int32_t> seen(history.end() - n, history.end());
@@ -41,8 +62,14 @@ int32_t Sampler::sample(const float* logits, int n_vocab, const std::vector<int3
     }
 
     // Greedy: no sorting.
-    const int32_t best = argmax(work_.data());
-    if (p_.temperature <= 0.f) return best;
+    const int32_t best = argmax(penalty ? work_.data() : logits, n_vocab);
+    if (p_.temperature <= 0.f) {
+        d.ids.push_back(best);
+        d.w.push_back(1.0);
+        d.total = 1.0;
+        return;
+    }
+    if (!penalty) work_.assign(logits, logits + n_vocab);
 
     // Candidates in descending order (ties: lower id first). Only the part
     // that can be kept gets sorted: the top-k, or for top-p / min-p a prefix
@@ -109,15 +136,11 @@ int32_t Sampler::sample(const float* logits, int n_vocab, const std::vector<int3
         sorted = std::min(keep, sorted * 4);
     }
 
-    double total = 0;
-    for (size_t i = 0; i < keep; ++i) total += prob_[i];
-    std::uniform_real_distribution<double> u(0.0, total);
-    double r = u(rng_), acc = 0;
     for (size_t i = 0; i < keep; ++i) {
-        acc += prob_[i];
-        if (r < acc) return cand_[i].second;
+        d.ids.push_back(cand_[i].second);
+        d.w.push_back(prob_[i]);
+        d.total += prob_[i];
     }
-    return cand_[keep - 1].second;
 }
 
 }  // namespace ap

@@ -158,6 +158,21 @@ void Session::reset() {
     cache_bits_ = -1;
 }
 
+void Session::truncate(int n) {
+    if (n < 0 || n > n_past_) throw Error("cannot keep " + std::to_string(n) + " of " + std::to_string(n_past_) + " cached tokens");
+    n_past_ = n;
+    cached_.resize(size_t(n));
+}
+
+int Session::keep_prefix(const std::vector<int32_t>& prompt, int bits) {
+    size_t keep = 0;
+    if (cache_bits_ == m_.resolve_bits(bits))
+        while (keep < cached_.size() && keep < prompt.size() && cached_[keep] == prompt[keep]) ++keep;
+    if (keep > 0 && keep == prompt.size()) --keep;
+    truncate(int(std::min(keep, size_t(n_past_))));
+    return n_past_;
+}
+
 uint64_t Session::kv_bytes() const { return (impl_->kc.size() + impl_->vc.size()) * sizeof(uint16_t); }
 
 uint64_t Session::activation_bytes() const {

@@ -46,6 +46,14 @@ struct GenerateRequest {
     const std::atomic<int>* live_bits = nullptr;
     const std::atomic<bool>* cancel = nullptr;  // polled before every token
     bool ignore_eos = false;  // benchmarks: always generate max_tokens
+    // Self-speculative decoding (0 = off): draft tokens at this width, verify
+    // them in one pass at `bits` (or live_bits) from the same weights.
+    int draft_bits = 0;
+    int draft_k = 4;          // tokens drafted per round (the first round's when adaptive)
+    bool adaptive_k = true;   // grow k after a fully accepted round, shrink after an early rejection
+    // > 0: pick the width token by token to hold this many decoded tokens/s
+    // (bits and live_bits then give the highest width allowed; 0 = the parent).
+    double target_tps = 0;
 };
 
 struct TokenEvent {
@@ -55,6 +63,8 @@ struct TokenEvent {
     int bits = 0;          // width that produced this token
     double elapsed_s = 0;  // since the request started
     double token_s = 0;    // time spent on this token
+    bool drafted = false;  // speculative: a draft token the verifying width accepted
+    int accepted = -1;     // speculative: on a round's last token, how many drafts the round accepted
 };
 
 enum class StopReason { MaxTokens, Eos, StopString, Cancelled, ContextFull };
@@ -66,6 +76,12 @@ struct GenerateResult {
     int n_prompt = 0, n_prompt_evaluated = 0, n_generated = 0;
     double prompt_s = 0, decode_s = 0, ttft_s = 0;
     StopReason reason = StopReason::MaxTokens;
+    // Speculative decoding: rounds, tokens drafted and drafts accepted.
+    int n_rounds = 0, n_drafted = 0, n_accepted = 0;
+    double acceptance() const { return n_drafted ? double(n_accepted) / n_drafted : 0; }
+    // Tokens each round produced (accepted drafts + the verifier's own token).
+    double mean_round_tokens() const { return n_rounds ? double(n_accepted + n_rounds) / n_rounds : 0; }
+    std::vector<std::pair<int, int>> width_counts;  // (bits, tokens produced at that width), ascending bits
     double prompt_tok_s() const { return prompt_s > 0 ? n_prompt_evaluated / prompt_s : 0; }
     double decode_tok_s() const { return decode_s > 0 && n_generated > 1 ? (n_generated - 1) / decode_s : 0; }
 };
@@ -88,10 +104,15 @@ public:
     // Throws ap::Error for an empty prompt or one that does not fit the context.
     GenerateResult generate(const GenerateRequest& req, const std::function<void(const TokenEvent&)>& on_token = {});
 
-    // Low level: forget the cache; evaluate tokens at positions n_past..; logits
+    // Low level: forget the cache; drop cached positions from n on (n <= n_past);
+    // evaluate tokens at positions n_past..; logits
     // of every evaluated token (all_logits) or only the last go to `logits`
     // ([n][n_vocab] row-major). Returns the new n_past.
     void reset();
+    void truncate(int n);
+    // Keeps the longest prefix of `prompt` cached at width `bits` (always
+    // leaving the last prompt token to evaluate); returns its length.
+    int keep_prefix(const std::vector<int32_t>& prompt, int bits);
     int n_past() const { return n_past_; }
     void eval(const int32_t* tokens, int n, int bits, std::vector<float>* logits, bool all_logits);
 

@@ -7,6 +7,7 @@
 // activation scale). Codes are looked up once per group and reused by every
 // token, and each token's arithmetic is the same whatever the batch, so a
 // batch of n gives exactly the results of n single-token calls.
+#include "ap_affine.h"
 #include "avx2_internal.h"
 #include "avx2_ap_index.h"
 #include "avx2_xquant.h"
@@ -89,8 +90,8 @@ void ap_rows(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ld
             const QuantX& x = xb.token(j);
             const float corr = kWide ? 0.f : -float(kCodeBias) * x.qsum;
             float* y = Y + ldy * j;
-            y[ra] = aff[2 * ra + 1] * x.sum + aff[2 * ra] * (hsum128(_mm256_castps256_ps128(facc[j])) + corr);
-            if (rb != ra) y[rb] = aff[2 * rb + 1] * x.sum + aff[2 * rb] * (hsum128(_mm256_extractf128_ps(facc[j], 1)) + corr);
+            y[ra] = ap_affine(aff[2 * ra], aff[2 * ra + 1], x.sum, hsum128(_mm256_castps256_ps128(facc[j])) + corr);
+            if (rb != ra) y[rb] = ap_affine(aff[2 * rb], aff[2 * rb + 1], x.sum, hsum128(_mm256_extractf128_ps(facc[j], 1)) + corr);
         }
     }
 }

@@ -15,6 +15,7 @@
 // integer dot products equal the AVX2 ones; the VNNI flavour quantizes to
 // [-127, 127] (no int16 pair sums to overflow), half the rounding error.
 #pragma once
+#include "ap_affine.h"
 #include "ap_matrix.h"
 #include "avx512_xtok.h"
 #include "avx2_simd.h"  // AP_ALWAYS_INLINE
@@ -219,8 +220,8 @@ AP_ALWAYS_INLINE void ap_rows(const ApMatrix& m, const XTok* xt, int n, float* Y
         }
         for (int j = 0; j < n; ++j) {
             const float corr = -float(kCodeBias) * xt[j].qsum;
-            Y[ldy * j + ra] = aff[2 * ra + 1] * xt[j].sum + aff[2 * ra] * (_mm512_reduce_add_ps(fa[j]) + corr);
-            if (rb != ra) Y[ldy * j + rb] = aff[2 * rb + 1] * xt[j].sum + aff[2 * rb] * (_mm512_reduce_add_ps(fb[j]) + corr);
+            Y[ldy * j + ra] = ap_affine(aff[2 * ra], aff[2 * ra + 1], xt[j].sum, _mm512_reduce_add_ps(fa[j]) + corr);
+            if (rb != ra) Y[ldy * j + rb] = ap_affine(aff[2 * rb], aff[2 * rb + 1], xt[j].sum, _mm512_reduce_add_ps(fb[j]) + corr);
         }
     }
 }

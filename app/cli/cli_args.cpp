@@ -134,6 +134,10 @@ std::vector<OptionSpec> sampling_options() {
         {"--threads", "-t", true, "threads", "CPUs available"},
         {"--ctx", "", true, "context length (tokens)", "2048"},
         {"--bits", "", true, "width for any-precision models", "parent width"},
+        {"--draft-bits", "", true, "self-speculative decoding: draft at this width, verify at --bits", "off"},
+        {"--draft-k", "", true, "tokens drafted per round (adapts as drafts are accepted)", "4"},
+        {"--fixed-k", "", false, "keep --draft-k fixed instead of adapting it", ""},
+        {"--target-tps", "", true, "pick the width token by token to hold this decode rate (tokens/s; --bits caps it)", "off"},
     };
 }
 

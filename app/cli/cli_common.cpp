@@ -76,6 +76,43 @@ int bits_from(const Args& a, const ap::Model& m) {
     return b;
 }
 
+void decode_options_from(const Args& a, const ap::Model& m, ap::GenerateRequest& req) {
+    if (a.has("--draft-bits")) {
+        req.draft_bits = int(a.integer("--draft-bits", 0, ap::kern::kMinBits, ap::kern::kMaxBits));
+        check_width(m, req.draft_bits);
+        const int target = m.resolve_bits(req.bits);
+        if (req.draft_bits >= target)
+            throw ap::Error("--draft-bits " + std::to_string(req.draft_bits) + " must be narrower than the verifying width (" +
+                            std::to_string(target) + " bits)");
+    }
+    req.draft_k = int(a.integer("--draft-k", req.draft_k, 1, ap::kern::kFewTokens - 1));
+    req.adaptive_k = !a.has("--fixed-k");
+    if (a.has("--target-tps")) {
+        req.target_tps = a.number("--target-tps", 0);
+        if (!(req.target_tps > 0) || req.target_tps > 1e6) throw ap::Error("--target-tps must be a positive rate (tokens/s)");
+        if (req.draft_bits) throw ap::Error("--target-tps and --draft-bits cannot be combined");
+    }
+}
+
+std::string decode_summary(const ap::GenerateResult& r) {
+    char buf[256];
+    std::string out;
+    if (r.n_rounds > 0) {
+        std::snprintf(buf, sizeof buf, "speculative: %d rounds, %d of %d drafts accepted (%.0f%%), %.2f tokens per round\n",
+                      r.n_rounds, r.n_accepted, r.n_drafted, 100 * r.acceptance(), r.mean_round_tokens());
+        out += buf;
+    }
+    if (r.width_counts.size() > 1) {
+        out += "tokens per width:";
+        for (const auto& [b, n] : r.width_counts) {
+            std::snprintf(buf, sizeof buf, " %d bits %d,", b, n);
+            out += buf;
+        }
+        out.back() = '\n';
+    }
+    return out;
+}
+
 std::string human_bytes(uint64_t b) {
     char buf[64];
     if (b >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", b / double(1ull << 30));

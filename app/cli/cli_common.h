@@ -20,7 +20,11 @@ ap::SamplingParams sampling_from(const Args& a);
 ap::SessionOptions session_from(const Args& a);
 // --bits validated against what the model serves (0 = parent / full precision).
 int bits_from(const Args& a, const ap::Model& m);
-int threads_from(const Args& a);  // --threads in 0..limits::kMaxThreads (0 = all CPUs)
+int threads_from(const Args& a);
+// --draft-bits, --draft-k, --fixed-k and --target-tps into a request whose bits are set.
+void decode_options_from(const Args& a, const ap::Model& m, ap::GenerateRequest& req);
+// One line on what speculative decoding or a latency target did (empty when neither ran).
+std::string decode_summary(const ap::GenerateResult& r);  // --threads in 0..limits::kMaxThreads (0 = all CPUs)
 // Tells stderr how many bytes of text the vocabulary cannot encode (they become the unknown token).
 void warn_unencodable(const ap::Tokenizer& tok, std::string_view text);
 std::vector<int> widths_from(const Args& a, const char* option);  // a width list, each in kMinBits..kMaxBits

@@ -1,6 +1,7 @@
 // anyprec bench: speed and memory at every width, against the machine's
 // own streaming bandwidth and the unquantized source.
 #include "bench.h"
+#include "bench_spec.h"
 #include "cli_common.h"
 #include "commands.h"
 #include "error.h"
@@ -23,6 +24,11 @@ int cmd_bench(int argc, char** argv, int first) {
         {"--kernels", "", true, "CPU kernel set: auto, avx2 or scalar (to compare sets on one CPU)", "auto"},
         {"--json", "", false, "print a JSON list instead of a table", ""},
         {"--profile", "", false, "also show where decode time goes, per width", ""},
+        {"--draft-bits", "", true, "instead: self-speculative decoding from these draft widths, against plain decoding at --bits", ""},
+        {"--draft-k", "", true, "with --draft-bits: tokens drafted per round, e.g. 2,4,6", "4"},
+        {"--fixed-k", "", false, "with --draft-bits: do not adapt k", ""},
+        {"--prompts", "", true, "with --draft-bits: chat prompts, one per line", "24 built-in prompts"},
+        {"--spec-tokens", "", true, "with --draft-bits: tokens generated per prompt at most", "128"},
     };
     Args a(specs, argc, argv, first);
     if (a.help() || a.positional().size() != 1) {
@@ -63,6 +69,13 @@ int cmd_bench(int argc, char** argv, int first) {
         so.n_ctx = bo.prompt_tokens + bo.decode_tokens + 64;
         so.profile = a.has("--profile");
         so.kernels = kc;
+        if (a.has("--draft-bits")) {
+            so.n_ctx = 2048;
+            ap::Session s(*m, so);
+            std::vector<int> targets = widths_from(a, "--bits");
+            if (targets.empty()) targets = {m->max_bits()};
+            return bench_speculative(a, s, targets, json);
+        }
         ap::Session s(*m, so);
         kernel_name = s.kernels().name;
         used_threads = s.threads();

@@ -32,6 +32,9 @@ int cmd_chat(int argc, char** argv, int first) {
     const auto sampling = sampling_from(a);
     const int max_tokens = int(a.integer("--max-tokens", 512, 1, ap::limits::kMaxGenerateTokens));
     int bits = bits_from(a, *m);
+    ap::GenerateRequest decode;  // speculative / latency settings of every turn
+    decode.bits = bits;
+    decode_options_from(a, *m, decode);
     const auto& td = m->tok->data();
     const std::string bos_text = td.add_bos && td.bos_id >= 0 ? m->tok->token_bytes(td.bos_id, true) : "";
     std::vector<ap::ChatMessage> msgs;
@@ -58,13 +61,13 @@ int cmd_chat(int argc, char** argv, int first) {
                 std::printf("(this model serves %s)\n", m->any_precision() ? (std::to_string(m->min_bits()) + ".." + std::to_string(m->max_bits()) + " bits").c_str() : "full precision only");
             } else {
                 bits = b;
-                std::printf("(now %d bits)\n", bits);
+                std::printf("(now %d bits%s)\n", bits, decode.draft_bits >= b ? "; drafts off at or below the draft width" : "");
             }
             continue;
         }
         warn_unencodable(*m->tok, line);
         msgs.push_back({"user", line});
-        ap::GenerateRequest req;
+        ap::GenerateRequest req = decode;
         req.prompt = m->tok->encode(ap::format_chat(m->chat_format, msgs, true, bos_text), false, true);
         req.sampling = sampling;
         req.max_tokens = max_tokens;
@@ -86,6 +89,7 @@ int cmd_chat(int argc, char** argv, int first) {
         msgs.push_back({"assistant", r.text});
         std::fprintf(stderr, "\n[%d tokens, %.1f tokens/s, first token %.2f s%s]\n", r.n_generated, r.decode_tok_s(),
                      r.ttft_s, r.reason == ap::StopReason::Cancelled ? ", stopped" : "");
+        std::fputs(decode_summary(r).c_str(), stderr);
     }
     return 0;
 }

@@ -31,6 +31,7 @@ int cmd_run(int argc, char** argv, int first) {
     req.sampling = sampling_from(a);
     req.max_tokens = int(a.integer("--max-tokens", 256, 0, ap::limits::kMaxGenerateTokens));
     req.bits = bits_from(a, *m);
+    decode_options_from(a, *m, req);
     std::string prompt = a.has("--file") ? read_text_file(a.str("--file")) : a.str("--prompt");
     if (prompt.empty()) throw ap::Error("--prompt: empty prompt");
     warn_unencodable(*m->tok, prompt);
@@ -64,6 +65,7 @@ int cmd_run(int argc, char** argv, int first) {
     std::fprintf(stderr, "prompt: %d tokens in %.3f s = %.1f tokens/s\n", r.n_prompt_evaluated, r.prompt_s, r.prompt_tok_s());
     std::fprintf(stderr, "decode: %d tokens in %.3f s = %.1f tokens/s (time to first token %.3f s, stop: %s)\n",
                  r.n_generated, r.decode_s, r.decode_tok_s(), r.ttft_s, ap::stop_reason_name(r.reason));
+    std::fputs(decode_summary(r).c_str(), stderr);
     return 0;
 }
 

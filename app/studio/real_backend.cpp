@@ -1,5 +1,6 @@
 #include "real_backend.h"
 
+#include "generator.h"
 #include "model.h"
 #include "quantize.h"
 #include "sampler.h"
@@ -10,13 +11,11 @@
 #include <QDir>
 #include <QFileInfo>
 
-#include <chrono>
+#include <deque>
 
 namespace studio {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 QString qs(const std::string& s) { return QString::fromStdString(s); }
 
@@ -89,92 +88,74 @@ qint64 quantRows(const ap::Model& m) {
     return rows;
 }
 
-// One comparison column: its own Session over the shared Model, decoded one
-// token per step() so the worker can interleave columns.
+// The engine's request for one chat turn in the model's chat format.
+ap::GenerateRequest chatRequest(const ap::Model& m, const QList<ChatTurn>& turns, const SamplingSettings& s, int bits) {
+    ap::GenerateRequest g;
+    g.prompt = promptTokens(m, turns);
+    g.max_tokens = s.maxTokens;
+    g.sampling = convert(s);
+    g.stop = ap::chat_stop_strings(m.chat_format);
+    g.bits = m.resolve_bits(bits);
+    return g;
+}
+
+TokenOut convert(const ap::TokenEvent& e, int nPrompt) {
+    TokenOut t;
+    t.piece = qs(e.text);
+    t.bits = e.bits;
+    t.elapsedS = e.elapsed_s;
+    t.tokenS = e.token_s;
+    t.nPrompt = nPrompt;
+    return t;
+}
+
+BackendResult convert(const ap::GenerateResult& r, const ap::Session& s) {
+    BackendResult out;
+    out.reason = convert(r.reason);
+    out.nPrompt = r.n_prompt;
+    out.nPromptEvaluated = r.n_prompt_evaluated;
+    out.nGenerated = r.n_generated;
+    out.promptS = r.prompt_s;
+    out.decodeS = r.decode_s;
+    out.ttftS = r.ttft_s;
+    out.kvBytes = s.kv_bytes();
+    out.activationBytes = s.activation_bytes();
+    return out;
+}
+
+// One comparison column: its own Session over the shared Model, driven by the
+// engine's one decode loop a step at a time so the worker can interleave columns.
 class RealStream : public TokenStream {
 public:
-    RealStream(const ap::Model& m, const QList<ChatTurn>& turns, const SamplingSettings& s, int bits)
-        : m_(m), sampler_(convert(s)), max_(s.maxTokens), bits_(m.resolve_bits(bits)) {
+    RealStream(const ap::Model& m, const QList<ChatTurn>& turns, const SamplingSettings& s, int bits) {
         ap::SessionOptions so;
         so.n_ctx = 2048;
         session_ = std::make_unique<ap::Session>(m, so);
-        prompt_ = promptTokens(m, turns);
-        history_ = prompt_;
-        r_.nPrompt = r_.nPromptEvaluated = int(prompt_.size());
-        stops_ = ap::chat_stop_strings(m.chat_format);
-        start_ = Clock::now();
+        ap::GenerateRequest g = chatRequest(m, turns, s, bits);
+        nPrompt_ = int(g.prompt.size());
+        gen_ = std::make_unique<ap::Generator>(*session_, std::move(g), [this](const ap::TokenEvent& e) { queue_.push_back(e); });
     }
 
     bool step(TokenOut& out) override {
-        if (done_) return false;
-        const auto t0 = Clock::now();
-        if (r_.nGenerated >= max_) return finish(StopReason::MaxTokens);
-        if (session_->n_past() + 1 >= session_->n_ctx()) return finish(StopReason::ContextFull);
-        if (r_.nGenerated == 0) {
-            session_->reset();
-            session_->eval(prompt_.data(), int(prompt_.size()), bits_, &logits_, false);
-            r_.promptS = seconds(t0);
-        } else {
-            session_->eval(&last_, 1, bits_, &logits_, false);
-        }
-        const int n_vocab = m_.tok->n_vocab();
-        last_ = sampler_.sample(logits_.data() + (logits_.size() - size_t(n_vocab)), n_vocab, history_);
-        history_.push_back(last_);
-        if (m_.tok->is_eog(last_)) return finish(StopReason::Eos);
-        std::string piece = utf8_.push(m_.tok->token_bytes(last_));
-        text_ += piece;
-        for (const auto& s : stops_) {
-            if (s.empty()) continue;
-            if (auto pos = text_.find(s); pos != std::string::npos) {
-                // Emit nothing of the stop string itself.
-                const size_t keep = pos >= text_.size() - piece.size() ? pos - (text_.size() - piece.size()) : 0;
-                piece = piece.substr(0, keep);
-                emitToken(out, piece, t0);
-                finish(StopReason::StopString);
-                return !piece.empty();
+        try {
+            while (queue_.empty() && gen_->step()) {
             }
+        } catch (const std::exception& e) {
+            throw EngineError(e.what());
         }
-        emitToken(out, piece, t0);
+        if (queue_.empty()) return false;
+        out = convert(queue_.front(), nPrompt_);
+        queue_.pop_front();
         return true;
     }
 
-    BackendResult result() const override { return r_; }
+    BackendResult result() const override { return convert(gen_->result(), *session_); }
 
 private:
-    static double seconds(Clock::time_point since) {
-        return std::chrono::duration<double>(Clock::now() - since).count();
-    }
-    void emitToken(TokenOut& out, const std::string& piece, Clock::time_point t0) {
-        out.piece = qs(piece);
-        out.bits = bits_;
-        out.tokenS = seconds(t0);
-        out.elapsedS = seconds(start_);
-        out.nPrompt = r_.nPrompt;
-        if (r_.nGenerated == 0) r_.ttftS = out.elapsedS;
-        else r_.decodeS += out.tokenS;
-        ++r_.nGenerated;
-    }
-    bool finish(StopReason why) {
-        done_ = true;
-        r_.reason = why;
-        r_.kvBytes = session_->kv_bytes();
-        r_.activationBytes = session_->activation_bytes();
-        return false;
-    }
-
-    const ap::Model& m_;
     std::unique_ptr<ap::Session> session_;
-    ap::Sampler sampler_;
-    ap::Utf8StreamDecoder utf8_;
-    std::vector<int32_t> prompt_, history_;
-    std::vector<float> logits_;
-    std::vector<std::string> stops_;
-    std::string text_;
-    int32_t last_ = -1;
-    int max_, bits_;
-    bool done_ = false;
-    BackendResult r_;
-    Clock::time_point start_;
+    std::unique_ptr<ap::Generator> gen_;
+    std::deque<ap::TokenEvent> queue_;  // a step may yield several tokens, or a final piece
+    int nPrompt_ = 0;
 };
 
 class RealBackend : public EngineBackend {
@@ -209,40 +190,16 @@ public:
     bool hasModel() const override { return model_ != nullptr; }
 
     BackendResult generate(const GenerationRequest& req, const TokenSink& onToken) override {
-        ap::GenerateRequest g;
-        g.prompt = promptTokens(*model_, req.turns);
-        g.max_tokens = req.sampling.maxTokens;
-        g.sampling = convert(req.sampling);
-        g.stop = ap::chat_stop_strings(model_->chat_format);
-        g.bits = model_->resolve_bits(req.bits);
+        ap::GenerateRequest g = chatRequest(*model_, req.turns, req.sampling, req.bits);
         g.live_bits = &req.controls->liveBits;
         g.cancel = &req.controls->cancel;
         const int nPrompt = int(g.prompt.size());
-        ap::GenerateResult r;
         try {
-            r = chat_->generate(g, [&](const ap::TokenEvent& e) {
-                TokenOut t;
-                t.piece = qs(e.text);
-                t.bits = e.bits;
-                t.elapsedS = e.elapsed_s;
-                t.tokenS = e.token_s;
-                t.nPrompt = nPrompt;
-                onToken(t);
-            });
+            const ap::GenerateResult r = chat_->generate(g, [&](const ap::TokenEvent& e) { onToken(convert(e, nPrompt)); });
+            return convert(r, *chat_);
         } catch (const std::exception& e) {
             throw EngineError(e.what());
         }
-        BackendResult out;
-        out.reason = convert(r.reason);
-        out.nPrompt = r.n_prompt;
-        out.nPromptEvaluated = r.n_prompt_evaluated;
-        out.nGenerated = r.n_generated;
-        out.promptS = r.prompt_s;
-        out.decodeS = r.decode_s;
-        out.ttftS = r.ttft_s;
-        out.kvBytes = chat_->kv_bytes();
-        out.activationBytes = chat_->activation_bytes();
-        return out;
     }
 
     std::unique_ptr<TokenStream> openStream(const QList<ChatTurn>& turns, const SamplingSettings& s,
