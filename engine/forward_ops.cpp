@@ -41,30 +41,6 @@ void rope_rotate_half(float* v, int d, const float* c, const float* s) {
     }
 }
 
-void attend_f16_softcap(const float* q, const uint16_t* k, const uint16_t* v, size_t stride, int n_pos, int d,
-                        float scale, float cap, float* scores, float* out) {
-    float mx = -INFINITY;
-    for (int j = 0; j < n_pos; ++j) {
-        const uint16_t* kr = k + size_t(j) * stride;
-        float s = 0;
-        for (int i = 0; i < d; ++i) s += q[i] * kern::half_to_float(kr[i]);
-        scores[j] = cap * std::tanh(s * scale / cap);
-        mx = std::max(mx, scores[j]);
-    }
-    double sum = 0;
-    for (int j = 0; j < n_pos; ++j) {
-        scores[j] = std::exp(scores[j] - mx);
-        sum += scores[j];
-    }
-    for (int i = 0; i < d; ++i) out[i] = 0;
-    for (int j = 0; j < n_pos; ++j) {
-        const uint16_t* vr = v + size_t(j) * stride;
-        for (int i = 0; i < d; ++i) out[i] += scores[j] * kern::half_to_float(vr[i]);
-    }
-    const float inv = float(1.0 / sum);
-    for (int i = 0; i < d; ++i) out[i] *= inv;
-}
-
 void gelu_tanh_mul(float* gate, const float* up, size_t n) {
     const float c = 0.7978845608028654f;  // sqrt(2 / pi)
     for (size_t i = 0; i < n; ++i) {

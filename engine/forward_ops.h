@@ -11,10 +11,8 @@ void rms_norm(const float* x, const float* w, int n, float eps, float* out);
 void rope_tables(const float* inv_freq, int half, int pos0, int n, float* cos_out, float* sin_out);
 // Rotate-half RoPE (Hugging Face layout): pairs (i, i + d/2).
 void rope_rotate_half(float* v, int d, const float* cos_t, const float* sin_t);
-// Attention (over the fp16 KV cache) and SwiGLU are kernels: KernelSet::attend_f16, silu_mul.
-// Attention whose scores are soft-capped first (gemma2): s -> cap * tanh(s / cap), s = scale * q.k.
-void attend_f16_softcap(const float* q, const uint16_t* k, const uint16_t* v, size_t stride, int n_pos, int d,
-                        float scale, float cap, float* scores, float* out);
+// Attention over the fp16 KV cache (soft-capped scores included) and SwiGLU
+// are kernels: KernelSet::attend_f16 with kern::attend_merge, silu_mul.
 // GeGLU (gemma): gate[i] = gelu_tanh(gate[i]) * up[i].
 void gelu_tanh_mul(float* gate, const float* up, size_t n);
 // x[i] = cap * tanh(x[i] / cap) (gemma2's final logits).

@@ -85,6 +85,59 @@ struct Session::Impl {
     }
     void matmul(const Linear& L, const float* X, int n, float* Y, int bits) { matmuls({{&L, Y}}, X, n, bits); }
 
+    // Attention of nb tokens at positions pos0.. over one layer's cache. Work
+    // is split into (token, KV head, range of positions) parts so that the
+    // heads sharing a KV head read and convert its rows once, and a long
+    // context spreads over every thread even in decode (three KV heads on
+    // two threads would leave one idle a third of the time). Ranges are
+    // fixed runs of attn_chunk positions from each token's first visible
+    // position, merged in order: a token's result does not depend on the
+    // batch it came in or on the thread count.
+    int attn_chunk = 256;  // at most 16 ranges per token (Session sets it from n_ctx)
+    std::vector<float> att_m, att_l, att_acc;
+    void attention(const ModelConfig& c, int pos0, int nb, const uint16_t* kc, const uint16_t* vc, bool slides) {
+        const int H = c.n_head, KVH = c.n_head_kv, hd = c.head_dim, G = H / KVH;
+        const int Qd = H * hd, KVd = KVH * hd;
+        const float scale = c.attn_scale > 0 ? c.attn_scale : 1.f / std::sqrt(float(hd));
+        auto first_pos = [&](int t) { return slides ? std::max(0, pos0 + t + 1 - c.sliding_window) : 0; };
+        // Part offsets per token (every KV head of a token has the same number of parts).
+        std::vector<int> part0(size_t(nb) + 1, 0);
+        for (int t = 0; t < nb; ++t) {
+            const int n_pos = pos0 + t + 1 - first_pos(t);
+            part0[size_t(t) + 1] = part0[size_t(t)] + (n_pos + attn_chunk - 1) / attn_chunk;
+        }
+        const size_t parts = size_t(part0[size_t(nb)]) * KVH;  // ordered [token][kv head][range]
+        if (att_m.size() < parts * G) {
+            att_m.resize(parts * G);
+            att_l.resize(parts * G);
+            att_acc.resize(parts * G * hd);
+        }
+        pool.parallel_for(int(parts), 1, [&](int b, int e) {
+            thread_local std::vector<float> scratch;
+            scratch.resize(kern::attend_scratch_floats(attn_chunk, hd));
+            for (int task = b; task < e; ++task) {
+                // The token whose parts hold this one: part0[t] * KVH <= task < part0[t + 1] * KVH.
+                const int t = int(std::upper_bound(part0.begin(), part0.end(), task / KVH) - part0.begin()) - 1;
+                const int per = part0[size_t(t) + 1] - part0[size_t(t)];
+                const int within = task - part0[size_t(t)] * KVH, kvh = within / per, r = within % per;
+                const int start = first_pos(t) + r * attn_chunk;
+                const int n = std::min(attn_chunk, pos0 + t + 1 - start);
+                const size_t pi = size_t(task) * G;
+                k.attend_f16(&q[size_t(t) * Qd + size_t(kvh) * G * hd], size_t(hd), G, kc + size_t(start) * KVd + kvh * hd,
+                             vc + size_t(start) * KVd + kvh * hd, size_t(KVd), n, hd, scale, c.attn_softcap,
+                             scratch.data(), &att_m[pi], &att_l[pi], &att_acc[pi * hd]);
+            }
+        });
+        pool.parallel_for(nb * KVH, 1, [&](int b, int e) {
+            for (int i = b; i < e; ++i) {
+                const int t = i / KVH, kvh = i % KVH;
+                const int per = part0[size_t(t) + 1] - part0[size_t(t)];
+                const size_t p0 = (size_t(part0[size_t(t)]) * KVH + size_t(kvh) * per) * G;
+                kern::attend_merge(per, G, hd, &att_m[p0], &att_l[p0], &att_acc[p0 * hd], &att[size_t(t) * Qd + size_t(kvh) * G * hd], size_t(hd));
+            }
+        });
+    }
+
     void dense_or_ap(const Linear& L, const float* X, int n, float* Y, int bits) {
         if (L.quantized()) {
             const kern::ApMatrix v = L.ap->view();
@@ -116,6 +169,7 @@ Session::Session(const Model& m, const SessionOptions& opt) : m_(m) {
     Impl& I = *impl_;
     I.B = std::max(1, opt.batch);
     I.exact_prompts = opt.exact_prompts;
+    I.attn_chunk = std::max(256, (n_ctx_ + 15) / 16);
     I.profiling = opt.profile;
     const ModelConfig& c = m.cfg;
     const size_t kv_dim = size_t(c.n_head_kv) * c.head_dim;
@@ -258,28 +312,7 @@ void Session::eval(const int32_t* tokens, int n, int bits, std::vector<float>* l
                 I.k.f32_to_f16(&I.vv[size_t(t) * KVd], vc + size_t(pos0 + t) * KVd, KVd);
             }
             I.lap(&ForwardProfile::rope_s);
-            const int group = H / KVH;
-            const float scale = c.attn_scale > 0 ? c.attn_scale : 1.f / std::sqrt(float(hd));
-            // One task per (token, query head): nine or more tasks keep both
-            // cores busy in decode; the heads sharing a KV head read its rows
-            // from cache.
-            I.pool.parallel_for(nb * H, 1, [&](int b, int e) {
-                std::vector<float> scores(size_t(pos0 + nb));
-                for (int task = b; task < e; ++task) {
-                    const int t = task / H, h = task % H, kvh = h / group;
-                    // Sliding-window layers see the last `sliding_window` positions, this one included.
-                    const int end = pos0 + t + 1, start = slides ? std::max(0, end - c.sliding_window) : 0;
-                    const uint16_t* kr = kc + size_t(start) * KVd + kvh * hd;
-                    const uint16_t* vr = vc + size_t(start) * KVd + kvh * hd;
-                    float* out = &I.att[size_t(t) * Qd + h * hd];
-                    if (c.attn_softcap > 0)
-                        attend_f16_softcap(&I.q[size_t(t) * Qd + h * hd], kr, vr, KVd, end - start, hd, scale,
-                                           c.attn_softcap, scores.data(), out);
-                    else
-                        I.k.attend_f16(&I.q[size_t(t) * Qd + h * hd], kr, vr, KVd, end - start, hd, scale, scores.data(),
-                                       out);
-                }
-            });
+            I.attention(c, pos0, nb, kc, vc, slides);
             I.lap(&ForwardProfile::attention_s);
             I.matmul(L.wo, I.att.data(), nb, I.tmp.data(), bits);
             if (!L.post_attn_norm.empty())

@@ -38,8 +38,8 @@ int f32_tile_rows(int K);
 void gemm_f32(const float* W, int K, const float* X, int ldx, int n, float* Y, int ldy, int r0, int r1);
 
 // Attention over the fp16 KV cache and fp16 row stores (avx2_attention.cpp, needs F16C).
-void attend_f16(const float* q, const uint16_t* k, const uint16_t* v, size_t stride, int n_pos, int d, float scale,
-                float* scores, float* out);
+void attend_f16(const float* q, size_t q_stride, int G, const uint16_t* k, const uint16_t* v, size_t stride, int n_pos,
+                int d, float scale, float cap, float* scratch, float* m, float* l, float* acc);
 void f32_to_f16(const float* x, uint16_t* y, size_t n);
 // SwiGLU with the vectorised exp (avx2_silu.cpp).
 void silu_mul(float* gate, const float* up, size_t n);

@@ -41,12 +41,23 @@ using GemmApPreparedFn = void (*)(const ApMatrix& m, int bits, const PreparedX& 
 
 // Sum of n floats: the streaming-read probe behind bandwidth figures.
 using SumF32Fn = double (*)(const float* x, size_t n);
-// One query head's attention over n_pos cached positions whose K and V rows
-// are fp16 (IEEE binary16) with `stride` elements from one position to the
-// next: out[0..d) = softmax(scale * q.k_j) weighted sum of v_j. `scores` is
-// scratch for n_pos floats.
-using AttendF16Fn = void (*)(const float* q, const uint16_t* k, const uint16_t* v, size_t stride, int n_pos, int d,
-                             float scale, float* scores, float* out);
+// Attention of the G query heads that share one KV head over n_pos cached
+// positions (K and V rows fp16, `stride` elements from one position to the
+// next), as a part that attend_merge combines with the parts of other
+// position ranges (so long contexts split over threads):
+//   s_gj = scale * q_g . k_j, then cap * tanh(s_gj / cap) when cap > 0;
+//   m[g] = max_j s_gj; l[g] = sum_j exp(s_gj - m[g]);
+//   acc[g * d + i] = sum_j exp(s_gj - m[g]) * v_j[i].
+// q: G rows of d floats, q_stride apart. K and V rows are converted once for
+// all G heads. scratch: attend_scratch_floats(n_pos, d) floats.
+using AttendF16Fn = void (*)(const float* q, size_t q_stride, int G, const uint16_t* k, const uint16_t* v, size_t stride,
+                             int n_pos, int d, float scale, float cap, float* scratch, float* m, float* l, float* acc);
+inline size_t attend_scratch_floats(int n_pos, int d) { return size_t(n_pos) * (2 * size_t(d) + 1) + 16; }
+// Softmax-weighted V rows of G heads from n_parts parts (part p's m and l at
+// [p * G + g], acc at [(p * G + g) * d]), merged in part order; row g of the
+// result goes to out + g * out_stride.
+void attend_merge(int n_parts, int G, int d, const float* m, const float* l, const float* acc, float* out,
+                  size_t out_stride);
 // y[i] = x[i] rounded to fp16 (nearest even), for storing KV rows.
 using F32ToF16Fn = void (*)(const float* x, uint16_t* y, size_t n);
 // SwiGLU: gate[i] = silu(gate[i]) * up[i].
@@ -76,8 +87,8 @@ void gemm_f32_scalar(const float* W, int K, const float* X, int ldx, int n, floa
 void gemm_ap_scalar(const ApMatrix& m, int bits, const float* X, int ldx, int n, float* Y, int ldy, int r0, int r1);
 double sum_f32_scalar(const float* x, size_t n);
 void dequant_ap_scalar(const ApMatrix& m, int bits, int r0, int r1, float* dst);
-void attend_f16_scalar(const float* q, const uint16_t* k, const uint16_t* v, size_t stride, int n_pos, int d, float scale,
-                       float* scores, float* out);
+void attend_f16_scalar(const float* q, size_t q_stride, int G, const uint16_t* k, const uint16_t* v, size_t stride,
+                       int n_pos, int d, float scale, float cap, float* scratch, float* m, float* l, float* acc);
 void f32_to_f16_scalar(const float* x, uint16_t* y, size_t n);
 void silu_mul_scalar(float* gate, const float* up, size_t n);
 

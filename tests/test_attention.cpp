@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <tuple>
 #include <vector>
 
 using namespace ap::kern;
@@ -27,13 +28,14 @@ float bits_to_float(uint32_t b) {
 
 // Softmax attention in double over fp16 K/V: the exact value the kernels approximate.
 std::vector<double> reference(const std::vector<float>& q, const std::vector<uint16_t>& k, const std::vector<uint16_t>& v,
-                              size_t stride, int n_pos, int d, float scale) {
+                              size_t stride, int n_pos, int d, float scale, float cap = 0, size_t q0 = 0) {
     std::vector<double> s(n_pos);
     double mx = -1e300;
     for (int j = 0; j < n_pos; ++j) {
         double a = 0;
-        for (int i = 0; i < d; ++i) a += double(q[i]) * half_to_float(k[size_t(j) * stride + i]);
+        for (int i = 0; i < d; ++i) a += double(q[q0 + i]) * half_to_float(k[size_t(j) * stride + i]);
         s[j] = a * scale;
+        if (cap > 0) s[j] = cap * std::tanh(s[j] / cap);
         mx = std::max(mx, s[j]);
     }
     double sum = 0;
@@ -41,6 +43,24 @@ std::vector<double> reference(const std::vector<float>& q, const std::vector<uin
     std::vector<double> out(d, 0.0);
     for (int j = 0; j < n_pos; ++j)
         for (int i = 0; i < d; ++i) out[i] += s[j] / sum * half_to_float(v[size_t(j) * stride + i]);
+    return out;
+}
+
+// The kernel's contract as the session uses it: G heads over n_pos
+// positions split into `parts` ranges, then merged. out: G rows of d.
+std::vector<float> attend(const KernelSet& k, const float* q, int G, const uint16_t* K, const uint16_t* V, size_t stride,
+                          int n_pos, int d, float scale, float cap, int parts) {
+    const int chunk = (n_pos + parts - 1) / parts;
+    parts = (n_pos + chunk - 1) / chunk;
+    std::vector<float> m(size_t(parts) * G), l(size_t(parts) * G), acc(size_t(parts) * G * d);
+    std::vector<float> scratch(attend_scratch_floats(chunk, d));
+    for (int p = 0; p < parts; ++p) {
+        const int start = p * chunk, n = std::min(chunk, n_pos - start);
+        k.attend_f16(q, size_t(d), G, K + size_t(start) * stride, V + size_t(start) * stride, stride, n, d, scale, cap,
+                     scratch.data(), &m[size_t(p) * G], &l[size_t(p) * G], &acc[size_t(p) * G * d]);
+    }
+    std::vector<float> out(size_t(G) * d + 4, 123.f);
+    attend_merge(parts, G, d, m.data(), l.data(), acc.data(), out.data(), size_t(d));
     return out;
 }
 
@@ -112,31 +132,35 @@ private slots:
         }
     }
 
+    // Heads sharing a KV head, ranges of positions merged, soft caps: within
+    // the tolerance of the double reference for every head.
     void attentionMatchesReference() {
         std::mt19937 rng(11);
         std::normal_distribution<float> nd(0.f, 1.f);
         for (auto& [name, k] : sets()) {
             for (int d : {8, 16, 24, 64, 72, 128, 12})
                 for (int n_pos : {1, 2, 3, 4, 5, 8, 9, 17, 100, 553})
-                    for (float scale : {0.125f, 3.0f}) {  // 3.0: peaked softmax, most exps underflow
-                        const size_t stride = size_t(d) * 3 + 5;  // rows of several heads, odd spacing
-                        std::vector<float> q(d);
-                        for (auto& e : q) e = nd(rng);
-                        std::vector<uint16_t> K(stride * n_pos), V(stride * n_pos);
-                        for (auto& e : K) e = float_to_half(nd(rng));
-                        for (auto& e : V) e = float_to_half(nd(rng) * 4.f);
-                        double vmax = 0;
-                        for (auto e : V) vmax = std::max(vmax, double(std::fabs(half_to_float(e))));
-                        const auto want = reference(q, K, V, stride, n_pos, d, scale);
-                        std::vector<float> scores(n_pos + 4, -7.f), out(d + 4, 123.f);
-                        k.attend_f16(q.data(), K.data(), V.data(), stride, n_pos, d, scale, scores.data(), out.data());
-                        for (int i = 0; i < d; ++i)
-                            if (!(std::fabs(out[i] - want[i]) <= 2e-5 * vmax))
-                                QFAIL(qPrintable(QString("%1 d %2 n_pos %3 scale %4 [%5]: %6 vs %7")
-                                                     .arg(name).arg(d).arg(n_pos).arg(scale).arg(i).arg(out[i]).arg(want[i])));
-                        for (int i = d; i < d + 4; ++i) QCOMPARE(out[i], 123.f);  // nothing written past the head
-                        for (int j = n_pos; j < n_pos + 4; ++j) QCOMPARE(scores[j], -7.f);
-                    }
+                    for (float scale : {0.125f, 3.0f})  // 3.0: peaked softmax, most exps underflow
+                        for (auto [G, parts, cap] : {std::tuple{1, 1, 0.f}, std::tuple{3, 2, 0.f}, std::tuple{2, 3, 5.f}}) {
+                            const size_t stride = size_t(d) * 3 + 5;  // rows of several heads, odd spacing
+                            std::vector<float> q(size_t(G) * d);
+                            for (auto& e : q) e = nd(rng);
+                            std::vector<uint16_t> K(stride * n_pos), V(stride * n_pos);
+                            for (auto& e : K) e = float_to_half(nd(rng));
+                            for (auto& e : V) e = float_to_half(nd(rng) * 4.f);
+                            double vmax = 0;
+                            for (auto e : V) vmax = std::max(vmax, double(std::fabs(half_to_float(e))));
+                            const auto out = attend(k, q.data(), G, K.data(), V.data(), stride, n_pos, d, scale, cap, parts);
+                            for (int g = 0; g < G; ++g) {
+                                const auto want = reference(q, K, V, stride, n_pos, d, scale, cap, size_t(g) * d);
+                                for (int i = 0; i < d; ++i)
+                                    if (!(std::fabs(out[size_t(g) * d + i] - want[i]) <= 2e-5 * vmax))
+                                        QFAIL(qPrintable(QString("%1 d %2 n_pos %3 scale %4 G %5 parts %6 cap %7 head %8 [%9]: %10 vs %11")
+                                                             .arg(name).arg(d).arg(n_pos).arg(scale).arg(G).arg(parts).arg(cap).arg(g)
+                                                             .arg(i).arg(out[size_t(g) * d + i]).arg(want[i])));
+                            }
+                            for (int i = G * d; i < G * d + 4; ++i) QCOMPARE(out[size_t(i)], 123.f);  // nothing written past the heads
+                        }
         }
     }
 
@@ -168,12 +192,12 @@ private slots:
             K[size_t(j) * d] = float_to_half(j == 17 ? 1.0f : -1.0f);
             V[size_t(j) * d + 1] = float_to_half(float(j));
         }
-        for (auto& [name, k] : sets()) {
-            std::vector<float> scores(n_pos), out(d);
-            k.attend_f16(q.data(), K.data(), V.data(), d, n_pos, d, 1.f, scores.data(), out.data());
-            QVERIFY2(std::fabs(out[1] - 17.f) < 1e-5f, qPrintable(name));
-            for (float e : out) QVERIFY(std::isfinite(e));
-        }
+        for (auto& [name, k] : sets())
+            for (int parts : {1, 3}) {
+                const auto out = attend(k, q.data(), 1, K.data(), V.data(), d, n_pos, d, 1.f, 0.f, parts);
+                QVERIFY2(std::fabs(out[1] - 17.f) < 1e-5f, qPrintable(name));
+                for (int i = 0; i < d; ++i) QVERIFY(std::isfinite(out[size_t(i)]));
+            }
     }
 };
 
