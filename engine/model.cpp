@@ -1,4 +1,5 @@
 #include "model.h"
+#include "memory_estimate.h"
 
 #include "anyprec_checkpoint.h"
 #include "error.h"
@@ -26,6 +27,8 @@ static std::string file_magic(const std::string& path) {
 std::unique_ptr<Model> load_model(const std::string& path, const ProgressFn& progress) {
     std::error_code ec;
     if (!fs::exists(path, ec)) throw file_error(path, "no such file or folder");
+    if (fs::is_directory(path, ec) || file_magic(path) == "GGUF" || is_anyprec_checkpoint(path))
+        check_memory_for_load(path);  // before any weight is read or allocated
     if (fs::is_directory(path, ec)) return load_hf_model(path, progress);
     if (file_magic(path) == "GGUF") return load_gguf_model(path, progress);
     if (is_anyprec_checkpoint(path)) return load_checkpoint_model(path, progress);

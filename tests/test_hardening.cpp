@@ -6,6 +6,7 @@
 #include "error.h"
 #include "gguf.h"
 #include "input_limits.h"
+#include "memory_estimate.h"
 #include "model.h"
 #include "model_config.h"
 #include "safetensors.h"
@@ -194,6 +195,34 @@ private slots:
 
     // Item 4: a symlink planted at OUT.tmp made the writer overwrite its target
     // and left OUT a symlink; stale temporaries of killed runs stayed forever.
+    // A model bigger than the memory available is refused before any weight
+    // is read, with what it needs and what there is; the estimate counts
+    // dense tensors as the fp32 the engine holds.
+    void model_larger_than_memory_is_refused() {
+        const std::string p = dir_ + "/fits.gguf";
+        aptest::write_tiny_gguf(aptest::make_tiny_model(3), p);
+        const LoadEstimate e = estimate_load(p);
+        int64_t elements = 0;
+        const GgufFile f(p);
+        for (const auto& t : f.tensors()) elements += t.n_elements();
+        QCOMPARE(e.weight_bytes, uint64_t(elements) * 4);
+        QVERIFY(e.total() > e.weight_bytes);
+        QVERIFY(load_model(p) != nullptr);  // fits this machine
+        qputenv("ANYPREC_MEMORY_LIMIT", QByteArray::number(qulonglong(e.total() - 1)));
+        try {
+            (void)load_model(p);
+            qunsetenv("ANYPREC_MEMORY_LIMIT");
+            QFAIL("a model larger than the available memory was loaded");
+        } catch (const ap::Error& err) {
+            const QString m = err.what();
+            QVERIFY2(m.contains("fits.gguf") && m.contains("loading needs about") && m.contains("available"), qPrintable(m));
+        }
+        qputenv("ANYPREC_NO_MEMORY_CHECK", "1");
+        QVERIFY(load_model(p) != nullptr);  // the user's override
+        qunsetenv("ANYPREC_NO_MEMORY_CHECK");
+        qunsetenv("ANYPREC_MEMORY_LIMIT");
+    }
+
     void atomic_writer_never_follows_planted_links() {
         const std::string out = dir_ + "/out.bin", victim = dir_ + "/victim.txt";
         aptest::write_text(victim, "precious");
