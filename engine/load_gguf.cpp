@@ -3,6 +3,7 @@
 #include "archs.h"
 #include "error.h"
 #include "gguf.h"
+#include "half.h"
 #include "model_assembly.h"
 #include "model_loaders.h"
 
@@ -14,15 +15,16 @@ static std::string gguf_name_for(const std::string& hf) { return gguf_tensor_nam
 
 // The llama.cpp converter reorders each head's rows from rotate-half order
 // (i, i + d/2) to interleaved pairs (2i, 2i + 1); put them back.
-static void unpermute_heads(std::vector<float>& w, int n_heads, int head_dim, int cols) {
-    std::vector<float> out(w.size());
+template <typename T>
+static void unpermute_heads(std::vector<T>& w, int n_heads, int head_dim, int cols) {
+    std::vector<T> out(w.size());
     const int half = head_dim / 2;
     for (int h = 0; h < n_heads; ++h)
         for (int s = 0; s < 2; ++s)
             for (int j = 0; j < half; ++j) {
-                const float* src = &w[(size_t(h) * head_dim + 2 * j + s) * cols];
-                float* dst = &out[(size_t(h) * head_dim + s * half + j) * cols];
-                std::memcpy(dst, src, sizeof(float) * cols);
+                const T* src = &w[(size_t(h) * head_dim + 2 * j + s) * cols];
+                T* dst = &out[(size_t(h) * head_dim + s * half + j) * cols];
+                std::memcpy(dst, src, sizeof(T) * cols);
             }
     w.swap(out);
 }
@@ -73,7 +75,7 @@ std::unique_ptr<Model> load_gguf_model(const std::string& path, const ProgressFn
 
     std::map<std::string, int> type_count;
     const ModelConfig& c = m->cfg;
-    auto fetch = [&](const std::string& hf, const std::vector<int64_t>& shape) {
+    auto find = [&](const std::string& hf, const std::vector<int64_t>& shape) {
         const std::string gname = gguf_name_for(hf);
         const GgufTensor* t = f.find_tensor(gname);
         if (!t) throw file_error(path, "missing tensor " + gname);
@@ -84,18 +86,53 @@ std::unique_ptr<Model> load_gguf_model(const std::string& path, const ProgressFn
         if (got != want) {
             throw file_error(path, "tensor " + gname + " has shape " + shape_string(t->shape) + ", expected " + shape_string(want));
         }
+        type_count[ggml_type_name(t->type)]++;
+        return t;
+    };
+    // Only llama's converter permutes (the others use rotate-half "NEOX" RoPE as is).
+    auto unpermute = [&](const std::string& hf, const std::vector<int64_t>& shape, auto& w) {
+        if (c.arch == "llama" && shape.size() == 2 && hf.find("self_attn.q_proj") != std::string::npos)
+            unpermute_heads(w, c.n_head, c.head_dim, int(shape[1]));
+        if (c.arch == "llama" && shape.size() == 2 && hf.find("self_attn.k_proj") != std::string::npos)
+            unpermute_heads(w, c.n_head_kv, c.head_dim, int(shape[1]));
+    };
+    auto fetch = [&](const std::string& hf, const std::vector<int64_t>& shape) {
+        const GgufTensor* t = find(hf, shape);
         std::vector<float> out(size_t(t->n_elements()));
         dequantize_row(t->type, t->data, out.data(), t->n_elements());
-        type_count[ggml_type_name(t->type)]++;
-        // Only llama's converter permutes (the others use rotate-half "NEOX" RoPE as is).
-        if (c.arch == "llama" && shape.size() == 2 && hf.find("self_attn.q_proj") != std::string::npos)
-            unpermute_heads(out, c.n_head, c.head_dim, int(shape[1]));
-        if (c.arch == "llama" && shape.size() == 2 && hf.find("self_attn.k_proj") != std::string::npos)
-            unpermute_heads(out, c.n_head_kv, c.head_dim, int(shape[1]));
+        unpermute(hf, shape, out);
         return out;
     };
+    // Matrices: fp16/bf16 as stored; block types as fp16 for large models (kHalfDenseAboveWeights).
+    int64_t total = 0;
+    for (const GgufTensor& t : f.tensors()) total += t.n_elements();
+    const bool blocks_to_half = gguf_blocks_as_fp16(total);
+    auto matrix = [&](const std::string& hf, const std::vector<int64_t>& shape, Linear& l) {
+        const GgufTensor* t = find(hf, shape);
+        const size_t n = size_t(t->n_elements());
+        if (t->type == GgmlType::F16 || t->type == GgmlType::BF16) {
+            l.dtype = t->type == GgmlType::F16 ? DenseType::F16 : DenseType::BF16;
+            l.dense16.resize(n);
+            std::memcpy(l.dense16.data(), t->data, n * 2);
+            unpermute(hf, shape, l.dense16);
+        } else if (blocks_to_half && t->type != GgmlType::F32) {
+            l.dtype = DenseType::F16;
+            l.dense16.resize(n);
+            std::vector<float> row(static_cast<size_t>(shape[1]));
+            for (size_t r = 0; r < size_t(shape[0]); ++r) {  // a row at a time: no fp32 copy of the matrix
+                const size_t k = size_t(shape[1]);
+                dequantize_row(t->type, t->data + ggml_type_size(t->type, int64_t(r * k)), row.data(), int64_t(k));
+                for (size_t i = 0; i < k; ++i) l.dense16[r * k + i] = kern::float_to_half(row[i]);
+            }
+            unpermute(hf, shape, l.dense16);
+        } else {
+            l.dense.resize(n);
+            dequantize_row(t->type, t->data, l.dense.data(), int64_t(n));
+            unpermute(hf, shape, l.dense);
+        }
+    };
     auto has = [&](const std::string& hf) { return f.find_tensor(gguf_name_for(hf)) != nullptr; };
-    assemble_dense_model(*m, fetch, has, progress);
+    assemble_dense_model(*m, fetch, has, progress, matrix);
 
     // Llama 3 GGUFs carry the scaled rope frequencies as a tensor of divisors.
     if (const GgufTensor* rf = f.find_tensor("rope_freqs.weight")) {
@@ -106,7 +143,8 @@ std::unique_ptr<Model> load_gguf_model(const std::string& path, const ProgressFn
     }
     std::string types;
     for (auto& [t, n] : type_count) types += (types.empty() ? "" : ", ") + t + " x" + std::to_string(n);
-    m->source_note = "GGUF (" + types + "), dequantized to fp32";
+    m->source_note = "GGUF (" + types + "), " +
+                     std::string(blocks_to_half ? "matrices in fp16 (a large model)" : "fp16/bf16 kept, other types dequantized to fp32");
     return m;
 }
 

@@ -6,6 +6,7 @@
 #include "model_loaders.h"
 #include "safetensors.h"
 
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 namespace ap {
@@ -41,7 +42,7 @@ std::unique_ptr<Model> load_hf_model(const std::string& dir, const ProgressFn& p
     const bool plus_one = norm_weights_offset_by_one(m->cfg);
     // A vision-language checkpoint's language model (its vision tower is left unread).
     const std::string prefix = language_model_prefix(hf.config_json);
-    auto fetch = [&](const std::string& canonical, const std::vector<int64_t>& shape) {
+    auto find = [&](const std::string& canonical, const std::vector<int64_t>& shape) {
         const std::string name = prefix + hf_source_name(m->cfg, canonical);
         const StTensor* t = hf.find(name);
         if (!t) throw file_error(dir, "missing tensor " + name);
@@ -50,16 +51,35 @@ std::unique_ptr<Model> load_hf_model(const std::string& dir, const ProgressFn& p
         }
         if (dtypes.find(st_dtype_name(t->dtype)) == std::string::npos)
             dtypes += (dtypes.empty() ? "" : "/") + std::string(st_dtype_name(t->dtype));
-        std::vector<float> v = st_to_f32(*t, hf.file_of(name));
+        return t;
+    };
+    auto fetch = [&](const std::string& canonical, const std::vector<int64_t>& shape) {
+        const StTensor* t = find(canonical, shape);
+        std::vector<float> v = st_to_f32(*t, hf.file_of(t->name));
         // Gemma's RMSNorm scales by (1 + w): store 1 + w, as GGUF files do.
         if (plus_one && shape.size() == 1 && canonical.size() > 11 &&
             canonical.compare(canonical.size() - 11, 11, "norm.weight") == 0)
             for (float& x : v) x += 1.f;
         return v;
     };
+    // Matrices stored as fp16/bf16 stay 16-bit in memory.
+    bool any16 = false, any32 = false;
+    auto matrix = [&](const std::string& canonical, const std::vector<int64_t>& shape, Linear& l) {
+        const StTensor* t = find(canonical, shape);
+        if (t->dtype == StDType::F16 || t->dtype == StDType::BF16) {
+            l.dtype = t->dtype == StDType::F16 ? DenseType::F16 : DenseType::BF16;
+            l.dense16.resize(size_t(t->n_elements()));
+            std::memcpy(l.dense16.data(), t->data, l.dense16.size() * 2);
+            any16 = true;
+        } else {
+            l.dense = st_to_f32(*t, hf.file_of(t->name));
+            any32 = true;
+        }
+    };
     auto has = [&](const std::string& name) { return hf.find(prefix + hf_source_name(m->cfg, name)) != nullptr; };
-    assemble_dense_model(*m, fetch, has, progress);
-    m->source_note = "Hugging Face safetensors (" + dtypes + "), fp32 in memory";
+    assemble_dense_model(*m, fetch, has, progress, matrix);
+    m->source_note = "Hugging Face safetensors (" + dtypes + "), " +
+                     (any16 ? (any32 ? "16-bit and fp32" : "16-bit as stored") : "fp32") + " in memory";
     return m;
 }
 

@@ -3,6 +3,7 @@
 #include "anyprec_checkpoint.h"
 #include "error.h"
 #include "gguf.h"
+#include "model.h"
 #include "safetensors.h"
 
 #include <cstdlib>
@@ -14,13 +15,13 @@ namespace ap {
 
 namespace {
 
-bool is_float(StDType t) { return t == StDType::F32 || t == StDType::F16 || t == StDType::BF16; }
-
-// Dense tensors become fp32 on load; integer tensors (bitplanes, tables) stay as stored.
+// What load_model keeps: fp32 and 16-bit tensors as stored (the few 16-bit
+// vectors widened to fp32 are negligible), integer tensors (bitplanes,
+// tables) as stored.
 void add_safetensors(const SafetensorsFile& st, LoadEstimate& e) {
     for (const StTensor& t : st.tensors()) {
         e.source_bytes += t.nbytes;
-        e.weight_bytes += is_float(t.dtype) ? uint64_t(t.n_elements()) * 4 : t.nbytes;
+        e.weight_bytes += t.nbytes;
     }
 }
 
@@ -45,9 +46,14 @@ LoadEstimate estimate_load(const std::string& path) {
         in.read(magic, 4);
         if (in && std::string(magic, 4) == "GGUF") {
             const GgufFile f(path);
+            int64_t total = 0;
+            for (const GgufTensor& t : f.tensors()) total += t.n_elements();
+            // As load_gguf keeps them: fp16/bf16 as stored, block types as fp32 or (large models) fp16.
             for (const GgufTensor& t : f.tensors()) {
                 e.source_bytes += ggml_type_size(t.type, t.n_elements());
-                e.weight_bytes += uint64_t(t.n_elements()) * 4;  // every GGUF type is dequantized on load
+                const bool half = t.type == GgmlType::F16 || t.type == GgmlType::BF16 ||
+                                  (gguf_blocks_as_fp16(total) && t.type != GgmlType::F32);
+                e.weight_bytes += uint64_t(t.n_elements()) * (half ? 2 : 4);
             }
         } else {
             add_safetensors(SafetensorsFile(path), e);

@@ -8,7 +8,7 @@
 namespace ap {
 
 struct LoadEstimate {
-    uint64_t weight_bytes = 0;  // as the engine holds them (dense tensors as fp32, planes and tables as stored)
+    uint64_t weight_bytes = 0;  // as the engine holds them (see load_gguf / load_hf: fp32, or 16-bit as stored)
     uint64_t source_bytes = 0;  // the files' tensor bytes
     // KV cache (2048 tokens at fp16 for the config's shapes is far below
     // this for the models we load), activations, tokenizer, allocator slack.

@@ -8,6 +8,7 @@
 #include "safetensors.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -22,6 +23,30 @@ static std::string file_magic(const std::string& path) {
     char b[4] = {};
     in.read(b, 4);
     return std::string(b, size_t(in.gcount()));
+}
+
+bool gguf_blocks_as_fp16(int64_t total_weights) {
+    const char* e = std::getenv("ANYPREC_DENSE16");
+    return total_weights > kHalfDenseAboveWeights || (e && std::string(e) == "1");
+}
+
+void Linear::dense_rows(int r0, int r1, float* out) const {
+    const size_t b = size_t(r0) * cols, e = size_t(r1) * cols;
+    if (dtype == DenseType::F32) std::memcpy(out, dense.data() + b, (e - b) * sizeof(float));
+    else if (dtype == DenseType::F16) for (size_t i = b; i < e; ++i) out[i - b] = f16_to_f32(dense16[i]);
+    else for (size_t i = b; i < e; ++i) out[i - b] = bf16_to_f32(dense16[i]);
+}
+
+std::vector<float> Linear::dense_f32() const {
+    if (dtype == DenseType::F32) return dense;
+    std::vector<float> out(dense16.size());
+    if (rows > 0) dense_rows(0, rows, out.data());
+    return out;
+}
+
+void Linear::release_dense() {
+    std::vector<float>().swap(dense);
+    std::vector<uint16_t>().swap(dense16);
 }
 
 std::unique_ptr<Model> load_model(const std::string& path, const ProgressFn& progress) {
@@ -160,7 +185,7 @@ MemoryReport weight_memory(const Model& m) {
             r.plane_bytes += l.ap->plane_bytes();
             r.table_bytes += l.ap->table_bytes();
         } else {
-            r.dense_bytes += l.dense.size() * 4;
+            r.dense_bytes += l.dense_bytes();
         }
     });
     for (int b : m.widths()) {
@@ -180,7 +205,7 @@ uint64_t bytes_per_token(const Model& m, int bits) {
     uint64_t n = norm_bytes(m);
     for (const auto& L : m.layers)
         for (const Linear* l : L.projections())
-            n += l->quantized() ? kern::ap_bytes_read(l->ap->view(), bits) : l->dense.size() * 4;
+            n += l->quantized() ? kern::ap_bytes_read(l->ap->view(), bits) : l->dense_bytes();
     const Linear& h = m.output();
     n += h.quantized() ? kern::ap_bytes_read(h.ap->view(), bits) : uint64_t(h.rows) * h.cols * 4;
     return n;

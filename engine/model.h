@@ -17,13 +17,31 @@
 
 namespace ap {
 
+// How a dense matrix is held: fp32, or 16-bit as the source stored it (half
+// the memory and half the bytes per token; an 8B bf16 model is 16 GB, not 32).
+enum class DenseType : uint8_t { F32, F16, BF16 };
+
+// Block-quantized GGUF tensors (Q4_K, Q8_0, ...) are dequantized to fp32 for
+// models up to this many weights and to fp16 above it, where fp32 would not
+// fit a desktop's memory (an 8B Q4_K_M file would take 32 GB).
+// ANYPREC_DENSE16=1 asks for fp16 at any size (half the memory of fp32).
+constexpr int64_t kHalfDenseAboveWeights = 1'500'000'000;
+bool gguf_blocks_as_fp16(int64_t total_weights);
+
 // One linear layer (or the embedding / output head): dense or any-precision.
 struct Linear {
     std::string name;  // Hugging Face tensor name, e.g. model.layers.0.self_attn.q_proj.weight
     int rows = 0, cols = 0;
-    std::vector<float> dense;            // rows*cols when not quantized
+    std::vector<float> dense;            // rows*cols when not quantized and held as fp32
+    std::vector<uint16_t> dense16;       // rows*cols when not quantized and held as fp16/bf16
+    DenseType dtype = DenseType::F32;
     std::shared_ptr<ApWeight> ap;        // set when quantized
     bool quantized() const { return ap != nullptr; }
+    bool has_dense() const { return dense.size() + dense16.size() == size_t(rows) * size_t(cols) && rows > 0; }
+    uint64_t dense_bytes() const { return dense.size() * 4 + dense16.size() * 2; }
+    void dense_rows(int r0, int r1, float* out) const;  // rows r0..r1-1 as fp32
+    std::vector<float> dense_f32() const;               // the whole matrix as fp32
+    void release_dense();                               // frees the dense copy (after quantizing)
 };
 
 struct LayerWeights {

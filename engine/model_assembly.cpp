@@ -21,12 +21,12 @@ void report_progress(const ProgressFn& p, double fraction, const std::string& st
     if (p && !p(fraction, stage)) throw file_error(path, "loading cancelled");
 }
 
-static Linear make_linear(const std::string& name, int rows, int cols, const TensorFetch& fetch) {
+static Linear make_linear(const std::string& name, int rows, int cols, const MatrixFetch& fetch) {
     Linear l;
     l.name = name;
     l.rows = rows;
     l.cols = cols;
-    l.dense = fetch(name, {rows, cols});
+    fetch(name, {rows, cols}, l);
     return l;
 }
 
@@ -39,27 +39,34 @@ struct RowBlock {
 }  // namespace
 
 // One fused matrix [sum rows, cols] -> consecutive row blocks under their own names.
-static void split_rows(const std::string& fused, int cols, const TensorFetch& fetch, std::initializer_list<RowBlock> blocks,
+static void split_rows(const std::string& fused, int cols, const MatrixFetch& fetch, std::initializer_list<RowBlock> blocks,
                        int layer) {
     int64_t total = 0;
     for (const RowBlock& b : blocks) total += b.rows;
-    const std::vector<float> w = fetch(fused, {total, cols});
+    Linear w;
+    fetch(fused, {total, cols}, w);
     size_t off = 0;
     for (const RowBlock& b : blocks) {
         Linear& l = *b.out;
         l.name = layer_tensor_name(layer, b.part);
         l.rows = b.rows;
         l.cols = cols;
+        l.dtype = w.dtype;
         const size_t n = size_t(b.rows) * size_t(cols);
-        if (!w.empty()) l.dense.assign(w.begin() + off, w.begin() + off + n);
+        if (!w.dense.empty()) l.dense.assign(w.dense.begin() + off, w.dense.begin() + off + n);
+        if (!w.dense16.empty()) l.dense16.assign(w.dense16.begin() + off, w.dense16.begin() + off + n);
         off += n;
     }
 }
 
-void assemble_dense_model(Model& m, const TensorFetch& fetch, const TensorProbe& has, const ProgressFn& progress) {
+void assemble_dense_model(Model& m, const TensorFetch& fetch, const TensorProbe& has, const ProgressFn& progress,
+                          const MatrixFetch& matrix) {
     const ModelConfig& c = m.cfg;
+    const MatrixFetch mat = matrix ? matrix : MatrixFetch([&](const std::string& n, const std::vector<int64_t>& shape, Linear& l) {
+        l.dense = fetch(n, shape);
+    });
     const int E = c.n_embd, Q = c.n_head * c.head_dim, KV = c.n_head_kv * c.head_dim, F = c.n_ff;
-    m.embed = make_linear("model.embed_tokens.weight", c.n_vocab, E, fetch);
+    m.embed = make_linear("model.embed_tokens.weight", c.n_vocab, E, mat);
     m.final_norm = fetch("model.norm.weight", {E});
     m.layers.resize(c.n_layer);
     for (int i = 0; i < c.n_layer; ++i) {
@@ -71,21 +78,21 @@ void assemble_dense_model(Model& m, const TensorFetch& fetch, const TensorProbe&
         // blocks in order, so everything downstream sees one layout.
         const std::string qkv = layer_tensor_name(i, "self_attn.qkv_proj");
         if (!has(layer_tensor_name(i, "self_attn.q_proj")) && has(qkv)) {
-            split_rows(qkv, E, fetch, {{&L.wq, "self_attn.q_proj", Q}, {&L.wk, "self_attn.k_proj", KV}, {&L.wv, "self_attn.v_proj", KV}}, i);
+            split_rows(qkv, E, mat, {{&L.wq, "self_attn.q_proj", Q}, {&L.wk, "self_attn.k_proj", KV}, {&L.wv, "self_attn.v_proj", KV}}, i);
         } else {
-            L.wq = make_linear(layer_tensor_name(i, "self_attn.q_proj"), Q, E, fetch);
-            L.wk = make_linear(layer_tensor_name(i, "self_attn.k_proj"), KV, E, fetch);
-            L.wv = make_linear(layer_tensor_name(i, "self_attn.v_proj"), KV, E, fetch);
+            L.wq = make_linear(layer_tensor_name(i, "self_attn.q_proj"), Q, E, mat);
+            L.wk = make_linear(layer_tensor_name(i, "self_attn.k_proj"), KV, E, mat);
+            L.wv = make_linear(layer_tensor_name(i, "self_attn.v_proj"), KV, E, mat);
         }
-        L.wo = make_linear(layer_tensor_name(i, "self_attn.o_proj"), E, Q, fetch);
+        L.wo = make_linear(layer_tensor_name(i, "self_attn.o_proj"), E, Q, mat);
         const std::string gate_up = layer_tensor_name(i, "mlp.gate_up_proj");
         if (!has(layer_tensor_name(i, "mlp.gate_proj")) && has(gate_up)) {
-            split_rows(gate_up, E, fetch, {{&L.w_gate, "mlp.gate_proj", F}, {&L.w_up, "mlp.up_proj", F}}, i);
+            split_rows(gate_up, E, mat, {{&L.w_gate, "mlp.gate_proj", F}, {&L.w_up, "mlp.up_proj", F}}, i);
         } else {
-            L.w_gate = make_linear(layer_tensor_name(i, "mlp.gate_proj"), F, E, fetch);
-            L.w_up = make_linear(layer_tensor_name(i, "mlp.up_proj"), F, E, fetch);
+            L.w_gate = make_linear(layer_tensor_name(i, "mlp.gate_proj"), F, E, mat);
+            L.w_up = make_linear(layer_tensor_name(i, "mlp.up_proj"), F, E, mat);
         }
-        L.w_down = make_linear(layer_tensor_name(i, "mlp.down_proj"), E, F, fetch);
+        L.w_down = make_linear(layer_tensor_name(i, "mlp.down_proj"), E, F, mat);
         const std::string pre = "model.layers." + std::to_string(i) + ".";
         if (c.attn_bias) {
             L.q_bias = fetch(pre + "self_attn.q_proj.bias", {Q});
@@ -102,7 +109,7 @@ void assemble_dense_model(Model& m, const TensorFetch& fetch, const TensorProbe&
         }
     }
     if (!c.tied_embeddings && has("lm_head.weight")) {
-        m.head = make_linear("lm_head.weight", c.n_vocab, E, fetch);
+        m.head = make_linear("lm_head.weight", c.n_vocab, E, mat);
     } else {
         // Tied: the head is the embedding matrix; share the storage, keep it once.
         m.cfg.tied_embeddings = true;

@@ -15,7 +15,13 @@ using TensorFetch = std::function<std::vector<float>(const std::string& hf_name,
 // Does the source have this tensor at all (used for the optional lm_head).
 using TensorProbe = std::function<bool(const std::string& hf_name)>;
 
-void assemble_dense_model(Model& m, const TensorFetch& fetch, const TensorProbe& has, const ProgressFn& progress);
+// A weight matrix as a Linear holds it: fills out.dense (fp32) or out.dense16
+// and out.dtype (16-bit sources kept as stored). Same errors as TensorFetch.
+using MatrixFetch = std::function<void(const std::string& hf_name, const std::vector<int64_t>& shape, Linear& out)>;
+
+// `matrix` may be empty: every matrix then comes from `fetch` as fp32.
+void assemble_dense_model(Model& m, const TensorFetch& fetch, const TensorProbe& has, const ProgressFn& progress,
+                          const MatrixFetch& matrix = {});
 
 // Hugging Face names of the per-layer tensors.
 std::string layer_tensor_name(int layer, const char* what);  // e.g. (3, "self_attn.q_proj") -> model.layers.3.self_attn.q_proj.weight

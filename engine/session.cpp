@@ -142,6 +142,10 @@ struct Session::Impl {
         if (L.quantized()) {
             const kern::ApMatrix v = L.ap->view();
             pool.parallel_for(L.rows, 16, [&](int r0, int r1) { k.gemm_ap(v, bits, X, L.cols, n, Y, L.rows, r0, r1); });
+        } else if (L.dtype != DenseType::F32) {
+            const uint16_t* W = L.dense16.data();
+            const bool bf16 = L.dtype == DenseType::BF16;
+            pool.parallel_for(L.rows, 16, [&](int r0, int r1) { k.gemm_h16(W, bf16, L.cols, X, L.cols, n, Y, L.rows, r0, r1); });
         } else {
             const float* W = L.dense.data();
             pool.parallel_for(L.rows, 16, [&](int r0, int r1) { k.gemm_f32(W, L.cols, X, L.cols, n, Y, L.rows, r0, r1); });
@@ -264,7 +268,7 @@ void Session::eval(const int32_t* tokens, int n, int bits, std::vector<float>* l
             const int id = tokens[off + t];
             float* dst = &I.x[size_t(t) * E];
             if (m_.embed.quantized()) I.k.dequant_ap(m_.embed.ap->view(), bits, id, id + 1, dst);
-            else std::memcpy(dst, &m_.embed.dense[size_t(id) * E], sizeof(float) * E);
+            else m_.embed.dense_rows(id, id + 1, dst);
             if (c.embed_scale) {
                 const float sc = std::sqrt(float(E));
                 for (int i = 0; i < E; ++i) dst[i] *= sc;

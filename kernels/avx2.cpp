@@ -41,6 +41,7 @@ KernelSet avx2_kernels() {
     KernelSet k;
     k.name = "avx2";
     k.gemm_f32 = avx2::gemm_f32;
+    k.gemm_h16 = avx2::gemm_h16;
     k.gemm_ap = avx2::gemm_ap;
     k.prepare_x = avx2::prepare_x;
     k.gemm_ap_prepared = avx2::gemm_ap_prepared;

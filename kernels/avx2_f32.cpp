@@ -5,6 +5,8 @@
 #include "avx2_simd.h"
 
 #include <algorithm>
+#include <cstring>
+#include <vector>
 
 namespace ap::kern::avx2 {
 
@@ -81,6 +83,36 @@ void gemm_f32(const float* W, int K, const float* X, int ldx, int n, float* Y, i
     for (int r = r0; r < r1; r += tile) {
         const int rows = std::min(tile, r1 - r);
         f32_rows(W + size_t(r) * K, size_t(K), K, rows, X, size_t(ldx), n, Y + r, size_t(ldy));
+    }
+}
+
+// 16-bit weights: a cache-sized tile of rows widened to fp32 (F16C, or a
+// shift for bf16), then the fp32 blocks. Each row's sum runs along K in the
+// same order whatever n is, so a token's result does not depend on its batch.
+void gemm_h16(const uint16_t* W, bool bf16, int K, const float* X, int ldx, int n, float* Y, int ldy, int r0, int r1) {
+    if (r1 <= r0 || n <= 0) return;
+    const int tile = std::min(f32_tile_rows(K), r1 - r0);
+    std::vector<float> w(size_t(tile) * K);
+    for (int r = r0; r < r1; r += tile) {
+        const int rows = std::min(tile, r1 - r);
+        const uint16_t* src = W + size_t(r) * K;
+        const size_t count = size_t(rows) * K;
+        size_t i = 0;
+        if (bf16) {
+            for (; i + 8 <= count; i += 8) {
+                const __m256i h = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i)));
+                _mm256_storeu_ps(w.data() + i, _mm256_castsi256_ps(_mm256_slli_epi32(h, 16)));
+            }
+            for (; i < count; ++i) {
+                const uint32_t b = uint32_t(src[i]) << 16;
+                std::memcpy(&w[i], &b, 4);
+            }
+        } else {
+            for (; i + 8 <= count; i += 8)
+                _mm256_storeu_ps(w.data() + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
+            for (; i < count; ++i) w[i] = _cvtsh_ss(src[i]);
+        }
+        f32_rows(w.data(), size_t(K), K, rows, X, size_t(ldx), n, Y + r, size_t(ldy));
     }
 }
 

@@ -36,6 +36,7 @@ int f32_tile_rows(int K);
 
 // The KernelSet entry for dense fp32 (avx2_f32.cpp).
 void gemm_f32(const float* W, int K, const float* X, int ldx, int n, float* Y, int ldy, int r0, int r1);
+void gemm_h16(const uint16_t* W, bool bf16, int K, const float* X, int ldx, int n, float* Y, int ldy, int r0, int r1);
 
 // Attention over the fp16 KV cache and fp16 row stores (avx2_attention.cpp, needs F16C).
 void attend_f16(const float* q, size_t q_stride, int G, const uint16_t* k, const uint16_t* v, size_t stride, int n_pos,

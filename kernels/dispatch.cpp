@@ -58,6 +58,7 @@ static KernelSet scalar_kernels() {
     k.name = "scalar";
     k.sum_f32 = sum_f32_scalar;
     k.gemm_f32 = gemm_f32_scalar;
+    k.gemm_h16 = gemm_h16_scalar;
     k.gemm_ap = gemm_ap_scalar;
     k.dequant_ap = dequant_ap_scalar;
     k.attend_f16 = attend_f16_scalar;

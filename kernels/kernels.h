@@ -12,6 +12,9 @@ namespace ap::kern {
 
 // Dense fp32: Y[t * ldy + r] = sum_k W[r * K + k] * X[t * ldx + k], for rows r0..r1-1, tokens 0..n-1.
 using GemmF32Fn = void (*)(const float* W, int K, const float* X, int ldx, int n, float* Y, int ldy, int r0, int r1);
+// Dense 16-bit weights (fp16, or bf16 when bf16 is set): same contract as GemmF32Fn.
+using GemmH16Fn = void (*)(const uint16_t* W, bool bf16, int K, const float* X, int ldx, int n, float* Y, int ldy, int r0,
+                           int r1);
 // Any-precision at `bits`: same contract, weights from the bitplanes/tables.
 using GemmApFn = void (*)(const ApMatrix& m, int bits, const float* X, int ldx, int n, float* Y, int ldy, int r0, int r1);
 // Dequantize rows r0..r1-1 of an any-precision matrix at `bits` into dst[(r - r0) * cols + k].
@@ -67,6 +70,7 @@ struct KernelSet {
     const char* name = "scalar";
     SumF32Fn sum_f32 = nullptr;
     GemmF32Fn gemm_f32 = nullptr;
+    GemmH16Fn gemm_h16 = nullptr;
     GemmApFn gemm_ap = nullptr;
     PrepareXFn prepare_x = nullptr;  // may stay null
     GemmApPreparedFn gemm_ap_prepared = nullptr;
@@ -84,6 +88,7 @@ KernelSet select_kernels(KernelChoice c = KernelChoice::Auto);
 
 // Scalar reference implementations (always available; tests compare against them).
 void gemm_f32_scalar(const float* W, int K, const float* X, int ldx, int n, float* Y, int ldy, int r0, int r1);
+void gemm_h16_scalar(const uint16_t* W, bool bf16, int K, const float* X, int ldx, int n, float* Y, int ldy, int r0, int r1);
 void gemm_ap_scalar(const ApMatrix& m, int bits, const float* X, int ldx, int n, float* Y, int ldy, int r0, int r1);
 double sum_f32_scalar(const float* x, size_t n);
 void dequant_ap_scalar(const ApMatrix& m, int bits, int r0, int r1, float* dst);

@@ -1,6 +1,8 @@
 // Scalar reference kernels: the definition of correct for every SIMD path.
+#include "half.h"
 #include "kernels.h"
 
+#include <cstring>
 #include <vector>
 
 namespace ap::kern {
@@ -12,6 +14,27 @@ void gemm_f32_scalar(const float* W, int K, const float* X, int ldx, int n, floa
             const float* x = X + size_t(t) * ldx;
             float s = 0.f;
             for (int k = 0; k < K; ++k) s += w[k] * x[k];
+            Y[size_t(t) * ldy + r] = s;
+        }
+    }
+}
+
+void gemm_h16_scalar(const uint16_t* W, bool bf16, int K, const float* X, int ldx, int n, float* Y, int ldy, int r0, int r1) {
+    std::vector<float> w(static_cast<size_t>(K));
+    for (int r = r0; r < r1; ++r) {
+        const uint16_t* h = W + size_t(r) * K;
+        for (int k = 0; k < K; ++k) {
+            if (bf16) {
+                const uint32_t b = uint32_t(h[k]) << 16;
+                std::memcpy(&w[size_t(k)], &b, 4);
+            } else {
+                w[size_t(k)] = half_to_float(h[k]);
+            }
+        }
+        for (int t = 0; t < n; ++t) {
+            const float* x = X + size_t(t) * ldx;
+            float s = 0.f;
+            for (int k = 0; k < K; ++k) s += w[size_t(k)] * x[k];
             Y[size_t(t) * ldy + r] = s;
         }
     }

@@ -211,10 +211,11 @@ QuantizeResult quantize_model(const QuantizeOptions& o, const std::function<void
             if (sens.empty() || int(sens.size()) != l.cols)
                 throw Error("calibration recorded no input statistics for " + tensors[i].sens_from);
         }
-        if (l.dense.size() != size_t(l.rows) * l.cols) throw file_error(o.source, "tensor " + l.name + " has no weights");
+        if (!l.has_dense()) throw file_error(o.source, "tensor " + l.name + " has no weights");
+        const std::vector<float> w32 = l.dense_f32();  // one matrix at a time in fp32 (16-bit sources)
         MatrixJob job;
         job.name = l.name;
-        job.w = l.dense.data();
+        job.w = w32.data();
         job.rows = l.rows;
         job.cols = l.cols;
         job.col_sens = sens.empty() ? nullptr : sens.data();
@@ -239,8 +240,7 @@ QuantizeResult quantize_model(const QuantizeOptions& o, const std::function<void
         }
         c.quantized[l.name] = std::move(w);
         done_elems += double(l.rows) * l.cols;
-        l.dense.clear();
-        l.dense.shrink_to_fit();
+        l.release_dense();
     }
 
     // Everything not quantized is stored dense under its Hugging Face name.
@@ -257,8 +257,8 @@ QuantizeResult quantize_model(const QuantizeOptions& o, const std::function<void
             if (!v.empty()) add_dense("model.layers." + std::to_string(i) + "." + f.suffix, v, {int64_t(v.size())});
         }
     if (!o.quantize_embeddings) {
-        add_dense(m->embed.name, std::move(m->embed.dense), {m->embed.rows, m->embed.cols});
-        if (!m->cfg.tied_embeddings) add_dense(m->head.name, std::move(m->head.dense), {m->head.rows, m->head.cols});
+        add_dense(m->embed.name, m->embed.dense_f32(), {m->embed.rows, m->embed.cols});
+        if (!m->cfg.tied_embeddings) add_dense(m->head.name, m->head.dense_f32(), {m->head.rows, m->head.cols});
     }
     c.cfg = m->cfg;
     c.tokenizer = m->tok->data();

@@ -7,6 +7,7 @@
 #include "tiny_model.h"
 
 #include <QtTest>
+#include <tuple>
 #include <cmath>
 
 using namespace ap;
@@ -85,6 +86,36 @@ private slots:
         QVERIFY(max_abs_diff(got, ref) < 2e-3f);
     }
 
+    // fp16/bf16 sources stay 16-bit in memory (half of fp32) and compute the
+    // same model: logits against the reference on the 16-bit-rounded weights.
+    void sixteen_bit_weights_stay_sixteen_bit() {
+        for (auto [gtype, stype, dtype] : {std::tuple{GgmlType::F16, StDType::F16, DenseType::F16},
+                                           std::tuple{GgmlType::BF16, StDType::BF16, DenseType::BF16}}) {
+            aptest::TinyModel rounded = tiny_;
+            for (auto& [name, w] : rounded.w)
+                if (rounded.shape.at(name).size() == 2)
+                    for (float& x : w) x = dtype == DenseType::F16 ? f16_to_f32(f32_to_f16(x)) : bf16_to_f32(f32_to_bf16(x));
+            const auto ref = aptest::reference_logits(rounded, toks_);
+            const std::string g = dir_ + "/h16-" + ggml_type_name(gtype) + ".gguf", h = dir_ + "/h16-hf-" + ggml_type_name(gtype);
+            aptest::write_tiny_gguf(tiny_, g, gtype);
+            aptest::write_tiny_hf(tiny_, h, stype);
+            for (const std::string& p : {g, h}) {
+                auto m = load_model(p);
+                for (const Linear* l : m->layers[1].projections()) {
+                    QVERIFY2(l->dtype == dtype && l->dense.empty() && l->dense16.size() == size_t(l->rows) * l->cols, qPrintable(QString::fromStdString(p)));
+                }
+                QCOMPARE(m->embed.dtype, dtype);
+                const auto got = logits_of(*m, 2, 5);
+                QVERIFY2(max_abs_diff(got, ref) < 2e-3f, qPrintable(QString("%1: %2").arg(QString::fromStdString(p)).arg(max_abs_diff(got, ref))));
+                // Memory: matrices at 2 bytes a weight.
+                uint64_t matrix_bytes = m->embed.dense_bytes() + m->head.dense_bytes();
+                for (const auto& L : m->layers)
+                    for (const Linear* l : L.projections()) matrix_bytes += l->dense_bytes();
+                QCOMPARE(matrix_bytes, uint64_t(m->n_params() - int64_t(m->final_norm.size()) - 4 * tiny_.n_embd) * 2);
+            }
+        }
+    }
+
     void quantized_gguf_types_load() {
         for (auto type : {GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1}) {
             const std::string p = dir_ + "/tiny-" + ggml_type_name(type) + ".gguf";
@@ -95,6 +126,14 @@ private slots:
             // 4-bit weights move logits visibly but not wildly.
             const float tol = (type == GgmlType::Q4_0 || type == GgmlType::Q4_1) ? 3.0f : 0.3f;
             QVERIFY2(max_abs_diff(got, ref) < tol, ggml_type_name(type));
+            QCOMPARE(m->layers[0].wq.dtype, type == GgmlType::BF16 ? DenseType::BF16 : type == GgmlType::F16 ? DenseType::F16 : DenseType::F32);
+            // Block types in fp16 (what large models get): the same model within fp16 rounding.
+            qputenv("ANYPREC_DENSE16", "1");
+            auto h = load_model(p);
+            qunsetenv("ANYPREC_DENSE16");
+            QVERIFY(h->layers[0].wq.dtype != DenseType::F32 && h->layers[0].wq.dense.empty());
+            const auto got16 = logits_of(*h, 1, 64);
+            QVERIFY2(max_abs_diff(got16, got) < 5e-3f, qPrintable(QString("%1 in fp16: %2").arg(ggml_type_name(type)).arg(max_abs_diff(got16, got))));
         }
     }
 

@@ -18,7 +18,9 @@
 //   plus fp32 rounding (1e-5 of the summed magnitudes). Larger batches may
 //   run in fp32 and land well inside the same bound.
 #include "avx512_kernels.h"
+#include "half.h"
 #include "kernels.h"
+#include "safetensors.h"
 
 #include <QtTest>
 
@@ -201,7 +203,7 @@ private slots:
         AP_REQUIRE_SET();
         QFETCH_GLOBAL(QString, set);
         QCOMPARE(QString(k_.name), set == "avx2" ? set : QString("avx512vbmi"));
-        QVERIFY(k_.gemm_f32 && k_.gemm_ap && k_.dequant_ap && k_.sum_f32 && k_.attend_f16 && k_.f32_to_f16 && k_.silu_mul);
+        QVERIFY(k_.gemm_f32 && k_.gemm_h16 && k_.gemm_ap && k_.dequant_ap && k_.sum_f32 && k_.attend_f16 && k_.f32_to_f16 && k_.silu_mul);
     }
 
     // Auto picks the widest set this CPU runs.
@@ -260,6 +262,37 @@ private slots:
                             if (std::fabs(g - e) > 2.0 * K * FLT_EPSILON / 2 * mag + 1e-30)
                                 QFAIL(qPrintable(QString("K %1 rows %2 n %3 token %4 row %5: %6 vs %7").arg(K).arg(rows).arg(n).arg(t).arg(r).arg(g).arg(e)));
                         }
+                }
+    }
+
+    // 16-bit weights: equal to gemm_f32 on the widened weights (the same
+    // sums), and a token's result is the same alone or in a batch.
+    void gemmH16MatchesWidenedF32() {
+        AP_REQUIRE_SET();
+        std::mt19937 rng(5);
+        for (bool bf16 : {false, true})
+            for (int K : {1, 31, 33, 576})
+                for (int rows : {1, 13, 192}) {
+                    const int n = 5, ldx = K + 3, ldy = rows + 2;
+                    const auto Wf = random_vector(size_t(rows) * K, rng), X = random_vector(size_t(n) * ldx, rng);
+                    std::vector<uint16_t> W(Wf.size());
+                    std::vector<float> wide(Wf.size());
+                    for (size_t i = 0; i < W.size(); ++i) {
+                        W[i] = bf16 ? ap::f32_to_bf16(Wf[i]) : float_to_half(Wf[i]);
+                        wide[i] = bf16 ? ap::bf16_to_f32(W[i]) : half_to_float(W[i]);
+                    }
+                    const auto [r0, r1] = sub_range(rows);
+                    std::vector<float> ref(size_t(n) * ldy, kSentinel), got(size_t(n) * ldy, kSentinel), scal(size_t(n) * ldy, kSentinel);
+                    k_.gemm_f32(wide.data(), K, X.data(), ldx, n, ref.data(), ldy, r0, r1);
+                    k_.gemm_h16(W.data(), bf16, K, X.data(), ldx, n, got.data(), ldy, r0, r1);
+                    gemm_h16_scalar(W.data(), bf16, K, X.data(), ldx, n, scal.data(), ldy, r0, r1);
+                    QVERIFY2(got == ref, qPrintable(QString("bf16 %1 K %2 rows %3").arg(bf16).arg(K).arg(rows)));
+                    for (size_t i = 0; i < got.size(); ++i) QVERIFY(std::fabs(got[i] - scal[i]) <= 1e-4f * (1 + std::fabs(scal[i])));
+                    for (int t = 0; t < n; ++t) {
+                        std::vector<float> one(size_t(ldy), kSentinel);
+                        k_.gemm_h16(W.data(), bf16, K, X.data() + size_t(t) * ldx, ldx, 1, one.data(), ldy, r0, r1);
+                        for (int r = r0; r < r1; ++r) QCOMPARE(one[size_t(r)], got[size_t(t) * ldy + r]);
+                    }
                 }
     }
 

@@ -172,7 +172,8 @@ inline void write_text(const std::string& path, const std::string& s) {
     std::ofstream(path, std::ios::binary) << s;
 }
 
-inline void write_tiny_hf(const TinyModel& m, const std::string& dir) {
+// dtype: how 2-D weights are stored (F32, F16 or BF16; norms stay F32).
+inline void write_tiny_hf(const TinyModel& m, const std::string& dir, ap::StDType dtype = ap::StDType::F32) {
     std::filesystem::create_directories(dir);
     nlohmann::json cfg = {{"architectures", {"LlamaForCausalLM"}}, {"model_type", "llama"},
                           {"num_hidden_layers", m.n_layer},       {"hidden_size", m.n_embd},
@@ -203,7 +204,18 @@ inline void write_tiny_hf(const TinyModel& m, const std::string& dir) {
                            {"chat_template", "{% for m in messages %}<|im_start|>{{m.role}}\n{{m.content}}<|im_end|>\n{% endfor %}"}};
     write_text(dir + "/tokenizer_config.json", tcfg.dump());
     ap::SafetensorsWriter st;
-    for (const auto& [name, data] : m.w) st.add_f32(name, m.shape.at(name), data.data());
+    std::vector<std::vector<uint16_t>> keep;  // 16-bit copies live until write()
+    for (const auto& [name, data] : m.w) {
+        const auto& sh = m.shape.at(name);
+        if (dtype == ap::StDType::F32 || sh.size() != 2) {
+            st.add_f32(name, sh, data.data());
+            continue;
+        }
+        std::vector<uint16_t> h(data.size());
+        for (size_t i = 0; i < h.size(); ++i) h[i] = dtype == ap::StDType::F16 ? ap::f32_to_f16(data[i]) : ap::f32_to_bf16(data[i]);
+        keep.push_back(std::move(h));
+        st.add(name, dtype, sh, keep.back().data(), keep.back().size() * 2);
+    }
     st.write(dir + "/model.safetensors");
 }
 

@@ -49,7 +49,11 @@ int cmd_info(int argc, char** argv, int first) {
                     q.parent_bits, human_bytes(r.separate_total()).c_str(), human_bytes(r.weight_total()).c_str(),
                     double(r.separate_total()) / r.weight_total());
     } else {
-        std::printf("weights:       %s in memory (fp32)\n", human_bytes(r.weight_total()).c_str());
+        const char* held = m->layers.empty() ? "fp32"
+                           : m->layers[0].wq.dtype == ap::DenseType::F16  ? "matrices fp16"
+                           : m->layers[0].wq.dtype == ap::DenseType::BF16 ? "matrices bf16"
+                                                                           : "fp32";
+        std::printf("weights:       %s in memory (%s)\n", human_bytes(r.weight_total()).c_str(), held);
     }
     return 0;
 }
