@@ -1,7 +1,7 @@
 // IEEE binary16 <-> binary32 conversions in portable C++ (round to nearest
 // even, subnormals and infinities kept, NaN stays NaN). The one
 // implementation in the project: the scalar reference of the fp16 KV cache
-// and, through engine/safetensors.h, the F16 tensors of GGUF and safetensors
+// and, through engine/formats/safetensors.h, the F16 tensors of GGUF and safetensors
 // files. The AVX2 set uses the F16C instructions, which round the same.
 #pragma once
 #include <bit>

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Generates engine/unicode_tables.cpp: the code point classes the byte-level
+"""Generates engine/tokenizer/unicode_tables.cpp: the code point classes the byte-level
 BPE pre-tokenizers need (\\p{L}, \\p{N}, \\s), as sorted inclusive ranges.
 
-Usage: python3 resources/tools/gen_unicode_tables.py > engine/unicode_tables.cpp
+Usage: python3 resources/tools/gen_unicode_tables.py > engine/tokenizer/unicode_tables.cpp
 
 Classes come from Python's unicodedata (its Unicode version is written into
 the output). Whitespace is the Unicode White_Space property, which

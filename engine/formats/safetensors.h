@@ -53,7 +53,7 @@ public:
     void add_f32(const std::string& name, const std::vector<int64_t>& shape, const float* data);
     void add_f16_from_f32(const std::string& name, const std::vector<int64_t>& shape, const float* data);
     void add_bf16_from_f32(const std::string& name, const std::vector<int64_t>& shape, const float* data);
-    // Streams to a temporary next to path then renames (engine/atomic_file.h); the data section starts 64-byte
+    // Streams to a temporary next to path then renames (engine/formats/atomic_file.h); the data section starts 64-byte
     // aligned and tensors follow back to back (no holes, as the format requires). Throws ap::Error naming the path on any I/O failure
     // (including a full disk) and removes the temporary file.
     void write(const std::string& path, const std::atomic<bool>* cancel = nullptr) const;  // cancel: throws ap::Cancelled
