@@ -4,6 +4,7 @@
 #include "cluster.h"
 
 #include <algorithm>
+#include <random>
 #include <cmath>
 #include <limits>
 
@@ -274,6 +275,50 @@ void RowClusterer::kmeans(const float* w, const float* s, int n, int bits, RowQu
         }
         const int B = lo;
         optimal_partition(k, B);
+        lloyd_refine(k);
+    }
+    fill_width(out, bits, nullptr);
+    assign_index(out, n);
+}
+
+void RowClusterer::lloyd(const float* w, const float* s, int n, int bits, RowQuant& out, uint64_t seed) {
+    prepare(w, s, n);
+    out.lo_bits = out.hi_bits = bits;
+    for (auto& t : out.table) t.clear();
+    for (auto& t : out.mass) t.clear();
+    const int k = 1 << bits;
+    if (m_ <= k) {
+        optimal_partition(k, 0);  // every distinct value its own cluster: nothing to choose
+    } else {
+        // k-means++ over the distinct values (weight = summed sensitivity).
+        std::mt19937_64 rng(seed);
+        std::uniform_real_distribution<double> unit(0.0, 1.0);
+        std::vector<double> d2(size_t(m_), std::numeric_limits<double>::infinity());
+        std::vector<double> centres;
+        auto draw = [&](auto weight) {
+            double total = 0;
+            for (int j = 0; j < m_; ++j) total += weight(j);
+            double r = unit(rng) * total;
+            for (int j = 0; j < m_; ++j)
+                if ((r -= weight(j)) < 0) return j;
+            return m_ - 1;
+        };
+        centres.push_back(u_[size_t(draw([&](int j) { return mass_[size_t(j)]; }))]);
+        while (int(centres.size()) < k) {
+            for (int j = 0; j < m_; ++j) {
+                const double d = u_[size_t(j)] - centres.back();
+                d2[size_t(j)] = std::min(d2[size_t(j)], d * d);
+            }
+            centres.push_back(u_[size_t(draw([&](int j) { return mass_[size_t(j)] * d2[size_t(j)]; }))]);
+        }
+        std::sort(centres.begin(), centres.end());
+        // Contiguous clusters between the midpoints of neighbouring centres, then Lloyd.
+        bounds_.assign(size_t(k) + 1, 0);
+        bounds_[size_t(k)] = m_;
+        for (int c = 1; c < k; ++c) {
+            const double mid = 0.5 * (centres[size_t(c) - 1] + centres[size_t(c)]);
+            bounds_[size_t(c)] = std::max(int(std::upper_bound(u_.begin(), u_.end(), mid) - u_.begin()), bounds_[size_t(c) - 1]);
+        }
         lloyd_refine(k);
     }
     fill_width(out, bits, nullptr);

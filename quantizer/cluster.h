@@ -52,6 +52,13 @@ public:
     // optimum close to the global one.
     void kmeans(const float* w, const float* s, int n, int bits, RowQuant& out);
 
+    // Baseline as in the any-precision paper and SqueezeLLM: weighted Lloyd
+    // k-means at one width from a k-means++ start (centres drawn in
+    // proportion to sensitivity times squared distance, from a generator
+    // seeded with `seed`, so a row's result is reproducible), iterated to a
+    // fixed point. A local optimum: the exact optimum is kmeans().
+    void lloyd(const float* w, const float* s, int n, int bits, RowQuant& out, uint64_t seed);
+
     // Whether the last kmeans() call used the Lloyd fallback.
     bool last_used_lloyd() const { return used_lloyd_; }
 

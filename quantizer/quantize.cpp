@@ -93,8 +93,8 @@ void validate_quantize_options(const QuantizeOptions& o) {
     std::error_code ec;
     if (o.source.empty()) throw Error("no source model given");
     if (!fs::exists(o.source, ec)) throw file_error(o.source, "source model not found");
-    if (o.method != "anyprec" && o.method != "rtn" && o.method != "kmeans")
-        throw Error("method '" + o.method + "' is unknown (use anyprec, rtn or kmeans)");
+    if (o.method != "anyprec" && o.method != "rtn" && o.method != "kmeans" && o.method != "lloyd")
+        throw Error("method '" + o.method + "' is unknown (use anyprec, rtn, kmeans or lloyd)");
     if (o.method == "anyprec") {
         if (o.seed_bits < kern::kMinBits) throw Error("seed width " + std::to_string(o.seed_bits) + " is below 2 bits");
         if (o.parent_bits > kern::kMaxBits)

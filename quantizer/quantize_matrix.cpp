@@ -18,7 +18,7 @@ std::shared_ptr<ApWeight> quantize_matrix(const MatrixJob& job, ThreadPool& pool
         if (!std::isfinite(job.w[i]))
             throw Error("tensor " + job.name + ": non-finite weight at row " + std::to_string(i / job.cols) +
                         ", column " + std::to_string(i % job.cols));
-    if (job.method != "anyprec" && job.method != "rtn" && job.method != "kmeans")
+    if (job.method != "anyprec" && job.method != "rtn" && job.method != "kmeans" && job.method != "lloyd")
         throw Error("unknown quantization method '" + job.method + "'");
     if (job.method != "anyprec" && job.lo_bits != job.hi_bits)
         throw Error("method " + job.method + " quantizes to one width");
@@ -40,6 +40,7 @@ std::shared_ptr<ApWeight> quantize_matrix(const MatrixJob& job, ThreadPool& pool
                 const float* w = job.w + size_t(r) * job.cols;
                 if (job.method == "anyprec") rc.anyprec(w, job.col_sens, job.cols, job.lo_bits, job.hi_bits, q, job.anchor_bits);
                 else if (job.method == "kmeans") rc.kmeans(w, job.col_sens, job.cols, job.lo_bits, q);
+                else if (job.method == "lloyd") rc.lloyd(w, job.col_sens, job.cols, job.lo_bits, q, uint64_t(r) * 0x9E3779B97F4A7C15ull + 1);
                 else rc.rtn(w, job.cols, job.lo_bits, q);
                 if (job.method == "kmeans" && rc.last_used_lloyd()) ++local.lloyd_rows;
                 quant::pack_row(*out, r, q, &added);

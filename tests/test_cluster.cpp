@@ -163,6 +163,7 @@ private slots:
     void kmeansBaseline();
     void anchorWidthIsOptimal();
     void kmeansLloydFallback();
+    void lloydBaseline();
     void packRoundTrip();
     void int8TableError();
     void syntheticRowsTiming();
@@ -447,6 +448,36 @@ void TestCluster::kmeansLloydFallback() {
     const double e_km = ap::quant::weighted_sq_error(km, r.w.data(), nullptr, n, 8);
     const double e_rtn = ap::quant::weighted_sq_error(rtn, r.w.data(), nullptr, n, 8);
     QVERIFY2(e_km < e_rtn, qPrintable(QString("lloyd %1 vs rtn %2").arg(e_km).arg(e_rtn)));
+}
+
+// The paper's baseline: a local optimum, never better than the exact one,
+// usually close to it, far better than rtn, reproducible from its seed.
+void TestCluster::lloydBaseline() {
+    RowClusterer rc;
+    RowQuant ll, again, km, rtn;
+    double sum_ll = 0, sum_km = 0;
+    for (const Row& r : row_set(8, 576, 47))
+        for (int bits : {3, 4, 6}) {
+            rc.lloyd(r.w.data(), sens(r), 576, bits, ll, 12345);
+            rc.lloyd(r.w.data(), sens(r), 576, bits, again, 12345);
+            QCOMPARE(again.index, ll.index);
+            rc.kmeans(r.w.data(), sens(r), 576, bits, km);
+            rc.rtn(r.w.data(), 576, bits, rtn);
+            const double e_ll = partition_cost(r, ll, bits), e_km = partition_cost(r, km, bits);
+            QVERIFY2(e_ll >= e_km * (1 - 1e-9), qPrintable(QString("lloyd %1 below the optimum %2").arg(e_ll).arg(e_km)));
+            QVERIFY(e_ll < ap::quant::weighted_sq_error(rtn, r.w.data(), sens(r), 576, bits));
+            // Tables are the weighted means of their clusters (a Lloyd fixed point).
+            const auto cl = clusters_at(ll, bits);
+            for (size_t c = 0; c < cl.size(); ++c) {
+                if (cl[c].empty()) continue;
+                double s0 = 0, s1 = 0;
+                for (int i : cl[c]) { s0 += sw(r, i); s1 += sw(r, i) * r.w[i]; }
+                QVERIFY(close(ll.table[bits][c], s1 / s0, 1e-6, 1e-9));
+            }
+            sum_ll += e_ll;
+            sum_km += e_km;
+        }
+    QVERIFY2(sum_ll < 1.2 * sum_km, qPrintable(QString("lloyd %1 vs optimum %2").arg(sum_ll).arg(sum_km)));
 }
 
 // Packed bitplanes + int8 tables, dequantized by the reference kernel, give

@@ -16,11 +16,11 @@ static void on_sigint(int) { g_cancel = true; }
 int cmd_quantize(int argc, char** argv, int first) {
     const std::vector<OptionSpec> specs = {
         {"--output", "-o", true, "output checkpoint (.safetensors)", ""},
-        {"--method", "", true, "anyprec | rtn | kmeans", "anyprec"},
+        {"--method", "", true, "anyprec | rtn | kmeans (exact optimum per width) | lloyd (k-means++ and Lloyd, as SqueezeLLM)", "anyprec"},
         {"--seed-bits", "", true, "seed width (anyprec)", "3"},
         {"--parent-bits", "", true, "parent width (anyprec)", "8"},
         {"--anchor-bits", "", true, "width clustered optimally; lower widths merge, higher split (anyprec)", "seed width"},
-        {"--bits", "", true, "the one width of an rtn / kmeans baseline", "4"},
+        {"--bits", "", true, "the one width of an rtn / kmeans / lloyd baseline", "4"},
         {"--calib", "", true, "calibration text", "Sherlock Holmes from set-up"},
         {"--calib-tokens", "", true, "calibration tokens", "16384"},
         {"--sensitivity", "", true, "act (activation second moment) | none", "act"},
