@@ -192,7 +192,7 @@ MemoryReport weight_memory(const Model& m) {
         if (b == 0) continue;
         uint64_t s = r.dense_bytes;
         for_each_linear(m, [&](const Linear& l) {
-            if (l.quantized()) s += kern::ap_bytes_read(l.ap->view(), b);
+            if (l.quantized()) s += kern::ap_bytes_read(l.ap->view(), m.width_of(l, b));
         });
         r.separate_bytes.push_back({b, s});
     }
@@ -207,7 +207,7 @@ uint64_t bytes_per_token(const Model& m, int bits) {
         for (const Linear* l : L.projections())
             n += l->quantized() ? kern::ap_bytes_read(l->ap->view(), bits) : l->dense_bytes();
     const Linear& h = m.output();
-    n += h.quantized() ? kern::ap_bytes_read(h.ap->view(), bits) : uint64_t(h.rows) * h.cols * 4;
+    n += h.quantized() ? kern::ap_bytes_read(h.ap->view(), m.head_bits(bits)) : h.dense_bytes();
     return n;
 }
 
@@ -217,7 +217,7 @@ double bits_per_weight(const Model& m, int bits) {
     uint64_t bytes = 0, weights = 0;
     for_each_linear(m, [&](const Linear& l) {
         if (!l.quantized()) return;
-        bytes += kern::ap_bytes_read(l.ap->view(), bits);
+        bytes += kern::ap_bytes_read(l.ap->view(), m.width_of(l, bits));
         weights += uint64_t(l.rows) * l.cols;
     });
     return weights ? 8.0 * bytes / weights : 0;

@@ -7,6 +7,7 @@
 #include "model_config.h"
 #include "tokenizer.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <functional>
@@ -80,6 +81,10 @@ struct QuantInfo {
     bool any_precision = false;
     int seed_bits = 0, parent_bits = 0;
     int anchor_bits = 0;  // the width clustered optimally (the seed unless chosen otherwise)
+    // The embedding and output head are served at no less than this width (0 =
+    // at the served width). Every width is stored, so it is a serving choice:
+    // the quantizer records a default, and a user may override it after loading.
+    int head_min_bits = 0;
     std::string method, sensitivity, source_file, source_sha256, calib_file, calib_sha256, tool_version;
     int calib_tokens = 0;
 };
@@ -106,6 +111,12 @@ struct Model {
     const Linear& output() const { return cfg.tied_embeddings ? embed : head; }
     int min_bits() const { return quant.any_precision ? quant.seed_bits : 0; }
     int max_bits() const { return quant.any_precision ? quant.parent_bits : 0; }
+    // Width of the embedding and head when the layers run at `bits` (resolved).
+    int head_bits(int bits) const {
+        return bits == 0 || quant.head_min_bits <= bits ? bits : std::min(quant.head_min_bits, max_bits());
+    }
+    // Width of a given matrix (the embedding/head floor applied to those).
+    int width_of(const Linear& l, int bits) const { return &l == &embed || &l == &head ? head_bits(bits) : bits; }
     // Widths this model can serve: {0} for dense (0 = full precision), seed..parent otherwise.
     std::vector<int> widths() const;
     // Clamp a requested width to what the model serves (0 -> parent width).

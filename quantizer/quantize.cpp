@@ -105,6 +105,9 @@ void validate_quantize_options(const QuantizeOptions& o) {
         if (o.seed_bits > o.parent_bits)
             throw Error("seed width " + std::to_string(o.seed_bits) + " is larger than the parent width " +
                         std::to_string(o.parent_bits));
+        if (o.head_min_bits != 0 && (o.head_min_bits < o.seed_bits || o.head_min_bits > o.parent_bits))
+            throw Error("head floor " + std::to_string(o.head_min_bits) + " is outside the seed..parent widths " +
+                        std::to_string(o.seed_bits) + ".." + std::to_string(o.parent_bits));
     } else if (o.bits < kern::kMinBits || o.bits > kern::kMaxBits) {
         throw Error("width " + std::to_string(o.bits) + " for " + o.method + " is outside 2..8 bits");
     }
@@ -266,6 +269,7 @@ QuantizeResult quantize_model(const QuantizeOptions& o, const std::function<void
     c.quant.any_precision = true;
     c.quant.seed_bits = lo;
     c.quant.anchor_bits = o.method == "anyprec" ? (o.anchor_bits ? o.anchor_bits : o.seed_bits) : lo;
+    c.quant.head_min_bits = o.method == "anyprec" ? o.head_min_bits : 0;
     c.quant.parent_bits = hi;
     c.quant.method = o.method;
     c.quant.sensitivity = calibrate ? "act" : "none";

@@ -15,6 +15,7 @@ struct QuantizeOptions {
     std::string method = "anyprec"; // "anyprec", "rtn", "kmeans"
     int seed_bits = 3, parent_bits = 8;  // anyprec
     int anchor_bits = 0;            // anyprec: width clustered optimally, merged below / split above (0 = seed)
+    int head_min_bits = 0;          // anyprec: default floor of the embedding/head width when served (0 = none)
     int bits = 4;                   // rtn / kmeans: the single width
     std::string calib_path;         // calibration text ("" = default Sherlock text from the cache)
     int calib_tokens = 16384;

@@ -1,6 +1,7 @@
 // Any-precision runtime on a tiny quantized model: every width served from
 // one load, fast kernels against the scalar reference and against a dense
 // model dequantized at that width, and thread counts that agree exactly.
+#include "error.h"
 #include "kernels.h"
 #include "model.h"
 #include "quantize.h"
@@ -136,6 +137,37 @@ private slots:
             QVERIFY2(d < 2e-2, qPrintable(QString("width %1: relative logit error %2").arg(b).arg(d)));
             QCOMPARE(greedy(*m, b, kern::KernelChoice::Auto, 2), greedy(*dense, 0, kern::KernelChoice::Scalar, 1));
         }
+    }
+
+    // The embedding/head floor: layers at the served width, head at the floor;
+    // widths at or above it unchanged; bytes counted at the head's width; the
+    // quantizer's default travels in the checkpoint.
+    void head_floor_serves_the_head_wider() {
+        auto m = load_model(ckpt_);
+        QCOMPARE(m->quant.head_min_bits, 0);
+        const auto l3 = logits(*m, 3, kern::KernelChoice::Auto, 2), l6 = logits(*m, 6, kern::KernelChoice::Auto, 2);
+        const double bpw3 = bits_per_weight(*m, 3), bpw6 = bits_per_weight(*m, 6);
+        const uint64_t bpt3 = bytes_per_token(*m, 3);
+        m->quant.head_min_bits = 6;
+        QCOMPARE(m->head_bits(3), 6);
+        QCOMPARE(m->head_bits(7), 7);
+        QCOMPARE(m->head_bits(0), 0);
+        QVERIFY(logits(*m, 3, kern::KernelChoice::Auto, 2) != l3);
+        QVERIFY(logits(*m, 6, kern::KernelChoice::Auto, 2) == l6);
+        QVERIFY(bits_per_weight(*m, 3) > bpw3);
+        QCOMPARE(bits_per_weight(*m, 6), bpw6);
+        QVERIFY(bytes_per_token(*m, 3) > bpt3);
+        // From the quantizer, through the file.
+        QuantizeOptions q;
+        q.source = dir_ + "/tiny.gguf";
+        q.output = dir_ + "/floor.anyprec.safetensors";
+        q.calib_path = dir_ + "/calib.txt";
+        q.calib_tokens = 256;
+        q.head_min_bits = 5;
+        quantize_model(q);
+        QCOMPARE(load_model(q.output)->quant.head_min_bits, 5);
+        q.head_min_bits = 9;
+        QVERIFY_THROWS_EXCEPTION(ap::Error, quantize_model(q));
     }
 
     void thread_counts_agree_exactly() {

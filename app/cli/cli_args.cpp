@@ -134,6 +134,7 @@ std::vector<OptionSpec> sampling_options() {
         {"--threads", "-t", true, "threads", "CPUs available"},
         {"--ctx", "", true, "context length (tokens)", "2048"},
         {"--bits", "", true, "width for any-precision models", "parent width"},
+        {"--head-min-bits", "", true, "serve the embedding/head at no less than this width (0 = at the served width)", "the checkpoint's choice"},
         {"--draft-bits", "", true, "self-speculative decoding: draft at this width, verify at --bits", "off"},
         {"--draft-k", "", true, "tokens drafted per round (adapts as drafts are accepted)", "4"},
         {"--fixed-k", "", false, "keep --draft-k fixed instead of adapting it", ""},

@@ -113,6 +113,21 @@ std::string decode_summary(const ap::GenerateResult& r) {
     return out;
 }
 
+OptionSpec head_floor_option() {
+    return {"--head-min-bits", "", true, "serve the embedding/head at no less than this width (0 = at the served width)",
+            "the checkpoint's choice"};
+}
+
+void apply_head_floor(const Args& a, ap::Model& m) {
+    if (!a.has("--head-min-bits")) return;
+    const int f = int(a.integer("--head-min-bits", 0, 0, ap::kern::kMaxBits));
+    if (f != 0 && (!m.any_precision() || f < m.min_bits() || f > m.max_bits()))
+        throw ap::Error("--head-min-bits " + std::to_string(f) + ": this model serves " +
+                        (m.any_precision() ? std::to_string(m.min_bits()) + ".." + std::to_string(m.max_bits()) + " bits"
+                                           : std::string("full precision only")));
+    m.quant.head_min_bits = f;
+}
+
 std::string human_bytes(uint64_t b) {
     char buf[64];
     if (b >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", b / double(1ull << 30));

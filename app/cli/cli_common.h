@@ -16,6 +16,9 @@
 namespace apcli {
 
 std::unique_ptr<ap::Model> load_model_verbose(const std::string& path);
+// --head-min-bits: the embedding/head width floor for this run (the checkpoint's default otherwise).
+OptionSpec head_floor_option();
+void apply_head_floor(const Args& a, ap::Model& m);
 ap::SamplingParams sampling_from(const Args& a);
 ap::SessionOptions session_from(const Args& a);
 // --bits validated against what the model serves (0 = parent / full precision).

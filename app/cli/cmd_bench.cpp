@@ -23,6 +23,7 @@ int cmd_bench(int argc, char** argv, int first) {
         {"--reps", "", true, "prompt and decode runs per width (the median is shown)", "3"},
         {"--kernels", "", true, "CPU kernel set: auto, avx2 or scalar (to compare sets on one CPU)", "auto"},
         {"--json", "", false, "print a JSON list instead of a table", ""},
+        head_floor_option(),
         {"--profile", "", false, "also show where decode time goes, per width", ""},
         {"--draft-bits", "", true, "instead: self-speculative decoding from these draft widths, against plain decoding at --bits", ""},
         {"--draft-k", "", true, "with --draft-bits: tokens drafted per round, e.g. 2,4,6", "4"},
@@ -61,6 +62,7 @@ int cmd_bench(int argc, char** argv, int first) {
     int used_threads = 0;
     {
         auto m = load_model_verbose(a.positional()[0]);
+        apply_head_floor(a, *m);
         std::vector<int> widths = widths_from(a, "--bits");
         if (widths.empty()) widths = m->widths();
         for (int b : widths) check_width(*m, b);

@@ -28,6 +28,7 @@ int cmd_chat(int argc, char** argv, int first) {
         return a.help() ? 0 : 2;
     }
     auto m = load_model_verbose(a.positional()[0]);
+    apply_head_floor(a, *m);
     ap::Session s(*m, session_from(a));
     const auto sampling = sampling_from(a);
     const int max_tokens = int(a.integer("--max-tokens", 512, 1, ap::limits::kMaxGenerateTokens));

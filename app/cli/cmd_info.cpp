@@ -8,13 +8,14 @@
 namespace apcli {
 
 int cmd_info(int argc, char** argv, int first) {
-    const std::vector<OptionSpec> specs;
+    const std::vector<OptionSpec> specs = {head_floor_option()};
     Args a(specs, argc, argv, first);
     if (a.help() || a.positional().size() != 1) {
         std::printf("%s", usage_text("anyprec info MODEL", "Describe a model: format, architecture, shapes, tokenizer, widths and memory.", specs).c_str());
         return a.help() ? 0 : 2;
     }
     auto m = load_model_verbose(a.positional()[0]);
+    apply_head_floor(a, *m);
     const auto& c = m->cfg;
     std::printf("file:          %s\n", m->path.c_str());
     std::printf("format:        %s — %s\n", m->format.c_str(), m->source_note.c_str());

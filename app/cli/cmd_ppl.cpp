@@ -14,6 +14,7 @@ int cmd_ppl(int argc, char** argv, int first) {
         {"--chunks", "", true, "evaluate only the first N windows (0 = all)", "0"},
         {"--threads", "-t", true, "threads", "CPUs available"},
         {"--int8-activations", "", false, "score with the int8 activations that run and chat use (default: exact fp32)", ""},
+        head_floor_option(),
     };
     Args a(specs, argc, argv, first);
     if (a.help() || a.positional().size() != 2) {
@@ -25,6 +26,7 @@ int cmd_ppl(int argc, char** argv, int first) {
         return a.help() ? 0 : 2;
     }
     auto m = load_model_verbose(a.positional()[0]);
+    apply_head_floor(a, *m);
     const std::string text = read_text_file(a.positional()[1]);
     const int ctx = int(a.integer("--ctx", 512, 2, ap::limits::kMaxContext - 1));
     std::vector<int> widths = widths_from(a, "--bits");

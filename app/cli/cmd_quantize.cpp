@@ -20,6 +20,7 @@ int cmd_quantize(int argc, char** argv, int first) {
         {"--seed-bits", "", true, "seed width (anyprec)", "3"},
         {"--parent-bits", "", true, "parent width (anyprec)", "8"},
         {"--anchor-bits", "", true, "width clustered optimally; lower widths merge, higher split (anyprec)", "seed width"},
+        {"--head-min-bits", "", true, "serve the embedding/head at no less than this width by default (anyprec)", "0 = the served width"},
         {"--bits", "", true, "the one width of an rtn / kmeans / lloyd baseline", "4"},
         {"--calib", "", true, "calibration text", "Sherlock Holmes from set-up"},
         {"--calib-tokens", "", true, "calibration tokens", "16384"},
@@ -41,6 +42,7 @@ int cmd_quantize(int argc, char** argv, int first) {
     o.seed_bits = int(a.integer("--seed-bits", o.seed_bits, ap::kern::kMinBits, ap::kern::kMaxBits));
     o.parent_bits = int(a.integer("--parent-bits", o.parent_bits, ap::kern::kMinBits, ap::kern::kMaxBits));
     o.anchor_bits = int(a.integer("--anchor-bits", 0, 0, ap::kern::kMaxBits));
+    o.head_min_bits = int(a.integer("--head-min-bits", 0, 0, ap::kern::kMaxBits));
     o.bits = int(a.integer("--bits", o.bits, ap::kern::kMinBits, ap::kern::kMaxBits));
     o.calib_path = a.str("--calib", "");
     o.calib_tokens = int(a.integer("--calib-tokens", o.calib_tokens, 1, INT_MAX));

@@ -26,6 +26,7 @@ int cmd_run(int argc, char** argv, int first) {
         return a.help() ? 0 : 2;
     }
     auto m = load_model_verbose(a.positional()[0]);
+    apply_head_floor(a, *m);
     ap::Session s(*m, session_from(a));
     ap::GenerateRequest req;
     req.sampling = sampling_from(a);

@@ -43,6 +43,7 @@ std::string utc_now() {
 
 json quant_to_json(const QuantInfo& q, const std::string& created) {
     return json{{"seed_bits", q.seed_bits},         {"parent_bits", q.parent_bits}, {"anchor_bits", q.anchor_bits},
+                {"head_min_bits", q.head_min_bits},
                 {"method", q.method},               {"sensitivity", q.sensitivity},
                 {"source_file", q.source_file},     {"source_sha256", q.source_sha256},
                 {"calib_file", q.calib_file},       {"calib_sha256", q.calib_sha256},
@@ -82,6 +83,7 @@ QuantInfo quant_from_json(const json& j, const std::string& path, std::string* c
     q.seed_bits = need_field<int>(j, "seed_bits", path);
     q.parent_bits = need_field<int>(j, "parent_bits", path);
     q.anchor_bits = j.value("anchor_bits", q.seed_bits);  // absent in files from before the option
+    if (j.contains("head_min_bits")) q.head_min_bits = need_field<int>(j, "head_min_bits", path);
     q.method = need_field<std::string>(j, "method", path);
     q.sensitivity = need_field<std::string>(j, "sensitivity", path);
     q.source_file = need_field<std::string>(j, "source_file", path);
@@ -94,6 +96,8 @@ QuantInfo quant_from_json(const json& j, const std::string& path, std::string* c
     if (q.seed_bits < kern::kMinBits || q.parent_bits > kern::kMaxBits || q.seed_bits > q.parent_bits)
         throw file_error(path, "bad quantization widths " + std::to_string(q.seed_bits) + ".." +
                                    std::to_string(q.parent_bits) + " (supported: 2..8, seed <= parent)");
+    if (q.head_min_bits < 0 || q.head_min_bits > q.parent_bits)
+        throw file_error(path, "head_min_bits " + std::to_string(q.head_min_bits) + " is outside 0.." + std::to_string(q.parent_bits));
     return q;
 }
 

@@ -267,7 +267,7 @@ void Session::eval(const int32_t* tokens, int n, int bits, std::vector<float>* l
         for (int t = 0; t < nb; ++t) {
             const int id = tokens[off + t];
             float* dst = &I.x[size_t(t) * E];
-            if (m_.embed.quantized()) I.k.dequant_ap(m_.embed.ap->view(), bits, id, id + 1, dst);
+            if (m_.embed.quantized()) I.k.dequant_ap(m_.embed.ap->view(), m_.head_bits(bits), id, id + 1, dst);
             else m_.embed.dense_rows(id, id + 1, dst);
             if (c.embed_scale) {
                 const float sc = std::sqrt(float(E));
@@ -353,7 +353,7 @@ void Session::eval(const int32_t* tokens, int n, int bits, std::vector<float>* l
             rms_norm(&I.x[size_t(t) * E], m_.final_norm.data(), E, c.rms_eps, &I.xn[size_t(t - first) * E]);
         float* out = all_logits ? logits->data() + size_t(off) * V : logits->data();
         I.lap(&ForwardProfile::other_s);
-        I.matmul(m_.output(), I.xn.data(), rows, out, bits);
+        I.matmul(m_.output(), I.xn.data(), rows, out, m_.head_bits(bits));
         if (c.final_softcap > 0) soft_cap(out, size_t(rows) * V, c.final_softcap);
         I.lap(&ForwardProfile::head_s);
     }
