@@ -128,6 +128,8 @@ void PrecisionSlider::setAutoMode(bool on, double targetTps) {
     refreshLabels();
 }
 
+int PrecisionSlider::shownBits() const { return slider_->value(); }
+
 void PrecisionSlider::showEngineBits(int bits) {
     if (!auto_ || bits == engineBits_) return;
     engineBits_ = bits;

@@ -31,7 +31,7 @@ public:
     void setAutoMode(bool on, double targetTps = 0);
     bool autoMode() const { return auto_; }
     void showEngineBits(int bits);
-    int shownBits() const { return slider_->value(); }
+    int shownBits() const;  // the handle's width (the last token's in auto mode)
 
 signals:
     void bitsChanged(int bits);

@@ -33,7 +33,7 @@ FakeBackendOptions longScript(int n = 60, double ms = 6) {
 GenerationRequest sendAndWait(MainWindow* w, const QString& text = QStringLiteral("Go")) {
     QSignalSpy req(w->engine(), &EngineController::requestGenerate);
     if (!w->chat()->send(text)) qWarning("send refused");
-    QTest::qWaitFor([&] { return !w->chat()->isStreaming(); }, 20000);
+    if (!QTest::qWaitFor([&] { return !w->chat()->isStreaming(); }, 20000)) qWarning("answer did not finish");
     return req.isEmpty() ? GenerationRequest{} : req.first().first().value<GenerationRequest>();
 }
 
@@ -237,7 +237,7 @@ private slots:
         // The label moved while the answer streamed, and ends on the engine's figures.
         QVERIFY(QSet<QString>(liveLabels.begin(), liveLabels.end()).size() > 1);
         const QString text = bar->statsLabel()->text();
-        const QRegularExpression re(QStringLiteral("^accepted (\\d+)% \\u00b7 ([0-9.]+) tokens/pass \\u00b7 ([0-9.]+)\\u00d7 vs plain 8-bit$"));
+        const QRegularExpression re(QStringLiteral("^accepted (\\d+)% \\x{00b7} ([0-9.]+) tokens/pass \\x{00b7} ([0-9.]+)\\x{00d7} vs plain 8-bit$"));
         const auto m = re.match(text);
         QVERIFY2(m.hasMatch(), qPrintable(text));
         QCOMPARE(m.captured(1).toInt(), qRound(100.0 * summary.accepted / summary.drafted));
