@@ -27,7 +27,7 @@ AcceptancePlot::AcceptancePlot(QWidget* parent) : PlotCard(tr("Speculative round
     accepted_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, c, c, 5));
     accepted_->setName(tr("accepted"));
     plot()->legend->setVisible(true);
-    plot()->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    plot()->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);  // rounds tend to lengthen: the top left stays clear
     clear();
 }
 

@@ -8,15 +8,20 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QSignalBlocker>
-#include <QTimer>
+#include <QVBoxLayout>
 
 namespace studio {
 
 DecodeModeBar::DecodeModeBar(QWidget* parent) : QWidget(parent) {
     setObjectName(QStringLiteral("DecodeModeBar"));
-    auto* h = new QHBoxLayout(this);
-    h->setContentsMargins(0, 2, 0, 2);  // it sits inside the precision bar, which has the margins
+    // Controls on one line, the live figures under them: the figures are
+    // longer than the room a narrow chat column leaves beside the controls.
+    auto* v = new QVBoxLayout(this);
+    v->setContentsMargins(0, 2, 0, 2);  // it sits inside the precision bar, which has the margins
+    v->setSpacing(2);
+    auto* h = new QHBoxLayout;
     h->setSpacing(6);
+    v->addLayout(h);
     spec_ = new QCheckBox(tr("Speculative"), this);
     spec_->setToolTip(tr("Self-speculative decoding: a narrower width drafts a few tokens, the slider's width "
                          "checks them in one pass. Same weights, no second model; the text follows the "
@@ -43,8 +48,8 @@ DecodeModeBar::DecodeModeBar(QWidget* parent) : QWidget(parent) {
     h->addSpacing(14);
     h->addWidget(auto_);
     h->addWidget(target_);
-    h->addSpacing(14);
-    h->addWidget(stats_, 1);
+    h->addStretch(1);
+    v->addWidget(stats_);
 
     // The engine runs one mode or the other: choosing one clears the other.
     connect(spec_, &QCheckBox::toggled, this, [this](bool on) {
