@@ -34,6 +34,17 @@ public:
     int preferredBits() const { return bits_.get(); }
     void setPreferredBits(int b) const { bits_.set(b); }
 
+    // Decoding mode (see DecodeModeBar): speculative with its draft width, or
+    // the auto width with its tokens/s target. Kept while a model cannot use them.
+    bool speculative() const { return speculative_.get(); }
+    void setSpeculative(bool on) const { speculative_.set(on); }
+    int draftBits() const { return draftBits_.get(); }
+    void setDraftBits(int b) const { draftBits_.set(b); }
+    bool autoWidth() const { return autoWidth_.get(); }
+    void setAutoWidth(bool on) const { autoWidth_.set(on); }
+    double targetTps() const { return targetTps_.get(); }
+    void setTargetTps(double t) const { targetTps_.set(t); }
+
     QString evalTextPath() const { return evalText_.get(); }  // "" = default from set-up
     void setEvalTextPath(const QString& p) const { evalText_.set(p); }
     int perplexityWindows() const { return pplWindows_.get(); }
@@ -61,6 +72,10 @@ private:
     SettingValue<QString> systemPrompt_{QStringLiteral("chat/systemPrompt"),
                                         QStringLiteral("You are a helpful assistant.")};
     SettingValue<int> bits_{QStringLiteral("chat/bits"), 0};
+    SettingValue<bool> speculative_{QStringLiteral("chat/speculative"), false};
+    SettingValue<int> draftBits_{QStringLiteral("chat/draftBits"), 4};
+    SettingValue<bool> autoWidth_{QStringLiteral("chat/autoWidth"), false};
+    SettingValue<double> targetTps_{QStringLiteral("chat/targetTps"), 30.0};
     SettingValue<QString> evalText_{QStringLiteral("quality/evalText"), {}};
     SettingValue<int> pplWindows_{QStringLiteral("quality/windows"), 8};
     SettingValue<QString> compareWidths_{QStringLiteral("compare/widths"), QStringLiteral("3,4,8")};

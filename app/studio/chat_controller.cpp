@@ -29,6 +29,16 @@ void ChatController::setBits(int bits) {
     engine_->setLiveBits(bits);  // read by the decode loop before the next token
 }
 
+void ChatController::setDraftBits(int bits) {
+    draftBits_ = qMax(0, bits);
+    if (draftBits_ > 0) targetTps_ = 0;
+}
+
+void ChatController::setTargetTps(double tps) {
+    targetTps_ = qMax(0.0, tps);
+    if (targetTps_ > 0) draftBits_ = 0;
+}
+
 bool ChatController::send(const QString& text) {
     const QString t = text.trimmed();
     if (t.isEmpty() || isStreaming()) return false;
@@ -54,7 +64,10 @@ bool ChatController::startAssistantTurn() {
     pending_.clear();
     pendingBits_ = -1;
     lastStats_ = {};
-    activeId_ = engine_->generate(turns, sampling_, bits_);
+    // Under a latency target the engine may use every width up to the parent (bits 0).
+    activeAuto_ = targetTps_ > 0;
+    activeId_ = targetTps_ > 0 ? engine_->generate(turns, sampling_, 0, 0, targetTps_)
+                               : engine_->generate(turns, sampling_, bits_, draftBits_, 0);
     flush_.start();
     sinceSave_.start();
     save();  // the question is on disk before the first token
@@ -66,9 +79,11 @@ void ChatController::onToken(quint64 id, const QString& piece, const TokenStats&
     if (id != activeId_) return;  // a stale request (stopped, then replaced)
     if (stats.bits != pendingBits_) {
         // A width change: flush the text of the old width first so the
-        // message records exactly which width produced what.
-        flush();
-        model_.noteWidth(activeRow_, stats.bits);
+        // message records exactly which width produced what. Under a latency
+        // target the engine may switch every token: there the message lists
+        // each width once, in order of first use, and the 30 Hz flush stays.
+        if (!activeAuto_) flush();
+        if (!activeAuto_ || !model_.message(activeRow_).widths.contains(stats.bits)) model_.noteWidth(activeRow_, stats.bits);
         pendingBits_ = stats.bits;
     }
     pending_ += piece;

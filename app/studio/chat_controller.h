@@ -28,6 +28,13 @@ public:
     // The width for the next token (also mid-generation) and later turns.
     void setBits(int bits);
     int bits() const { return bits_; }
+    // Self-speculative decoding (0 = off) and the latency target (0 = off; the
+    // engine then picks every width). Both take effect from the next answer;
+    // setting one clears the other, since the engine runs one or the other.
+    void setDraftBits(int bits);
+    int draftBits() const { return draftBits_; }
+    void setTargetTps(double tps);
+    double targetTps() const { return targetTps_; }
     bool isStreaming() const { return activeId_ != 0; }
     int streamingRow() const { return activeRow_; }
 
@@ -64,7 +71,10 @@ private:
     SamplingSettings sampling_;
     QString systemPromptDefault_;
     int bits_ = 0;
+    int draftBits_ = 0;
+    double targetTps_ = 0;
     quint64 activeId_ = 0;
+    bool activeAuto_ = false;  // the running answer is under a latency target
     int activeRow_ = -1;
     QString pending_;
     int pendingBits_ = -1;

@@ -3,6 +3,8 @@
 #include "chat_controller.h"
 #include "chat_input.h"
 #include "chat_view.h"
+#include "app_settings.h"
+#include "decode_mode_bar.h"
 #include "precision_slider.h"
 
 #include <QApplication>
@@ -21,6 +23,8 @@ ChatPanel::ChatPanel(ChatController* chat, QWidget* parent) : QWidget(parent), c
     v->setSpacing(0);
     precision_ = new PrecisionSlider(this);
     v->addWidget(precision_);
+    decodeMode_ = new DecodeModeBar(this);
+    precision_->addRow(decodeMode_);  // inside the slider's bar: one control area
     view_ = new ChatView(chat_->model(), this);
     v->addWidget(view_, 1);
 
@@ -61,7 +65,35 @@ ChatPanel::ChatPanel(ChatController* chat, QWidget* parent) : QWidget(parent), c
     });
     connect(view_, &ChatView::editSubmitted, chat_, &ChatController::editAndResend);
     connect(view_, &ChatView::regenerateRequested, chat_, &ChatController::regenerate);
+    wireDecodeMode();
     updateButtons();
+}
+
+void ChatPanel::wireDecodeMode() {
+    // The bar decides what the next request carries; the chat sends it, the
+    // slider shows the auto stop, and the choices are saved as they change.
+    const AppSettings settings;
+    decodeMode_->setChoices(settings.speculative(), settings.draftBits(), settings.autoWidth(), settings.targetTps());
+    connect(decodeMode_, &DecodeModeBar::modeChanged, this, [this] {
+        chat_->setTargetTps(decodeMode_->targetTps());
+        chat_->setDraftBits(decodeMode_->draftBits());
+        precision_->setAutoMode(decodeMode_->targetTps() > 0, decodeMode_->targetTps());
+        const AppSettings settings;
+        settings.setSpeculative(decodeMode_->speculativeChosen());
+        settings.setDraftBits(decodeMode_->preferredDraftBits());
+        settings.setAutoWidth(decodeMode_->autoChosen());
+        settings.setTargetTps(decodeMode_->targetChosen());
+    });
+    connect(precision_, &PrecisionSlider::modelSet, this, [this](const ModelInfo& info) {
+        decodeMode_->setModel(info, precision_->bits());
+    });
+    connect(precision_, &PrecisionSlider::bitsChanged, decodeMode_, &DecodeModeBar::setBits);
+    connect(precision_, &PrecisionSlider::autoLeft, this, [this] { decodeMode_->setAuto(false); });
+    connect(chat_, &ChatController::tokenStats, this, [this](const TokenStats& s) {
+        decodeMode_->addStats(s);
+        if (precision_->autoMode()) precision_->showEngineBits(s.bits);
+    });
+    connect(chat_, &ChatController::turnFinished, decodeMode_, &DecodeModeBar::setSummary);
 }
 
 void ChatPanel::setPlaceholder(const QString& text) { view_->setPlaceholder(text); }

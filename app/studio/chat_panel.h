@@ -11,6 +11,7 @@ namespace studio {
 class ChatController;
 class ChatInput;
 class ChatView;
+class DecodeModeBar;
 class PrecisionSlider;
 
 class ChatPanel : public QWidget {
@@ -19,6 +20,7 @@ public:
     explicit ChatPanel(ChatController* chat, QWidget* parent = nullptr);
 
     PrecisionSlider* precision() const { return precision_; }
+    DecodeModeBar* decodeMode() const { return decodeMode_; }
     ChatView* view() const { return view_; }
     ChatInput* input() const { return input_; }
     QPushButton* sendButton() const { return send_; }
@@ -28,9 +30,11 @@ public:
 
 private:
     void updateButtons();
+    void wireDecodeMode();
 
     ChatController* chat_;
     PrecisionSlider* precision_ = nullptr;
+    DecodeModeBar* decodeMode_ = nullptr;
     ChatView* view_ = nullptr;
     ChatInput* input_ = nullptr;
     QPushButton* send_ = nullptr;

@@ -21,6 +21,9 @@ struct TokenOut {
     int bits = 0;
     double elapsedS = 0, tokenS = 0;
     int nPrompt = 0;  // prompt tokens evaluated for this request (known from the first token on)
+    bool drafted = false;   // speculative: an accepted draft token
+    int roundAccepted = -1;  // speculative: on a round's last token, drafts accepted in the round
+    int roundProposed = 0;   // ... and drafts proposed in it
 };
 
 // What every finished generation reports, whatever stopped it.
@@ -29,6 +32,7 @@ struct BackendResult {
     int nPrompt = 0, nPromptEvaluated = 0, nGenerated = 0;
     double promptS = 0, decodeS = 0, ttftS = 0;
     quint64 kvBytes = 0, activationBytes = 0;
+    int rounds = 0, drafted = 0, accepted = 0;  // speculative decoding totals
 };
 
 // Stepwise generation for side-by-side comparison: the worker interleaves

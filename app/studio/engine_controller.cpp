@@ -68,12 +68,15 @@ void EngineController::onModelLoaded(const ModelInfo& info) {
     emit modelChanged(model_);
 }
 
-quint64 EngineController::generate(const QList<ChatTurn>& turns, const SamplingSettings& s, int bits) {
+quint64 EngineController::generate(const QList<ChatTurn>& turns, const SamplingSettings& s, int bits, int draftBits,
+                                   double targetTps) {
     GenerationRequest req;
     req.id = nextId_++;
     req.turns = turns;
     req.sampling = s;
     req.bits = bits;
+    req.draftBits = draftBits;
+    req.targetTps = targetTps;
     req.controls = std::make_shared<GenerationControls>();
     req.controls->liveBits = bits;
     liveBits_ = bits;

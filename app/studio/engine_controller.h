@@ -22,7 +22,9 @@ public:
 
     void loadModel(const QString& path);
     // Starts a chat turn at `bits`; returns its id (tokens arrive with it).
-    quint64 generate(const QList<ChatTurn>& turns, const SamplingSettings& s, int bits);
+    // draftBits > 0: self-speculative decoding; targetTps > 0: the engine picks widths up to `bits`.
+    quint64 generate(const QList<ChatTurn>& turns, const SamplingSettings& s, int bits, int draftBits = 0,
+                     double targetTps = 0);
     quint64 compare(const QList<ChatTurn>& turns, const SamplingSettings& s, const QList<int>& widths);
     quint64 computePerplexity(const QString& textPath, const QList<int>& widths, bool includeSource, int maxWindows);
     void quantize(const QuantizeSettings& s);

@@ -28,6 +28,9 @@ GenerationSummary summarize(const BackendResult& r, double totalS) {
     s.totalS = totalS;
     s.kvBytes = r.kvBytes;
     s.activationBytes = r.activationBytes;
+    s.rounds = r.rounds;
+    s.drafted = r.drafted;
+    s.accepted = r.accepted;
     return s;
 }
 
@@ -42,6 +45,9 @@ struct StatsTracker {
         stats.elapsedS = t.elapsedS;
         stats.tokenS = t.tokenS;
         stats.nPrompt = t.nPrompt;
+        stats.drafted = t.drafted;
+        stats.roundAccepted = t.roundAccepted;
+        stats.roundProposed = t.roundProposed;
         if (first) {
             // The first token's time is the prompt plus one decode step.
             stats.ttftS = t.elapsedS;

@@ -40,22 +40,38 @@ public:
         clock_.start();
     }
     bool step(TokenOut& out) override { return stepAt(bits_, out); }
-    bool stepAt(int bits, TokenOut& out) {
-        if (r_.nGenerated >= max_) { r_.reason = StopReason::MaxTokens; return false; }
-        if (r_.nGenerated >= script_.size()) { r_.reason = StopReason::Eos; return false; }
+    bool stepAt(int bits, TokenOut& out) { return produce(bits, o_.msPerTokenAt8 * widthFactor(bits), -1, out); }
+    // One token that costs `ms` (slept here); tokenS >= 0 overrides its
+    // reported time (the tokens of a speculative round share the round's time).
+    bool produce(int bits, double ms, double tokenS, TokenOut& out) {
+        out = TokenOut{};
+        if (atEnd()) return false;
         const double before = clock_.nsecsElapsed() / 1e9;
         if (r_.nGenerated == 0) sleepMs(o_.promptMs);
-        sleepMs(o_.msPerTokenAt8 * widthFactor(bits));
+        sleepMs(ms);
         const double now = clock_.nsecsElapsed() / 1e9;
         out.piece = script_[r_.nGenerated];
         out.bits = bits;
         out.elapsedS = now;
-        out.tokenS = now - before;
+        out.tokenS = tokenS >= 0 ? tokenS : now - before;
         out.nPrompt = r_.nPrompt;
         if (r_.nGenerated == 0) { r_.ttftS = now; r_.promptS = o_.promptMs / 1000.0; }
         else r_.decodeS += out.tokenS;
         ++r_.nGenerated;
         return true;
+    }
+    // True (with the reason set) once the script or the token limit is used up.
+    bool atEnd() {
+        if (r_.nGenerated >= max_) { r_.reason = StopReason::MaxTokens; return true; }
+        if (r_.nGenerated >= script_.size()) { r_.reason = StopReason::Eos; return true; }
+        return false;
+    }
+    int generated() const { return r_.nGenerated; }
+    int remaining() const { return int(qMin<qsizetype>(max_, script_.size())) - r_.nGenerated; }
+    void addRound(int proposed, int accepted) {
+        ++r_.rounds;
+        r_.drafted += proposed;
+        r_.accepted += accepted;
     }
     BackendResult result() const override { return r_; }
     void setCancelled() { r_.reason = StopReason::Cancelled; }
@@ -131,15 +147,90 @@ ModelInfo FakeBackend::loadModel(const QString& path, const Progress& progress) 
     return info_;
 }
 
+namespace {
+
+double tokenMs(const FakeBackendOptions& o, int bits) { return o.msPerTokenAt8 * widthFactor(bits); }
+
+// Deterministic stand-in for "does the verifying width agree with this
+// draft": a fixed pseudo-random sequence (from the sampling seed) against an
+// acceptance probability that falls as the two widths move apart.
+class FakeJudge {
+public:
+    explicit FakeJudge(quint64 seed) : x_(seed * 2654435761u + 12345u) {}
+    bool agrees(int bits, int draftBits) {
+        x_ = x_ * 6364136223846793005ull + 1442695040888963407ull;
+        const double u = double(x_ >> 11) / double(1ull << 53);
+        const double p = qBound(0.3, 1.0 - 0.04 * (bits - draftBits), 0.95);
+        return u < p;
+    }
+
+private:
+    quint64 x_;
+};
+
+// The engine's deadline rule on a virtual clock (the nominal cost of every
+// width), so the widths a test sees do not depend on how busy the machine is.
+int autoWidth(const FakeBackendOptions& o, int seed, int cap, double targetTps, double decodedMs, int nDecoded) {
+    const double deadlineMs = 1000.0 * (nDecoded + 1) / targetTps;
+    for (int b = cap; b > seed; --b)
+        if (decodedMs + tokenMs(o, b) <= deadlineMs) return b;
+    return seed;
+}
+
+}  // namespace
+
 BackendResult FakeBackend::generate(const GenerationRequest& req, const TokenSink& onToken) {
+    // The engine's own refusals, with its wording, so the GUI meets them in tests too.
+    if (req.draftBits > 0 && req.targetTps > 0)
+        throw EngineError("a latency target and speculative decoding cannot be combined");
+    if (req.draftBits > 0 && !info_.anyPrecision)
+        throw EngineError("speculative decoding needs an any-precision checkpoint (one model, several widths)");
+    if (req.targetTps > 0 && !info_.anyPrecision)
+        throw EngineError("a latency target needs an any-precision checkpoint (several widths to choose from)");
     FakeStream stream(opt_, opt_.script, req.sampling.maxTokens, promptTokens(req.turns), req.bits);
+    const int cap = req.bits <= 0 ? info_.parentBits : qBound(info_.seedBits, req.bits, info_.parentBits);
+    FakeJudge judge(req.sampling.seed);
+    int k = 4;              // drafts per round, adapted like the engine's
+    double decodedMs = 0;   // virtual decode time for the latency target
     TokenOut t;
     for (;;) {
         if (req.controls->cancel.load()) { stream.setCancelled(); break; }
         // The width may change between tokens: read it before every one.
         int bits = req.controls->liveBits.load();
-        if (!stream.stepAt(bits, t)) break;
-        onToken(t);
+        if (req.targetTps > 0) {
+            bits = stream.generated() == 0 ? cap
+                                           : autoWidth(opt_, info_.seedBits, cap, req.targetTps, decodedMs,
+                                                       stream.generated() - 1);
+            if (stream.generated() > 0) decodedMs += tokenMs(opt_, bits);
+        }
+        const int room = qMin(k, stream.remaining() - 1);
+        if (stream.generated() == 0 || req.draftBits <= 0 || req.draftBits >= bits || room < 1) {
+            if (!stream.stepAt(bits, t)) break;
+            onToken(t);
+            continue;
+        }
+        // A speculative round: `room` drafts, accepted while the verifier agrees,
+        // then the verifier's own token; one draft pass each plus one verify pass.
+        int accepted = 0;
+        while (accepted < room && judge.agrees(bits, req.draftBits)) ++accepted;
+        const double roundMs = room * tokenMs(opt_, req.draftBits) + 1.1 * tokenMs(opt_, bits);
+        const int n = accepted + 1;
+        stream.addRound(room, accepted);
+        sleepMs(roundMs);
+        bool more = true;
+        for (int i = 0; i < n && more; ++i) {
+            more = stream.produce(bits, 0, roundMs / 1000.0 / n, t);
+            if (!more) break;
+            t.drafted = i < accepted;
+            if (i == n - 1) {
+                t.roundAccepted = accepted;
+                t.roundProposed = room;
+            }
+            onToken(t);
+        }
+        if (!more) break;
+        if (accepted == room && room == k) k = qMin(15, k + 2);
+        else if (accepted < room) k = qMax(1, k - 1);
     }
     BackendResult r = stream.result();
     r.kvBytes = quint64(r.nPrompt + r.nGenerated) * 2 * 30 * 192 * 4;

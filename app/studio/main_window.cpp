@@ -1,5 +1,6 @@
 #include "main_window.h"
 
+#include "acceptance_plot.h"
 #include "chat_controller.h"
 #include "chat_panel.h"
 #include "chat_view.h"
@@ -65,8 +66,11 @@ MainWindow::MainWindow(BackendFactory backend, MainWindowOptions opt, QWidget* p
     sampling_->setSampling(chat_->sampling());
     sampling_->setSystemPrompt(settings_.systemPrompt());
     plots_->addTab(speed_, tr("Speed"));
+    auto* rounds = new AcceptancePlot(plots_);  // found by type (findChild) where needed
+    connect(chat_, &ChatController::tokenStats, rounds, &AcceptancePlot::addStats);
     plots_->addTab(memory_, tr("Memory"));
     plots_->addTab(quality_, tr("Quality"));
+    plots_->addTab(rounds, tr("Speculation"));
     plots_->addTab(sampling_, tr("Settings"));
     splitter_->addWidget(sidebar_);
     splitter_->addWidget(center_);

@@ -47,7 +47,16 @@ PrecisionSlider::PrecisionSlider(QWidget* parent) : QWidget(parent) {
     v->addWidget(ticks_);
 
     connect(slider_, &QSlider::valueChanged, this, [this](int b) {
-        if (!info_.anyPrecision || b == bits_) return;
+        if (!info_.anyPrecision) return;
+        if (auto_) {  // engine updates are signal-blocked: this is the user's hand
+            auto_ = false;
+            bits_ = b;
+            refreshLabels();
+            emit autoLeft();
+            emit bitsChanged(b);
+            return;
+        }
+        if (b == bits_) return;
         bits_ = b;
         refreshLabels();
         emit bitsChanged(b);
@@ -95,8 +104,38 @@ void PrecisionSlider::setModel(const ModelInfo& info, int preferredBits) {
         bits_ = 0;
         wizard_->setVisible(info.isValid());
     }
+    auto_ = false;  // the owner re-applies auto for the new model if it is still chosen
+    engineBits_ = 0;
     refreshLabels();
     placeTickLabels();
+    emit modelSet(info_);
+}
+
+void PrecisionSlider::addRow(QWidget* w) {
+    w->setParent(this);
+    static_cast<QVBoxLayout*>(layout())->addWidget(w);
+}
+
+void PrecisionSlider::setAutoMode(bool on, double targetTps) {
+    if (!info_.anyPrecision) on = false;
+    auto_ = on;
+    targetTps_ = targetTps;
+    engineBits_ = 0;
+    if (!on && info_.anyPrecision) {
+        const QSignalBlocker block(slider_);
+        slider_->setValue(bits_);  // back to the manual width
+    }
+    refreshLabels();
+}
+
+int PrecisionSlider::shownBits() const { return slider_->value(); }
+
+void PrecisionSlider::showEngineBits(int bits) {
+    if (!auto_ || bits == engineBits_) return;
+    engineBits_ = bits;
+    const QSignalBlocker block(slider_);
+    slider_->setValue(bits);
+    refreshLabels();
 }
 
 void PrecisionSlider::setBits(int bits) {
@@ -117,15 +156,22 @@ void PrecisionSlider::refreshLabels() {
         detail_->setToolTip(tr("%1 is not an any-precision model. Use File \u2192 Quantize\u2026 to build one.").arg(info_.name));
         return;
     }
-    const WidthInfo* w = info_.width(bits_);
-    value_->setText(fmt::width(bits_));
-    detail_->setText(w ? tr("%1 bits/weight \u00b7 reads %2 per token \u00b7 parent resident: %3")
-                             .arg(w->bitsPerWeight, 0, 'f', 2)
-                             .arg(fmt::bytes(w->bytesPerToken), fmt::bytes(info_.weightBytes()))
-                       : QString());
+    const int shown = auto_ ? engineBits_ : bits_;
+    const WidthInfo* w = info_.width(shown);
+    if (auto_) {
+        value_->setText(engineBits_ > 0 ? tr("auto \u00b7 %1").arg(fmt::width(engineBits_)) : tr("auto"));
+        detail_->setText(tr("the engine picks each token's width to hold %1; drag to choose one yourself")
+                             .arg(fmt::tokensPerSecond(targetTps_)));
+    } else {
+        value_->setText(fmt::width(bits_));
+        detail_->setText(w ? tr("%1 bits/weight \u00b7 reads %2 per token \u00b7 parent resident: %3")
+                                 .arg(w->bitsPerWeight, 0, 'f', 2)
+                                 .arg(fmt::bytes(w->bytesPerToken), fmt::bytes(info_.weightBytes()))
+                           : QString());
+    }
     for (int i = 0; i < tickLabels_.size(); ++i) {
         QLabel* l = tickLabels_[i];
-        l->setProperty("current", info_.seedBits + i == bits_);
+        l->setProperty("current", info_.seedBits + i == shown);
         l->style()->unpolish(l);  // re-evaluate the [current="true"] style rule
         l->style()->polish(l);
     }

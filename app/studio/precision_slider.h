@@ -22,10 +22,22 @@ public:
     int bits() const { return bits_; }
     void setBits(int bits);  // clamped to what the model serves
     QSlider* slider() const { return slider_; }
+    // A further row of controls inside the bar, under the tick labels (the decode mode row).
+    void addRow(QWidget* w);
+
+    // The "auto" stop: the engine picks the width per token. The handle then
+    // shows the width of the last token (showEngineBits) without changing the
+    // manual width; moving it by hand leaves auto (autoLeft, then bitsChanged).
+    void setAutoMode(bool on, double targetTps = 0);
+    bool autoMode() const { return auto_; }
+    void showEngineBits(int bits);
+    int shownBits() const;  // the handle's width (the last token's in auto mode)
 
 signals:
     void bitsChanged(int bits);
     void wizardRequested();
+    void modelSet(const studio::ModelInfo& info);  // after setModel: bits() is the new model's
+    void autoLeft();
 
 protected:
     void resizeEvent(QResizeEvent* e) override;
@@ -36,6 +48,9 @@ private:
 
     ModelInfo info_;
     int bits_ = 0;
+    bool auto_ = false;
+    double targetTps_ = 0;
+    int engineBits_ = 0;  // width of the last token in auto mode (0 = none yet)
     QLabel* value_ = nullptr;
     QLabel* detail_ = nullptr;
     QSlider* slider_ = nullptr;

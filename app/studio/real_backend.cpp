@@ -106,6 +106,8 @@ TokenOut convert(const ap::TokenEvent& e, int nPrompt) {
     t.elapsedS = e.elapsed_s;
     t.tokenS = e.token_s;
     t.nPrompt = nPrompt;
+    t.drafted = e.drafted;
+    t.roundAccepted = e.accepted;
     return t;
 }
 
@@ -120,6 +122,9 @@ BackendResult convert(const ap::GenerateResult& r, const ap::Session& s) {
     out.ttftS = r.ttft_s;
     out.kvBytes = s.kv_bytes();
     out.activationBytes = s.activation_bytes();
+    out.rounds = r.n_rounds;
+    out.drafted = r.n_drafted;
+    out.accepted = r.n_accepted;
     return out;
 }
 
@@ -193,9 +198,25 @@ public:
         ap::GenerateRequest g = chatRequest(*model_, req.turns, req.sampling, req.bits);
         g.live_bits = &req.controls->liveBits;
         g.cancel = &req.controls->cancel;
+        g.draft_bits = req.draftBits;
+        g.target_tps = req.targetTps;
         const int nPrompt = int(g.prompt.size());
         try {
-            const ap::GenerateResult r = chat_->generate(g, [&](const ap::TokenEvent& e) { onToken(convert(e, nPrompt)); });
+            // Driven here rather than through Session::generate so the token
+            // callback can read the running totals: a round's event says how many
+            // drafts it accepted, the generator's n_drafted says how many it proposed.
+            std::unique_ptr<ap::Generator> gen;
+            int draftedBefore = 0;
+            gen = std::make_unique<ap::Generator>(*chat_, std::move(g), [&](const ap::TokenEvent& e) {
+                TokenOut t = convert(e, nPrompt);
+                if (e.accepted >= 0) {
+                    const int drafted = gen->result().n_drafted;
+                    t.roundProposed = drafted - draftedBefore;
+                    draftedBefore = drafted;
+                }
+                onToken(t);
+            });
+            const ap::GenerateResult& r = gen->run();
             return convert(r, *chat_);
         } catch (const std::exception& e) {
             throw EngineError(e.what());

@@ -66,6 +66,12 @@ struct GenerationRequest {
     QList<ChatTurn> turns;  // system prompt + history + the new user turn
     SamplingSettings sampling;
     int bits = 0;
+    // Self-speculative decoding: draft at this width, verify at bits/liveBits (0 = off).
+    // Fixed for the request: the engine reads it once, unlike liveBits.
+    int draftBits = 0;
+    // Latency target in decoded tokens/s (0 = off): the engine picks the width
+    // per token, `bits` capping it. The engine refuses it together with draftBits.
+    double targetTps = 0;
     std::shared_ptr<GenerationControls> controls;  // never null when sent
 };
 
@@ -79,6 +85,13 @@ struct TokenStats {
     double ttftS = 0;          // time to first token
     double promptTokensPerSecond = 0;
     int nPrompt = 0;
+    // Speculative decoding: this token was a draft the verifying width accepted.
+    bool drafted = false;
+    // On a speculative round's last token: drafts the round accepted and drafts
+    // it proposed (-1 / 0 on every other token and without speculation).
+    int roundAccepted = -1;
+    int roundProposed = 0;
+    bool endsRound() const { return roundAccepted >= 0; }
 };
 
 struct GenerationSummary {
@@ -86,6 +99,9 @@ struct GenerationSummary {
     int nPrompt = 0, nGenerated = 0;
     double ttftS = 0, decodeTokensPerSecond = 0, promptTokensPerSecond = 0, totalS = 0;
     quint64 kvBytes = 0, activationBytes = 0;
+    int rounds = 0, drafted = 0, accepted = 0;  // speculative decoding (0 without)
+    double acceptance() const { return drafted ? double(accepted) / drafted : 0; }
+    double tokensPerRound() const { return rounds ? double(accepted + rounds) / rounds : 0; }
 };
 
 struct CompareRequest {

@@ -124,6 +124,55 @@ private slots:
         QCOMPARE(bits.first(), hi);
         QCOMPARE(bits.last(), lo);
     }
+
+    // Speculative decoding through the real adapter: the round events add up
+    // to the engine's own totals (the adapter reads the proposed count from
+    // the generator), and the auto width reports the widths it picked.
+    void speculativeAndAutoThroughTheEngine() {
+        const QString ap = paths::defaultAnyPrecision();
+        AP_REQUIRE_FILE(ap.toStdString());
+        auto w = open(ap);
+        QVERIFY(w->engine()->model().anyPrecision);
+        SamplingSettings s;
+        s.temperature = 0;
+        s.maxTokens = 48;
+        w->chat()->setSampling(s);
+        w->chatPanel()->precision()->setBits(8);
+        w->chat()->setDraftBits(4);
+        int rounds = 0, accepted = 0, proposed = 0, drafted = 0;
+        auto c = connect(w->chat(), &ChatController::tokenStats, this, [&](const TokenStats& t) {
+            drafted += t.drafted;
+            if (t.endsRound()) {
+                ++rounds;
+                accepted += t.roundAccepted;
+                proposed += t.roundProposed;
+            }
+        });
+        QSignalSpy done(w->chat(), &ChatController::turnFinished);
+        QVERIFY(w->chat()->send(QStringLiteral("Tell me about the sea.")));
+        QVERIFY(QTest::qWaitFor([&] { return !w->chat()->isStreaming(); }, 120000));
+        QCOMPARE(done.count(), 1);
+        const auto sum = done.first().first().value<GenerationSummary>();
+        qInfo() << "rounds" << sum.rounds << "accepted" << sum.accepted << "of" << sum.drafted;
+        QVERIFY(sum.rounds > 0);
+        // The last round may end on EOS, whose event never comes: at most one round short.
+        QVERIFY(rounds == sum.rounds || rounds == sum.rounds - 1);
+        if (rounds == sum.rounds) {
+            QCOMPARE(accepted, sum.accepted);
+            QCOMPARE(proposed, sum.drafted);
+        }
+        QVERIFY(drafted <= sum.accepted && drafted > 0);
+        disconnect(c);
+
+        w->chat()->setTargetTps(1e6);  // out of reach: the governor drops to the seed width
+        QList<int> widths;
+        connect(w->chat(), &ChatController::tokenStats, this, [&](const TokenStats& t) { widths << t.bits; });
+        QVERIFY(w->chat()->send(QStringLiteral("And about the mountains?")));
+        QVERIFY(QTest::qWaitFor([&] { return !w->chat()->isStreaming(); }, 120000));
+        QVERIFY(widths.size() > 2);
+        QCOMPARE(widths.first(), w->engine()->model().parentBits);  // the prompt's width: the top of the range
+        QCOMPARE(widths.last(), w->engine()->model().seedBits);
+    }
 };
 
 QTEST_MAIN(TestStudioE2e)
