@@ -108,6 +108,7 @@ TokenOut convert(const ap::TokenEvent& e, int nPrompt) {
     t.nPrompt = nPrompt;
     t.drafted = e.drafted;
     t.roundAccepted = e.accepted;
+    t.roundProposed = e.proposed;
     return t;
 }
 
@@ -202,21 +203,7 @@ public:
         g.target_tps = req.targetTps;
         const int nPrompt = int(g.prompt.size());
         try {
-            // Driven here rather than through Session::generate so the token
-            // callback can read the running totals: a round's event says how many
-            // drafts it accepted, the generator's n_drafted says how many it proposed.
-            std::unique_ptr<ap::Generator> gen;
-            int draftedBefore = 0;
-            gen = std::make_unique<ap::Generator>(*chat_, std::move(g), [&](const ap::TokenEvent& e) {
-                TokenOut t = convert(e, nPrompt);
-                if (e.accepted >= 0) {
-                    const int drafted = gen->result().n_drafted;
-                    t.roundProposed = drafted - draftedBefore;
-                    draftedBefore = drafted;
-                }
-                onToken(t);
-            });
-            const ap::GenerateResult& r = gen->run();
+            const ap::GenerateResult r = chat_->generate(g, [&](const ap::TokenEvent& e) { onToken(convert(e, nPrompt)); });
             return convert(r, *chat_);
         } catch (const std::exception& e) {
             throw EngineError(e.what());

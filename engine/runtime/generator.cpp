@@ -95,7 +95,7 @@ bool Generator::step() {
         t_first_ = Clock::now();
         res_.ttft_s = seconds(t_start_, t_first_);
         t_last_ = t_first_;
-        take(id, last_bits_, false, -1, res_.ttft_s - res_.prompt_s);  // sampling time after the prompt
+        take(id, last_bits_, false, -1, -1, res_.ttft_s - res_.prompt_s);  // sampling time after the prompt
         return !done_;
     }
     if (s_.n_past() >= s_.n_ctx()) {
@@ -124,7 +124,7 @@ void Generator::plain_step(int bits) {
     const double dt = seconds(t_last_, now);
     t_last_ = now;
     if (governor_) governor_->observe(bits, dt);
-    take(id, bits, false, -1, dt);
+    take(id, bits, false, -1, -1, dt);
 }
 
 void Generator::speculative_round(int bits, int k) {
@@ -194,7 +194,9 @@ void Generator::speculative_round(int bits, int k) {
     s_.truncate(n0 + 1 + accepted);
     if (governor_) governor_->observe(bits, round_s / double(out.size()));
     for (size_t j = 0; j < out.size(); ++j)
-        if (!take(out[j], bits, was_draft[j], j + 1 == out.size() ? accepted : -1, round_s / double(out.size()))) break;
+        if (!take(out[j], bits, was_draft[j], j + 1 == out.size() ? accepted : -1, j + 1 == out.size() ? drafted : -1,
+                  round_s / double(out.size())))
+            break;
     if (req_.adaptive_k) {
         if (accepted == drafted && drafted == k_) k_ = std::min(kMaxDraft, k_ + 2);
         else if (accepted < drafted) k_ = std::max(1, k_ - 1);
@@ -228,7 +230,7 @@ std::optional<int32_t> Generator::judge(const TokenDist& p, const TokenDist& q, 
     return sampler_.draw(qd_);
 }
 
-bool Generator::take(int32_t id, int bits, bool drafted, int accepted, double token_s) {
+bool Generator::take(int32_t id, int bits, bool drafted, int accepted, int proposed, double token_s) {
     if (!req_.ignore_eos && m_.tok->is_eog(id)) {
         finish(StopReason::Eos);
         return false;
@@ -264,6 +266,7 @@ bool Generator::take(int32_t id, int bits, bool drafted, int accepted, double to
         ev.token_s = token_s;
         ev.drafted = drafted;
         ev.accepted = accepted;
+        ev.proposed = proposed;
         on_token_(ev);
     }
     if (stopped) finish(StopReason::StopString);

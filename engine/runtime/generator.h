@@ -50,7 +50,7 @@ private:
     void speculative_round(int bits, int k);
     // Hands one token to the output (EOS, stop strings, token limit, streaming).
     // Returns false when generation has finished.
-    bool take(int32_t id, int bits, bool drafted, int accepted, double token_s);
+    bool take(int32_t id, int bits, bool drafted, int accepted, int proposed, double token_s);
     void finish(StopReason why);
     bool cancelled() const { return req_.cancel && req_.cancel->load(); }
     // Speculative sampling: accept draft `id` (drawn from q) under p, or

@@ -65,6 +65,7 @@ struct TokenEvent {
     double token_s = 0;    // time spent on this token
     bool drafted = false;  // speculative: a draft token the verifying width accepted
     int accepted = -1;     // speculative: on a round's last token, how many drafts the round accepted
+    int proposed = -1;     // ... and how many it drafted
 };
 
 enum class StopReason { MaxTokens, Eos, StopString, Cancelled, ContextFull };
