@@ -166,6 +166,26 @@ void ChatController::deleteConversation(const QString& id) {
     emit conversationsChanged();
 }
 
+bool ChatController::renameConversation(const QString& id, const QString& title) {
+    const QString t = title.simplified();
+    if (t.isEmpty()) return false;
+    if (id == model_.conversation().id) {
+        model_.conversationForEdit().title = t;
+        save();
+        return true;
+    }
+    auto c = store_->load(id);
+    if (!c) return false;
+    c->title = t;
+    QString err;
+    if (!store_->save(*c, &err)) {
+        emit errorOccurred(tr("Could not rename the conversation: %1").arg(err));
+        return false;
+    }
+    emit conversationsChanged();
+    return true;
+}
+
 void ChatController::save() {
     // Empty chats are not worth a file (every launch would add one).
     if (model_.rowCount() == 0 && !QFile::exists(store_->dir() + '/' + model_.conversation().id + ".json")) return;

@@ -39,6 +39,7 @@ public:
     void newConversation();
     bool openConversation(const QString& id);
     void deleteConversation(const QString& id);
+    bool renameConversation(const QString& id, const QString& title);
     void save();
     void setFlushIntervalMs(int ms) { flush_.setInterval(ms); }
 

@@ -22,10 +22,14 @@ ComparisonView::ComparisonView(EngineController* engine, QWidget* parent) : QWid
     boxRow_ = new QHBoxLayout;
     top->addLayout(boxRow_);
     top->addStretch(1);
+    v->addLayout(top);
+    // The hint has its own wrapped line: beside the check boxes it squeezed
+    // them unreadable in a narrow window.
     hint_ = new QLabel(this);
     hint_->setObjectName(QStringLiteral("MessageMeta"));
-    top->addWidget(hint_);
-    v->addLayout(top);
+    hint_->setWordWrap(true);
+    hint_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    v->addWidget(hint_);
 
     auto* inputFrame = new QFrame(this);
     inputFrame->setObjectName(QStringLiteral("InputFrame"));

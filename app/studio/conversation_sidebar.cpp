@@ -1,5 +1,6 @@
 #include "conversation_sidebar.h"
 
+#include <QInputDialog>
 #include <QLabel>
 #include <QListView>
 #include <QMenu>
@@ -62,14 +63,37 @@ ConversationSidebar::ConversationSidebar(ConversationStore* store, QWidget* pare
     connect(list_, &QListView::clicked, this, [this](const QModelIndex& i) {
         emit openRequested(i.data(ConversationListModel::IdRole).toString());
     });
-    connect(list_, &QListView::customContextMenuRequested, this, [this](const QPoint& pos) {
-        const QModelIndex i = list_->indexAt(pos);
-        if (!i.isValid()) return;
-        QMenu menu;
-        QAction* del = menu.addAction(tr("Delete conversation"));
-        if (menu.exec(list_->viewport()->mapToGlobal(pos)) == del)
-            emit deleteRequested(i.data(ConversationListModel::IdRole).toString());
-    });
+    connect(list_, &QListView::customContextMenuRequested, this, &ConversationSidebar::showContextMenu);
+}
+
+void ConversationSidebar::showContextMenu(const QPoint& pos) {
+    const QModelIndex i = list_->indexAt(pos);
+    if (!i.isValid()) return;
+    const QString id = i.data(ConversationListModel::IdRole).toString();
+    const QString title = i.data(Qt::DisplayRole).toString();
+    // Highlight the conversation the menu acts on (the open one stayed
+    // highlighted before, so "Delete" seemed to target it).
+    list_->setCurrentIndex(i);
+    QMenu menu(this);
+    menu.setObjectName(QStringLiteral("conversationMenu"));
+    QAction* rename = menu.addAction(tr("&Rename\u2026"));
+    QAction* del = menu.addAction(tr("&Delete conversation"));
+    QAction* chosen = menu.exec(list_->viewport()->mapToGlobal(pos));
+    // Back to the open conversation, whatever was chosen.
+    const int open = model_->rowOf(current_);
+    if (open >= 0) list_->setCurrentIndex(model_->index(open));
+    else list_->clearSelection();
+    if (chosen == del) {
+        emit deleteRequested(id);
+    } else if (chosen == rename) {
+        QInputDialog dlg(this);
+        dlg.setObjectName(QStringLiteral("renameConversation"));
+        dlg.setWindowTitle(tr("Rename conversation"));
+        dlg.setLabelText(tr("Title:"));
+        dlg.setTextValue(title);
+        if (dlg.exec() == QDialog::Accepted && !dlg.textValue().trimmed().isEmpty())
+            emit renameRequested(id, dlg.textValue().trimmed());
+    }
 }
 
 void ConversationSidebar::refresh(const QString& currentId) {

@@ -30,12 +30,17 @@ class ConversationSidebar : public QWidget {
 public:
     ConversationSidebar(ConversationStore* store, QWidget* parent = nullptr);
     ConversationListModel* model() const { return model_; }
+    QListView* list() const { return list_; }
     void refresh(const QString& currentId);
+    // The menu for the conversation at `pos` (viewport coordinates); that
+    // conversation is highlighted while the menu is open.
+    void showContextMenu(const QPoint& pos);
 
 signals:
     void newRequested();
     void openRequested(const QString& id);
     void deleteRequested(const QString& id);
+    void renameRequested(const QString& id, const QString& title);
 
 private:
     ConversationListModel* model_;

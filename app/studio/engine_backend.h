@@ -41,6 +41,20 @@ public:
     virtual BackendResult result() const = 0;
 };
 
+// One perplexity measurement at one width, scored a window at a time so the
+// worker can answer a chat turn between two windows (a measurement of every
+// width takes minutes; the chat must not wait for all of it).
+class PerplexityJob {
+public:
+    virtual ~PerplexityJob() = default;
+    // Scores the next window; false once every window is scored.
+    virtual bool step() = 0;
+    virtual double fraction() const = 0;  // of the windows scored
+    // exp(mean NLL) over the windows scored so far; tokens scored.
+    virtual double perplexity() const = 0;
+    virtual qint64 nScored() const = 0;
+};
+
 class EngineBackend {
 public:
     using Progress = std::function<bool(double fraction, const QString& stage)>;  // false = cancel
@@ -57,9 +71,10 @@ public:
     // A fresh stream (own KV cache) over the loaded model at a fixed width.
     virtual std::unique_ptr<TokenStream> openStream(const QList<ChatTurn>& turns, const SamplingSettings& s,
                                                     int bits) = 0;
-    // exp(mean NLL) of the text at a width; bits < 0 = the checkpoint's source model.
-    virtual double perplexity(const QString& textPath, int bits, int ctx, int maxWindows, const Progress& progress,
-                              qint64* nScored) = 0;
+    // A measurement of the text at a width; bits < 0 = the checkpoint's source model.
+    // The job may hold the loaded model: it must be destroyed before the next loadModel.
+    virtual std::unique_ptr<PerplexityJob> openPerplexity(const QString& textPath, int bits, int ctx,
+                                                          int maxWindows) = 0;
     virtual QuantizeOutcome quantize(const QuantizeSettings& s, const QuantizeSink& progress,
                                      const std::atomic<bool>* cancel) = 0;
 };

@@ -67,6 +67,8 @@ EngineBackend& EngineWorker::backend() {
 }
 
 void EngineWorker::loadModel(const QString& path) {
+    // A paused measurement holds a session over the old model: end it first.
+    if (ppl_.id != 0) endPerplexity(QStringLiteral("cancelled: another model was opened"));
     try {
         ModelInfo info = backend().loadModel(path, [this](double f, const QString& stage) {
             emit loadProgress(f, stage);
@@ -139,24 +141,41 @@ void EngineWorker::compare(const CompareRequest& req) {
 }
 
 void EngineWorker::computePerplexity(const PerplexityRequest& req) {
+    if (ppl_.id != 0) endPerplexity(QStringLiteral("replaced by a new measurement"));
+    ppl_ = req;
+    pplIndex_ = 0;
+    pplJob_.reset();
+    perplexityStep();
+}
+
+void EngineWorker::perplexityStep() {
+    if (ppl_.id == 0) return;  // ended meanwhile (a model load)
+    if (ppl_.controls->cancel.load()) return endPerplexity(QStringLiteral("cancelled"));
     try {
-        if (!backend().hasModel()) throw EngineError("no model is loaded");
-        for (int bits : req.widths) {
-            if (req.controls->cancel.load()) break;
-            qint64 nScored = 0;
-            double ppl = backend().perplexity(req.textPath, bits, req.ctx, req.maxWindows,
-                                              [&](double f, const QString&) {
-                                                  emit perplexityProgress(req.id, bits, f);
-                                                  return !req.controls->cancel.load();
-                                              },
-                                              &nScored);
-            if (req.controls->cancel.load()) break;
-            emit perplexityReady(req.id, bits, ppl, nScored);
+        if (!pplJob_) {
+            if (pplIndex_ >= ppl_.widths.size()) return endPerplexity(QString());
+            if (!backend().hasModel()) throw EngineError("no model is loaded");
+            pplJob_ = backend().openPerplexity(ppl_.textPath, ppl_.widths[pplIndex_], ppl_.ctx, ppl_.maxWindows);
         }
-        emit perplexityFinished(req.id, req.controls->cancel.load() ? QStringLiteral("cancelled") : QString());
+        const int bits = ppl_.widths[pplIndex_];
+        const bool more = pplJob_->step();
+        emit perplexityProgress(ppl_.id, bits, pplJob_->fraction());
+        if (!more) {
+            emit perplexityReady(ppl_.id, bits, pplJob_->perplexity(), pplJob_->nScored());
+            pplJob_.reset();
+            ++pplIndex_;
+        }
     } catch (const std::exception& e) {
-        emit perplexityFinished(req.id, QString::fromUtf8(e.what()));
+        return endPerplexity(QString::fromUtf8(e.what()));
     }
+    QMetaObject::invokeMethod(this, &EngineWorker::perplexityStep, Qt::QueuedConnection);
+}
+
+void EngineWorker::endPerplexity(const QString& error) {
+    const quint64 id = ppl_.id;
+    pplJob_.reset();
+    ppl_ = {};
+    if (id) emit perplexityFinished(id, error);
 }
 
 void EngineWorker::quantize(const QuantizeJob& job) {

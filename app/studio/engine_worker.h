@@ -43,8 +43,16 @@ signals:
 
 private:
     EngineBackend& backend();  // created lazily, on the engine thread
+    // One window of the running measurement per call; it posts itself again,
+    // so requests queued meanwhile (a chat turn) run between two windows.
+    void perplexityStep();
+    void endPerplexity(const QString& error);
+
     BackendFactory factory_;
     std::unique_ptr<EngineBackend> backend_;
+    PerplexityRequest ppl_;                  // the measurement under way (id 0: none)
+    int pplIndex_ = 0;                       // into ppl_.widths
+    std::unique_ptr<PerplexityJob> pplJob_;  // the width being scored
 };
 
 // Decode speed over the last few tokens, so the plot shows changes after a

@@ -152,17 +152,38 @@ std::unique_ptr<TokenStream> FakeBackend::openStream(const QList<ChatTurn>& turn
     return std::make_unique<FakeStream>(opt_, opt_.script, s.maxTokens, promptTokens(turns), bits);
 }
 
-double FakeBackend::perplexity(const QString& textPath, int bits, int ctx, int maxWindows,
-                               const Progress& progress, qint64* nScored) {
-    if (!QFileInfo::exists(textPath)) throw EngineError(textPath.toStdString() + ": no such file");
-    const int windows = maxWindows > 0 ? maxWindows : 4;
-    for (int w = 1; w <= windows; ++w) {
-        sleepMs(opt_.msPerTokenAt8);
-        if (progress && !progress(double(w) / windows, QStringLiteral("scoring"))) break;
+namespace {
+// Made-up but monotone perplexities, one scripted window per step.
+class FakePerplexityJob : public PerplexityJob {
+public:
+    FakePerplexityJob(int bits, int ctx, int windows, double msPerWindow)
+        : bits_(bits), ctx_(ctx), windows_(windows), ms_(msPerWindow) {}
+    bool step() override {
+        if (done_ >= windows_) return false;
+        sleepMs(ms_);
+        ++done_;
+        return done_ < windows_;
     }
-    if (nScored) *nScored = qint64(windows) * (ctx - 1);
-    const int b = bits <= 0 ? 16 : bits;  // source and dense: the best the model can do
-    return 18.2 + 40.0 * std::exp(-1.1 * (b - 2));
+    double fraction() const override { return double(done_) / windows_; }
+    double perplexity() const override {
+        const int b = bits_ <= 0 ? 16 : bits_;  // source and dense: the best the model can do
+        return 18.2 + 40.0 * std::exp(-1.1 * (b - 2));
+    }
+    qint64 nScored() const override { return qint64(done_) * (ctx_ - 1); }
+
+private:
+    int bits_, ctx_, windows_;
+    double ms_;
+    int done_ = 0;
+};
+}  // namespace
+
+std::unique_ptr<PerplexityJob> FakeBackend::openPerplexity(const QString& textPath, int bits, int ctx,
+                                                           int maxWindows) {
+    if (!QFileInfo::exists(textPath)) throw EngineError(textPath.toStdString() + ": no such file");
+    return std::make_unique<FakePerplexityJob>(bits, ctx, maxWindows > 0 ? maxWindows : 4,
+                                               opt_.msPerPerplexityWindow >= 0 ? opt_.msPerPerplexityWindow
+                                                                               : opt_.msPerTokenAt8);
 }
 
 QuantizeOutcome FakeBackend::quantize(const QuantizeSettings& s, const QuantizeSink& progress,

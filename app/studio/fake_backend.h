@@ -10,7 +10,8 @@ namespace studio {
 
 struct FakeBackendOptions {
     QStringList script;       // pieces of every answer; empty = a built-in reply
-    double msPerTokenAt8 = 20;  // decode time of one token at 8 bits (lower widths are faster)
+    double msPerTokenAt8 = 20;
+    double msPerPerplexityWindow = -1;  // < 0: msPerTokenAt8  // decode time of one token at 8 bits (lower widths are faster)
     double promptMs = 30;
     int quantizeSteps = 12;
     double quantizeStepMs = 40;
@@ -25,8 +26,8 @@ public:
     BackendResult generate(const GenerationRequest& req, const TokenSink& onToken) override;
     std::unique_ptr<TokenStream> openStream(const QList<ChatTurn>& turns, const SamplingSettings& s,
                                             int bits) override;
-    double perplexity(const QString& textPath, int bits, int ctx, int maxWindows, const Progress& progress,
-                      qint64* nScored) override;
+    std::unique_ptr<PerplexityJob> openPerplexity(const QString& textPath, int bits, int ctx,
+                                                  int maxWindows) override;
     QuantizeOutcome quantize(const QuantizeSettings& s, const QuantizeSink& progress,
                              const std::atomic<bool>* cancel) override;
 

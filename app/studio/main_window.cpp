@@ -115,6 +115,7 @@ MainWindow::MainWindow(BackendFactory backend, MainWindowOptions opt, QWidget* p
     connect(sidebar_, &ConversationSidebar::newRequested, chat_, &ChatController::newConversation);
     connect(sidebar_, &ConversationSidebar::openRequested, chat_, &ChatController::openConversation);
     connect(sidebar_, &ConversationSidebar::deleteRequested, chat_, &ChatController::deleteConversation);
+    connect(sidebar_, &ConversationSidebar::renameRequested, chat_, &ChatController::renameConversation);
     connect(sampling_, &SamplingPanel::samplingChanged, this, [this](const SamplingSettings& s) {
         chat_->setSampling(s);
         compare_->setSampling(s);
@@ -125,6 +126,10 @@ MainWindow::MainWindow(BackendFactory backend, MainWindowOptions opt, QWidget* p
         compare_->setSystemPrompt(p);
         settings_.setSystemPrompt(p);
     });
+    // Every decoded token feeds the speed plot, the comparison's too (its
+    // columns are separate streams at their own widths).
+    connect(engine_, &EngineController::compareToken, speed_,
+            [this](quint64, int, const QString&, const TokenStats& s) { speed_->addStats(s); });
     connect(speed_, &SpeedPlot::meanSpeedsChanged, this, [this] { quality_->plot()->setSpeeds(speed_->meanSpeeds()); });
     connect(quality_, &QualityPanel::textPathChanged, this, [this](const QString& p) { settings_.setEvalTextPath(p); });
     connect(compare_, &ComparisonView::selectionChanged, this, [this](const QList<int>& w) { settings_.setCompareWidths(w); });

@@ -11,6 +11,7 @@
 #include <QFileInfo>
 
 #include <chrono>
+#include <cmath>
 
 namespace studio {
 
@@ -177,6 +178,48 @@ private:
     Clock::time_point start_;
 };
 
+// ap::perplexity one window per step(): the windows are independent (each
+// from an empty cache), so summing their NLL gives the figure of one call
+// over the whole text, the same as `anyprec ppl`.
+class RealPerplexityJob : public PerplexityJob {
+public:
+    RealPerplexityJob(std::unique_ptr<ap::Model> owned, const ap::Model& m, std::vector<int32_t> tokens, int ctx,
+                      int bits)
+        : owned_(std::move(owned)), tokens_(std::move(tokens)), ctx_(ctx), bits_(bits) {
+        windows_ = int(tokens_.size() / size_t(ctx));
+        if (windows_ < 1)
+            throw EngineError("the evaluation text gives " + std::to_string(tokens_.size()) + " tokens, fewer than one window of " +
+                              std::to_string(ctx));
+        ap::SessionOptions so;
+        so.n_ctx = ctx + 1;
+        so.exact_prompts = true;  // the same figure as `anyprec ppl`
+        session_ = std::make_unique<ap::Session>(m, so);
+    }
+    bool step() override {
+        if (done_ >= windows_) return false;
+        const std::vector<int32_t> w(tokens_.begin() + ptrdiff_t(done_) * ctx_, tokens_.begin() + ptrdiff_t(done_ + 1) * ctx_);
+        try {
+            const ap::PerplexityResult r = ap::perplexity(*session_, w, ctx_, bits_);
+            nll_ += r.mean_nll * double(r.n_scored);
+            scored_ += r.n_scored;
+        } catch (const std::exception& e) {
+            throw EngineError(e.what());
+        }
+        return ++done_ < windows_;
+    }
+    double fraction() const override { return double(done_) / windows_; }
+    double perplexity() const override { return scored_ > 0 ? std::exp(nll_ / double(scored_)) : 0; }
+    qint64 nScored() const override { return scored_; }
+
+private:
+    std::unique_ptr<ap::Model> owned_;  // the source model when measuring it; declared first, destroyed last
+    std::unique_ptr<ap::Session> session_;
+    std::vector<int32_t> tokens_;
+    int ctx_, bits_, windows_ = 0, done_ = 0;
+    double nll_ = 0;
+    qint64 scored_ = 0;
+};
+
 class RealBackend : public EngineBackend {
 public:
     ModelInfo loadModel(const QString& path, const Progress& progress) override {
@@ -250,29 +293,20 @@ public:
         return std::make_unique<RealStream>(*model_, turns, s, bits);
     }
 
-    double perplexity(const QString& textPath, int bits, int ctx, int maxWindows, const Progress& progress,
-                      qint64* nScored) override {
+    std::unique_ptr<PerplexityJob> openPerplexity(const QString& textPath, int bits, int ctx,
+                                                  int maxWindows) override {
         try {
             // bits < 0: the source model of the checkpoint, loaded only for this measurement.
             std::unique_ptr<ap::Model> source;
-            const ap::Model* m = model_.get();
             if (bits < 0) {
                 const std::string src = findSource(*model_);
                 if (src.empty()) throw EngineError("the source model of this checkpoint was not found");
                 source = ap::load_model(src);
-                m = source.get();
                 bits = 0;
             }
-            const std::vector<int32_t> tokens = textTokens(*m, textPath, ctx, maxWindows);
-            ap::SessionOptions so;
-            so.n_ctx = ctx + 1;
-            so.exact_prompts = true;  // the same figure as `anyprec ppl`
-            ap::Session s(*m, so);
-            const auto r = ap::perplexity(s, tokens, ctx, m->resolve_bits(bits), [&](double f, const std::string& st) {
-                return progress ? progress(f, qs(st)) : true;
-            });
-            if (nScored) *nScored = r.n_scored;
-            return r.ppl;
+            const ap::Model& m = source ? *source : *model_;
+            std::vector<int32_t> tokens = textTokens(m, textPath, ctx, maxWindows);
+            return std::make_unique<RealPerplexityJob>(std::move(source), m, std::move(tokens), ctx, m.resolve_bits(bits));
         } catch (const EngineError&) {
             throw;
         } catch (const std::exception& e) {

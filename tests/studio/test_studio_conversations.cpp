@@ -1,6 +1,10 @@
 // Conversations: JSON round trip, atomic saving, the auto-saved chat
 // reloading in a new window (as after a crash or restart), the sidebar list.
 #include "conversation_sidebar.h"
+
+#include <QInputDialog>
+#include <QListView>
+#include <QMenu>
 #include "conversation_store.h"
 #include "studio_test_util.h"
 
@@ -92,6 +96,62 @@ private slots:
         QCOMPARE(w2->chat()->model()->rowCount(), 0);
         QVERIFY(w2->chat()->openConversation(id));
         QCOMPARE(w2->chat()->model()->rowCount(), 2);
+    }
+
+    // Issue 15, defect 9: the context menu acted on the item under the mouse
+    // while the open conversation stayed highlighted; no way to rename.
+    void sidebarMenuHighlightsItsTargetAndRenames() {
+        QTemporaryDir data;
+        FakeBackendOptions o;
+        o.script = {"ok"};
+        o.msPerTokenAt8 = 1;
+        auto w = studiotest::window(data.path(), o);
+        ChatController* chat = w->chat();
+        QVERIFY(chat->send(QStringLiteral("first chat")));
+        QVERIFY(QTest::qWaitFor([&] { return !chat->isStreaming(); }, 5000));
+        const QString firstId = chat->model()->conversation().id;
+        chat->newConversation();
+        QVERIFY(chat->send(QStringLiteral("second chat")));
+        QVERIFY(QTest::qWaitFor([&] { return !chat->isStreaming(); }, 5000));
+        const QString openId = chat->model()->conversation().id;
+        auto* side = w->findChild<ConversationSidebar*>();
+        QListView* list = side->list();
+        const int firstRow = side->model()->rowOf(firstId);
+        QVERIFY(firstRow >= 0);
+        QCOMPARE(list->currentIndex().row(), side->model()->rowOf(openId));
+        const QPoint pos = list->visualRect(side->model()->index(firstRow)).center();
+
+        // While the menu is open, the item it acts on is the highlighted one.
+        int highlighted = -1;
+        QTimer::singleShot(200, [&] {
+            highlighted = list->currentIndex().row();
+            auto* menu = qobject_cast<QMenu*>(QApplication::activePopupWidget());
+            QVERIFY(menu);
+            QAction* rename = nullptr;
+            for (QAction* a : menu->actions())
+                if (a->text().contains("Rename")) rename = a;
+            QVERIFY(rename);
+            // The rename dialog opens once the menu has closed.
+            QTimer::singleShot(200, [] {
+                auto* dlg = qobject_cast<QInputDialog*>(QApplication::activeModalWidget());
+                QVERIFY(dlg);
+                dlg->setTextValue(QStringLiteral("Renamed by the user"));
+                dlg->accept();
+            });
+            menu->setActiveAction(rename);
+            QTest::keyClick(menu, Qt::Key_Return);
+        });
+        side->showContextMenu(pos);
+        QCOMPARE(highlighted, firstRow);
+        // Afterwards the open conversation is highlighted again.
+        QTRY_COMPARE(list->currentIndex().data(ConversationListModel::IdRole).toString(), openId);
+        ConversationStore store(data.filePath("conversations"));
+        QTRY_COMPARE(store.load(firstId)->title, QStringLiteral("Renamed by the user"));
+        // The open conversation renames in memory too (and keeps the title on later saves).
+        QVERIFY(chat->renameConversation(openId, QStringLiteral("Open one")));
+        QVERIFY(chat->send(QStringLiteral("more")));
+        QVERIFY(QTest::qWaitFor([&] { return !chat->isStreaming(); }, 5000));
+        QCOMPARE(store.load(openId)->title, QStringLiteral("Open one"));
     }
 
     void streamingAnswerIsSavedBeforeItEnds() {
