@@ -19,6 +19,11 @@ ChatView::ChatView(ConversationModel* model, QWidget* parent) : QScrollArea(pare
     column_ = new QVBoxLayout(content_);
     column_->setContentsMargins(0, 12, 0, 12);
     column_->setSpacing(6);
+    // The column's height comes from height-for-width (QScrollArea asks for it):
+    // a wrapped label's minimum height is that of its narrowest width, and as
+    // the content's minimum it left screens of empty space below the bubbles.
+    column_->setSizeConstraint(QLayout::SetNoConstraint);
+    content_->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Ignored);
     placeholder_ = new QLabel(content_);
     placeholder_->setObjectName(QStringLiteral("Placeholder"));
     placeholder_->setAlignment(Qt::AlignCenter);

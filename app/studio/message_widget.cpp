@@ -1,6 +1,7 @@
 #include "message_widget.h"
 
 #include "format_util.h"
+#include "markdown_view.h"
 #include "theme.h"
 
 #include <QHBoxLayout>
@@ -48,12 +49,21 @@ MessageWidget::MessageWidget(const Message& m, QWidget* parent) : QWidget(parent
     header->addWidget(meta_);
     v->addLayout(header);
 
-    body_ = new QLabel(bubble_);
-    body_->setWordWrap(true);
-    body_->setTextFormat(Qt::PlainText);
-    body_->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
-    body_->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Minimum);
-    v->addWidget(body_);
+    if (user_) {
+        body_ = new QLabel(bubble_);
+        body_->setWordWrap(true);
+        body_->setTextFormat(Qt::PlainText);
+        body_->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
+        // Ignored: the text re-wraps to the bubble's width instead of holding
+        // the bubble at the width it had when the window was wider.
+        body_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Minimum);
+        shown_ = body_;
+    } else {
+        markdown_ = new MarkdownView(bubble_);
+        markdown_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Minimum);
+        shown_ = markdown_;
+    }
+    v->addWidget(shown_);
 
     // The editor replaces the text while editing (shown/hidden rather than
     // stacked, so a bubble is only as tall as what it shows).
@@ -130,25 +140,26 @@ void MessageWidget::update(const Message& m) {
 }
 
 void MessageWidget::setText(const QString& text) {
-    if (body_->text() != text) body_->setText(text);
+    if (markdown_) markdown_->setMarkdown(text);
+    else if (body_->text() != text) body_->setText(text);
 }
 
-QString MessageWidget::text() const { return body_->text(); }
+QString MessageWidget::text() const { return markdown_ ? markdown_->markdown() : body_->text(); }
 
 void MessageWidget::setCanRegenerate(bool on) { regen_->setVisible(on && !user_); }
 
 bool MessageWidget::isEditing() const { return !editPage_->isHidden(); }
 
 void MessageWidget::startEdit() {
-    editor_->setPlainText(body_->text());
-    body_->setVisible(false);
+    editor_->setPlainText(text());
+    shown_->setVisible(false);
     editPage_->setVisible(true);
     editor_->setFocus();
 }
 
 void MessageWidget::endEdit() {
     editPage_->setVisible(false);
-    body_->setVisible(true);
+    shown_->setVisible(true);
 }
 
 }  // namespace studio

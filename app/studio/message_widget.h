@@ -11,6 +11,8 @@ class QToolButton;
 
 namespace studio {
 
+class MarkdownView;
+
 class MessageWidget : public QWidget {
     Q_OBJECT
 public:
@@ -20,6 +22,7 @@ public:
     void setText(const QString& text);   // streaming: text only
     void setCanRegenerate(bool on);
     QString text() const;
+    MarkdownView* markdown() const { return markdown_; }  // null for user turns
     bool isEditing() const;
 
 signals:
@@ -36,7 +39,9 @@ private:
     QLabel* role_ = nullptr;
     QLabel* badge_ = nullptr;
     QLabel* meta_ = nullptr;
-    QLabel* body_ = nullptr;
+    QLabel* body_ = nullptr;          // user turns: the text as typed
+    MarkdownView* markdown_ = nullptr;  // answers: rendered Markdown with code blocks
+    QWidget* shown_ = nullptr;          // whichever of the two this bubble uses
     QWidget* editPage_ = nullptr;
     QPlainTextEdit* editor_ = nullptr;
     QToolButton* copy_ = nullptr;

@@ -7,6 +7,7 @@
 
 #include <QWidget>
 
+class QHBoxLayout;
 class QLabel;
 class QPushButton;
 class QSlider;
@@ -22,6 +23,8 @@ public:
     int bits() const { return bits_; }
     void setBits(int bits);  // clamped to what the model serves
     QSlider* slider() const { return slider_; }
+    QLabel* detailLabel() const { return detail_; }
+    QList<QLabel*> tickLabels() const { return tickLabels_; }
 
 signals:
     void bitsChanged(int bits);
@@ -39,6 +42,7 @@ private:
     QLabel* value_ = nullptr;
     QLabel* detail_ = nullptr;
     QSlider* slider_ = nullptr;
+    QHBoxLayout* sliderRow_ = nullptr;
     QWidget* ticks_ = nullptr;
     QList<QLabel*> tickLabels_;
     QPushButton* wizard_ = nullptr;
