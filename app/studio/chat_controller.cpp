@@ -16,6 +16,16 @@ ChatController::ChatController(EngineController* engine, ConversationStore* stor
     connect(engine_, &EngineController::tokenReady, this, &ChatController::onToken);
     connect(engine_, &EngineController::generationFinished, this, &ChatController::onFinished);
     connect(engine_, &EngineController::generationFailed, this, &ChatController::onFailed);
+    connect(engine_, &EngineController::tokensCounted, this, [this](quint64 id, int tokens, int) {
+        if (id != countId_) return;
+        countId_ = 0;
+        contextTokens_ = tokens;
+        emit contextChanged();
+    });
+    // A new model (tokenizer, context) or new engine settings change the count.
+    connect(engine_, &EngineController::modelChanged, this, &ChatController::recountContext);
+    connect(engine_, &EngineController::runtimeChanged, this, &ChatController::recountContext);
+    connect(&model_, &QAbstractItemModel::modelReset, this, &ChatController::recountContext);
     model_.setConversation(Conversation::create());
 }
 
@@ -86,13 +96,22 @@ void ChatController::flush() {
     }
 }
 
+void ChatController::recountContext() {
+    if (!engine_->model().isValid() || isStreaming()) return;
+    countId_ = engine_->countTokens(model_.conversation().turns());
+}
+
 void ChatController::onFinished(quint64 id, const GenerationSummary& s) {
     if (id != activeId_) return;
     flush();
+    // What the engine left out to fit (the rule is in fitToContext), for the view and the file.
+    model_.setContextStart(s.droppedMessages);
+    contextTokens_ = s.contextTokens;
     const int bits = lastStats_.bits;
     model_.finishMessage(activeRow_, s, s.decodeTokensPerSecond);
     endStream();
     emit turnFinished(s, bits);
+    emit contextChanged();
 }
 
 void ChatController::onFailed(quint64 id, const QString& error) {
@@ -131,13 +150,16 @@ bool ChatController::editAndResend(int row, const QString& text) {
     if (model_.message(row).role != QLatin1String("user") || text.trimmed().isEmpty()) return false;
     model_.truncate(row + 1);
     model_.setMessageText(row, text.trimmed());
+    if (model_.conversation().contextStart > row) model_.setContextStart(0);
     return startAssistantTurn();
 }
 
 void ChatController::clear() {
     stop();
     model_.clear();
+    model_.setContextStart(0);
     save();
+    recountContext();
 }
 
 void ChatController::newConversation() {

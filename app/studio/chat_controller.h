@@ -43,6 +43,13 @@ public:
     void save();
     void setFlushIntervalMs(int ms) { flush_.setInterval(ms); }
 
+    // Context usage of the open conversation: tokens the next question would
+    // start from (-1 until counted) against the session's context length.
+    int contextTokens() const { return contextTokens_; }
+    int contextLength() const { return engine_->model().nCtx; }
+    int contextReserve() const { return qMin(sampling_.maxTokens, contextLength() / 2); }  // room kept for an answer
+    void recountContext();  // asks the engine (after a model, settings or conversation change)
+
 signals:
     void streamingChanged(bool streaming);
     void tokenStats(const studio::TokenStats& stats);
@@ -50,6 +57,7 @@ signals:
     void conversationsChanged();  // the sidebar list needs a refresh
     void conversationOpened(const QString& id);
     void errorOccurred(const QString& message);
+    void contextChanged();
 
 private:
     bool startAssistantTurn();
@@ -72,6 +80,8 @@ private:
     TokenStats lastStats_;
     QTimer flush_;
     QElapsedTimer sinceSave_;
+    int contextTokens_ = -1;
+    quint64 countId_ = 0;
 };
 
 }  // namespace studio

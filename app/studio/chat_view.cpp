@@ -41,6 +41,7 @@ ChatView::ChatView(ConversationModel* model, QWidget* parent) : QScrollArea(pare
         if (following_) verticalScrollBar()->setValue(max);
     });
     connect(model_, &QAbstractItemModel::modelReset, this, &ChatView::rebuild);
+    connect(model_, &ConversationModel::contextStartChanged, this, &ChatView::updateContextMarks);
     connect(model_, &QAbstractItemModel::rowsInserted, this,
             [this](const QModelIndex&, int first, int last) { insertRows(first, last); });
     connect(model_, &QAbstractItemModel::rowsRemoved, this,
@@ -85,12 +86,14 @@ void ChatView::insertRows(int first, int last) {
     placeholder_->setVisible(bubbles_.isEmpty());
     following_ = true;  // a new message always comes into view
     updateRegenerateButtons();
+    updateContextMarks();
 }
 
 void ChatView::removeRows(int first, int last) {
     for (int r = last; r >= first; --r) delete bubbles_.takeAt(r);
     placeholder_->setVisible(bubbles_.isEmpty());
     updateRegenerateButtons();
+    updateContextMarks();
 }
 
 void ChatView::refreshRows(int first, int last, const QList<int>& roles) {
@@ -99,6 +102,11 @@ void ChatView::refreshRows(int first, int last, const QList<int>& roles) {
         else bubbles_[r]->update(model_->message(r));
     }
     updateRegenerateButtons();
+}
+
+void ChatView::updateContextMarks() {
+    const int start = model_->conversation().contextStart;
+    for (int r = 0; r < bubbles_.size(); ++r) bubbles_[r]->setContextState(r == start ? start : 0, r < start);
 }
 
 void ChatView::updateRegenerateButtons() {

@@ -33,6 +33,7 @@ private:
     void removeRows(int first, int last);
     void refreshRows(int first, int last, const QList<int>& roles);
     void updateRegenerateButtons();
+    void updateContextMarks();
     MessageWidget* makeBubble(int row);
     int rowOf(const MessageWidget* w) const { return int(bubbles_.indexOf(const_cast<MessageWidget*>(w))); }
 

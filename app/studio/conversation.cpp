@@ -73,6 +73,7 @@ QJsonObject Conversation::toJson() const {
                        {"system_prompt", systemPrompt},
                        {"created", created.toString(Qt::ISODateWithMs)},
                        {"updated", updated.toString(Qt::ISODateWithMs)},
+                       {"context_start", contextStart},
                        {"messages", msgs}};
 }
 
@@ -84,6 +85,7 @@ Conversation Conversation::fromJson(const QJsonObject& o) {
     c.systemPrompt = o.value("system_prompt").toString();
     c.created = QDateTime::fromString(o.value("created").toString(), Qt::ISODateWithMs);
     c.updated = QDateTime::fromString(o.value("updated").toString(), Qt::ISODateWithMs);
+    c.contextStart = qMax(0, o.value("context_start").toInt());
     for (const auto& v : o.value("messages").toArray()) {
         const QJsonObject mo = v.toObject();
         Message m;

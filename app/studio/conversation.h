@@ -28,6 +28,9 @@ struct Conversation {
     QString systemPrompt;
     QDateTime created, updated;
     QList<Message> messages;
+    // Messages before this row were left out of the last question's context
+    // (it did not fit); 0 when everything was sent.
+    int contextStart = 0;
 
     static Conversation create();  // fresh id and timestamps
     // The turns the model sees: system prompt then history up to (excluding) `endRow`.

@@ -93,4 +93,11 @@ void ConversationModel::truncate(int rows) {
 
 void ConversationModel::clear() { truncate(0); }
 
+void ConversationModel::setContextStart(int row) {
+    row = qBound(0, row, int(conv_.messages.size()));
+    if (row == conv_.contextStart) return;
+    conv_.contextStart = row;
+    emit contextStartChanged(row);
+}
+
 }  // namespace studio

@@ -30,6 +30,10 @@ public:
     void setMessageText(int row, const QString& text);
     void truncate(int rows);  // keeps the first `rows` messages
     void clear();
+    void setContextStart(int row);  // see Conversation::contextStart
+
+signals:
+    void contextStartChanged(int row);
 
 private:
     void touch();

@@ -26,6 +26,7 @@ struct TokenOut {
 // What every finished generation reports, whatever stopped it.
 struct BackendResult {
     StopReason reason = StopReason::MaxTokens;
+    int droppedMessages = 0;  // set by the worker when it trimmed the conversation
     int nPrompt = 0, nPromptEvaluated = 0, nGenerated = 0;
     double promptS = 0, decodeS = 0, ttftS = 0;
     quint64 kvBytes = 0, activationBytes = 0;
@@ -66,6 +67,13 @@ public:
     // Replaces the loaded model. Throws EngineError.
     virtual ModelInfo loadModel(const QString& path, const Progress& progress) = 0;
     virtual bool hasModel() const = 0;
+    // Applies engine settings now (a new chat session over the loaded model,
+    // no reload) and for later loads; returns the loaded model's updated info
+    // (invalid when none is loaded). Throws EngineError.
+    virtual ModelInfo configure(const RuntimeSettings& r) = 0;
+    // Tokens of the chat prompt these turns make (template included); -1 without a model.
+    virtual int countTokens(const QList<ChatTurn>& turns) = 0;
+    virtual int contextLength() const = 0;  // of the chat session (0 without a model)
     // Runs one chat turn; reads controls.liveBits before each token, stops on controls.cancel.
     virtual BackendResult generate(const GenerationRequest& req, const TokenSink& onToken) = 0;
     // A fresh stream (own KV cache) over the loaded model at a fixed width.

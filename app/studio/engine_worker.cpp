@@ -28,7 +28,26 @@ GenerationSummary summarize(const BackendResult& r, double totalS) {
     s.totalS = totalS;
     s.kvBytes = r.kvBytes;
     s.activationBytes = r.activationBytes;
+    s.droppedMessages = r.droppedMessages;
+    s.contextTokens = r.nPrompt + r.nGenerated;
     return s;
+}
+
+int fitToContext(QList<ChatTurn>& turns, int contextLength, int reserve,
+                 const std::function<int(const QList<ChatTurn>&)>& count) {
+    int dropped = 0;
+    const int first = !turns.isEmpty() && turns.first().role == QLatin1String("system") ? 1 : 0;
+    // Keep at least the new question (the last turn).
+    while (turns.size() - first > 1 && count(turns) + reserve > contextLength) {
+        turns.removeAt(first);
+        ++dropped;
+        // An answer without its question would confuse the model: drop it too.
+        if (turns.size() - first > 1 && turns[first].role == QLatin1String("assistant")) {
+            turns.removeAt(first);
+            ++dropped;
+        }
+    }
+    return dropped;
 }
 
 namespace {
@@ -92,9 +111,16 @@ void EngineWorker::generate(const GenerationRequest& req) {
             return;
         }
         StatsTracker tracker;
-        BackendResult r = backend().generate(req, [&](const TokenOut& t) {
+        GenerationRequest fitted = req;
+        const int ctx = backend().contextLength();
+        // Room for the answer: what was asked for, at most half the context.
+        const int reserve = qMin(req.sampling.maxTokens, ctx / 2);
+        const int dropped = fitToContext(fitted.turns, ctx, reserve,
+                                         [this](const QList<ChatTurn>& t) { return backend().countTokens(t); });
+        BackendResult r = backend().generate(fitted, [&](const TokenOut& t) {
             emit tokenReady(req.id, t.piece, tracker.add(t));
         });
+        r.droppedMessages = dropped;
         emit generationFinished(req.id, summarize(r, clock.elapsed() / 1000.0));
     } catch (const std::exception& e) {
         emit generationFailed(req.id, QString::fromUtf8(e.what()));
@@ -176,6 +202,22 @@ void EngineWorker::endPerplexity(const QString& error) {
     pplJob_.reset();
     ppl_ = {};
     if (id) emit perplexityFinished(id, error);
+}
+
+void EngineWorker::configure(const RuntimeSettings& r) {
+    try {
+        emit configured(backend().configure(r), QString());
+    } catch (const std::exception& e) {
+        emit configured(ModelInfo{}, QString::fromUtf8(e.what()));
+    }
+}
+
+void EngineWorker::countTokens(quint64 id, const QList<ChatTurn>& turns) {
+    try {
+        emit tokensCounted(id, backend().countTokens(turns), backend().contextLength());
+    } catch (const std::exception&) {
+        emit tokensCounted(id, -1, backend().contextLength());
+    }
 }
 
 void EngineWorker::quantize(const QuantizeJob& job) {

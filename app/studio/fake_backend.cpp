@@ -89,6 +89,24 @@ ModelInfo FakeBackend::fakeModelInfo(const QString& path) {
     m.nParams = 134515008;
     m.quantRows = 30 * (576 * 2 + 192 * 2 + 1536 * 2 + 576) + 49152;
     m.nCtx = 2048;
+    m.nCtxTrain = 8192;
+    m.threads = 4;
+    ModelDetails& d = m.details;
+    d.arch = QStringLiteral("llama");
+    d.nLayer = 30;
+    d.nEmbd = 576;
+    d.nHead = 9;
+    d.nHeadKv = 3;
+    d.headDim = 64;
+    d.nFf = 1536;
+    d.nVocab = 49152;
+    d.ropeTheta = 100000;
+    d.tiedEmbeddings = true;
+    d.chatFormat = QStringLiteral("chatml");
+    d.chatTemplate = QStringLiteral("{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n{% endfor %}");
+    d.tokenizer = QStringLiteral("byte-level BPE (smollm), 49152 tokens");
+    d.bosText = QStringLiteral("<|im_start|>");
+    d.eosText = QStringLiteral("<|im_end|>");
     const bool dense = path.endsWith(QLatin1String(".gguf"), Qt::CaseInsensitive);
     m.kvBytes = 2ull * 30 * 2048 * 192 * 4;
     m.activationBytes = 6ull << 20;
@@ -105,6 +123,14 @@ ModelInfo FakeBackend::fakeModelInfo(const QString& path) {
     m.parentBits = 8;
     m.sourcePath = QStringLiteral("SmolLM2-135M-Instruct.Q4_1.gguf");
     m.sourceNote = QStringLiteral("quantized from a GGUF Q4_1 source");
+    d.method = QStringLiteral("anyprec");
+    d.sensitivity = QStringLiteral("act");
+    d.sourceFile = m.sourcePath;
+    d.sourceSha256 = QStringLiteral("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+    d.calibFile = QStringLiteral("wikitext2-train.txt");
+    d.calibTokens = 16384;
+    d.anchorBits = 3;
+    d.toolVersion = QStringLiteral("0.1.0");
     const quint64 weights = quint64(m.nParams);
     m.planeBytes = weights * 8 / 8;
     quint64 tableTotal = 0;
@@ -128,8 +154,25 @@ ModelInfo FakeBackend::loadModel(const QString& path, const Progress& progress) 
         sleepMs(opt_.promptMs / 3);
     }
     info_ = fakeModelInfo(path);
+    applyRuntime();
     return info_;
 }
+
+void FakeBackend::applyRuntime() {
+    if (!info_.isValid()) return;
+    info_.nCtx = qBound(16, runtime_.nCtx, info_.nCtxTrain);
+    info_.threads = runtime_.threads > 0 ? runtime_.threads : 4;
+    info_.device = QStringLiteral("CPU (fake engine) \u00b7 %1 threads").arg(info_.threads);
+    info_.kvBytes = 2ull * 30 * quint64(info_.nCtx) * 192 * 4;
+}
+
+ModelInfo FakeBackend::configure(const RuntimeSettings& r) {
+    runtime_ = r;
+    applyRuntime();
+    return info_;
+}
+
+int FakeBackend::countTokens(const QList<ChatTurn>& turns) { return info_.isValid() ? promptTokens(turns) : -1; }
 
 BackendResult FakeBackend::generate(const GenerationRequest& req, const TokenSink& onToken) {
     FakeStream stream(opt_, opt_.script, req.sampling.maxTokens, promptTokens(req.turns), req.bits);

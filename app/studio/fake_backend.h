@@ -23,6 +23,9 @@ public:
 
     ModelInfo loadModel(const QString& path, const Progress& progress) override;
     bool hasModel() const override { return info_.isValid(); }
+    ModelInfo configure(const RuntimeSettings& r) override;
+    int countTokens(const QList<ChatTurn>& turns) override;
+    int contextLength() const override { return info_.isValid() ? info_.nCtx : 0; }
     BackendResult generate(const GenerationRequest& req, const TokenSink& onToken) override;
     std::unique_ptr<TokenStream> openStream(const QList<ChatTurn>& turns, const SamplingSettings& s,
                                             int bits) override;
@@ -36,8 +39,10 @@ public:
     const FakeBackendOptions& options() const { return opt_; }
 
 private:
+    void applyRuntime();
     FakeBackendOptions opt_;
     ModelInfo info_;
+    RuntimeSettings runtime_;
 };
 
 }  // namespace studio

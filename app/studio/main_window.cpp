@@ -1,5 +1,6 @@
 #include "main_window.h"
 
+#include "about_dialog.h"
 #include "chat_controller.h"
 #include "chat_panel.h"
 #include "chat_view.h"
@@ -9,6 +10,8 @@
 #include "engine_controller.h"
 #include "format_util.h"
 #include "memory_plot.h"
+#include "model_panel.h"
+#include "settings_page.h"
 #include "perplexity_cache.h"
 #include "precision_slider.h"
 #include "quality_panel.h"
@@ -18,6 +21,7 @@
 #include "status_panel.h"
 #include "studio_paths.h"
 
+#include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QFileDialog>
@@ -39,6 +43,7 @@ MainWindow::MainWindow(BackendFactory backend, MainWindowOptions opt, QWidget* p
     pplCache_ = std::make_unique<PerplexityCache>(opt_.perplexityCacheFile.isEmpty() ? paths::perplexityCacheFile()
                                                                                        : opt_.perplexityCacheFile);
     engine_ = new EngineController(std::move(backend), this);
+    engine_->configure(settings_.runtime());  // before the first load: the session is made with them
     chat_ = new ChatController(engine_, store_.get(), this);
     chat_->setSampling(settings_.sampling());
     chat_->setSystemPrompt(settings_.systemPrompt());
@@ -61,13 +66,18 @@ MainWindow::MainWindow(BackendFactory backend, MainWindowOptions opt, QWidget* p
     quality_ = new QualityPanel(engine_, pplCache_.get(), plots_);
     quality_->setWindows(settings_.perplexityWindows());
     quality_->setTextPath(settings_.evalTextPath().isEmpty() ? paths::defaultEvalText() : settings_.evalTextPath());
-    sampling_ = new SamplingPanel(plots_);
+    settingsPage_ = new SettingsPage(plots_);
+    settingsPage_->setRuntime(settings_.runtime());
+    settingsPage_->setThemeMode(theme::mode());
+    sampling_ = settingsPage_->sampling();
     sampling_->setSampling(chat_->sampling());
+    modelPanel_ = new ModelPanel(plots_);
     sampling_->setSystemPrompt(settings_.systemPrompt());
     plots_->addTab(speed_, tr("Speed"));
     plots_->addTab(memory_, tr("Memory"));
     plots_->addTab(quality_, tr("Quality"));
-    plots_->addTab(sampling_, tr("Settings"));
+    plots_->addTab(modelPanel_, tr("Model"));
+    plots_->addTab(settingsPage_, tr("Settings"));
     splitter_->addWidget(sidebar_);
     splitter_->addWidget(center_);
     splitter_->addWidget(plots_);
@@ -84,6 +94,17 @@ MainWindow::MainWindow(BackendFactory backend, MainWindowOptions opt, QWidget* p
     // ---- wiring
     connect(engine_, &EngineController::modelChanged, this, &MainWindow::onModelLoaded);
     connect(engine_, &EngineController::loadFailed, this, &MainWindow::onLoadFailed);
+    connect(engine_, &EngineController::runtimeChanged, this, &MainWindow::onRuntimeChanged);
+    connect(engine_, &EngineController::configureFailed, this, [this](const QString& err) {
+        statusBar()->showMessage(tr("Could not apply the engine settings: %1").arg(err), 10000);
+    });
+    connect(settingsPage_, &SettingsPage::runtimeRequested, this, [this](const RuntimeSettings& r) {
+        settings_.setRuntime(r);
+        if (chat_->isStreaming()) chat_->stop();  // the session it writes into is replaced
+        engine_->configure(r);
+        statusBar()->showMessage(tr("Applying the engine settings\u2026"), 3000);
+    });
+    connect(settingsPage_, &SettingsPage::themeRequested, this, &MainWindow::setThemeMode);
     connect(engine_, &EngineController::loadProgress, this, [this](double f, const QString& stage) {
         status_->setLoading(true, f, stage);
         chatPanel_->setPlaceholder(tr("Loading %1\u2026 %2%").arg(QFileInfo(loadingPath_).fileName()).arg(int(f * 100)));
@@ -174,14 +195,27 @@ void MainWindow::buildMenus() {
     view->addAction(tr("&Chat"), QKeySequence(tr("Ctrl+1")), this, [this] { center_->setCurrentIndex(0); });
     view->addAction(tr("C&ompare widths"), QKeySequence(tr("Ctrl+2")), this, [this] { center_->setCurrentIndex(1); });
     view->addAction(tr("Clear speed plot"), speed_, &SpeedPlot::clear);
+    QMenu* themeMenu = view->addMenu(tr("&Theme"));
+    auto* group = new QActionGroup(this);
+    for (auto [m, name] : {std::pair{theme::Mode::System, tr("Follow the &system")}, std::pair{theme::Mode::Light, tr("&Light")},
+                           std::pair{theme::Mode::Dark, tr("&Dark")}}) {
+        QAction* a = themeMenu->addAction(name, this, [this, m = m] { setThemeMode(m); });
+        a->setCheckable(true);
+        a->setData(int(m));
+        a->setChecked(m == theme::mode());
+        group->addAction(a);
+        themeActions_ << a;
+    }
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
-    help->addAction(tr("&About AnyPrec Studio"), this, [this] {
-        QMessageBox::about(this, tr("About AnyPrec Studio"),
-                           tr("<b>AnyPrec Studio</b><br>One parent model quantized once; every width from the seed to "
-                              "the parent served from one copy.<br>Based on Park et al., <i>Any-Precision LLM</i>, "
-                              "ICML 2024."));
-    });
+    help->addAction(tr("&About AnyPrec Studio"), this, &MainWindow::showAbout);
+}
+
+AboutDialog* MainWindow::showAbout() {
+    auto* d = new AboutDialog(this);
+    d->setAttribute(Qt::WA_DeleteOnClose);
+    d->open();  // window-modal, not blocking: the engine's signals keep flowing
+    return d;
 }
 
 void MainWindow::rebuildRecentMenu() {
@@ -232,7 +266,26 @@ void MainWindow::onModelLoaded(const ModelInfo& info) {
     memory_->setModel(info);
     compare_->setSelectedWidths(settings_.compareWidths());
     setWindowTitle(tr("%1 \u2014 AnyPrec Studio").arg(info.name));
+    settingsPage_->setModel(info);
+    modelPanel_->setModel(info);
     chatPanel_->setPlaceholder(readyHint(info));
+}
+
+void MainWindow::onRuntimeChanged(const ModelInfo& info) {
+    // Same model, new session: what depends on the context and threads changes, nothing else.
+    status_->setModel(info);
+    status_->setBits(chatPanel_->precision()->bits());
+    memory_->setModel(info);
+    settingsPage_->setModel(info);
+    modelPanel_->setModel(info);
+    statusBar()->showMessage(tr("Engine settings applied: %1 threads, context %2 tokens").arg(info.threads).arg(info.nCtx), 6000);
+}
+
+void MainWindow::setThemeMode(theme::Mode m) {
+    if (auto* app = qobject_cast<QApplication*>(QCoreApplication::instance())) theme::apply(*app, m);
+    settings_.setThemeMode(theme::modeKey(m));
+    settingsPage_->setThemeMode(m);
+    for (QAction* a : themeActions_) a->setChecked(a->data().toInt() == int(m));
 }
 
 QString MainWindow::readyHint(const ModelInfo& info) const {

@@ -25,7 +25,17 @@ QToolButton* actionButton(const QString& text, QWidget* parent) {
 
 MessageWidget::MessageWidget(const Message& m, QWidget* parent) : QWidget(parent) {
     user_ = m.role == QLatin1String("user");
-    auto* outer = new QHBoxLayout(this);
+    auto* page = new QVBoxLayout(this);
+    page->setContentsMargins(0, 0, 0, 0);
+    page->setSpacing(0);
+    contextLine_ = new QLabel(this);
+    contextLine_->setObjectName(QStringLiteral("ContextUsage"));
+    contextLine_->setAlignment(Qt::AlignCenter);
+    contextLine_->setWordWrap(true);
+    contextLine_->setVisible(false);
+    page->addWidget(contextLine_);
+    auto* outer = new QHBoxLayout;
+    page->addLayout(outer);
     outer->setContentsMargins(16, 4, 16, 4);
 
     bubble_ = new QFrame(this);
@@ -43,10 +53,14 @@ MessageWidget::MessageWidget(const Message& m, QWidget* parent) : QWidget(parent
     badge_->setVisible(false);
     meta_ = new QLabel(bubble_);
     meta_->setObjectName(QStringLiteral("MessageMeta"));
+    // The stats take what is left of the line, right-aligned, and wrap in a
+    // narrow window instead of setting the bubble's minimum width.
+    meta_->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    meta_->setWordWrap(true);
+    meta_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     header->addWidget(role_);
     header->addWidget(badge_);
-    header->addStretch(1);
-    header->addWidget(meta_);
+    header->addWidget(meta_, 1);
     v->addLayout(header);
 
     if (user_) {
@@ -147,6 +161,18 @@ void MessageWidget::setText(const QString& text) {
 QString MessageWidget::text() const { return markdown_ ? markdown_->markdown() : body_->text(); }
 
 void MessageWidget::setCanRegenerate(bool on) { regen_->setVisible(on && !user_); }
+
+void MessageWidget::setContextState(int droppedAbove, bool outside) {
+    contextLine_->setVisible(droppedAbove > 0);
+    if (droppedAbove > 0)
+        contextLine_->setText(tr("\u2191 %n earlier message(s) did not fit the context and were left out of the last "
+                                 "question (the oldest go first; the system prompt and the new question always stay)",
+                                 nullptr, droppedAbove));
+    const QString role = user_ ? tr("You") : tr("Assistant");
+    role_->setText(outside ? tr("%1 \u00b7 not in context").arg(role) : role);
+}
+
+QString MessageWidget::contextNote() const { return contextLine_->isVisible() ? contextLine_->text() : QString(); }
 
 bool MessageWidget::isEditing() const { return !editPage_->isHidden(); }
 

@@ -21,6 +21,10 @@ public:
     void update(const Message& m);       // header, badge, stats and text
     void setText(const QString& text);   // streaming: text only
     void setCanRegenerate(bool on);
+    // The context rule made visible: `droppedAbove` > 0 puts a line above this
+    // bubble saying the messages above were not sent; outside marks one of them.
+    void setContextState(int droppedAbove, bool outside);
+    QString contextNote() const;
     QString text() const;
     MarkdownView* markdown() const { return markdown_; }  // null for user turns
     bool isEditing() const;
@@ -35,6 +39,7 @@ private:
     void endEdit();
 
     bool user_ = false;
+    QLabel* contextLine_ = nullptr;
     QFrame* bubble_ = nullptr;
     QLabel* role_ = nullptr;
     QLabel* badge_ = nullptr;

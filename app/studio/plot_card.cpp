@@ -1,5 +1,7 @@
 #include "plot_card.h"
 
+#include "theme.h"
+
 #include <qcustomplot.h>
 
 #include <QFileDialog>
@@ -40,17 +42,31 @@ PlotCard::PlotCard(const QString& title, QWidget* parent) : QWidget(parent), tit
 }
 
 void PlotCard::styleAxes(QCustomPlot* p) {
-    p->setBackground(Qt::white);
+    // QCustomPlot paints with its own colours, not the palette: take them from the theme.
+    p->setBackground(theme::plotBackground());
+    p->axisRect()->setBackground(theme::plotBackground());
     for (QCPAxis* a : {p->xAxis, p->yAxis}) {
-        a->setBasePen(QPen(QColor(0xb8, 0xbf, 0xca)));
-        a->setTickPen(QPen(QColor(0xb8, 0xbf, 0xca)));
-        a->setSubTickPen(QPen(QColor(0xd5, 0xda, 0xe1)));
-        a->setTickLabelColor(QColor(0x4a, 0x52, 0x60));
-        a->setLabelColor(QColor(0x3b, 0x42, 0x50));
-        a->grid()->setPen(QPen(QColor(0xec, 0xee, 0xf2)));
+        a->setBasePen(QPen(theme::plotAxis()));
+        a->setTickPen(QPen(theme::plotAxis()));
+        a->setSubTickPen(QPen(theme::plotGrid()));
+        a->setTickLabelColor(theme::plotText());
+        a->setLabelColor(theme::plotText());
+        a->grid()->setPen(QPen(theme::plotGrid()));
     }
-    p->legend->setBrush(QColor(255, 255, 255, 220));
-    p->legend->setBorderPen(QPen(QColor(0xdd, 0xe1, 0xe7)));
+    QColor legendBg = theme::plotBackground();
+    legendBg.setAlpha(220);
+    p->legend->setBrush(legendBg);
+    p->legend->setBorderPen(QPen(theme::plotGrid()));
+    p->legend->setTextColor(theme::plotText());
+}
+
+void PlotCard::changeEvent(QEvent* e) {
+    QWidget::changeEvent(e);
+    if (e->type() == QEvent::PaletteChange || e->type() == QEvent::StyleChange) {
+        styleAxes(plot_);
+        themeChanged();
+        plot_->replot(QCustomPlot::rpQueuedReplot);
+    }
 }
 
 void PlotCard::setNote(const QString& text) {

@@ -23,6 +23,8 @@ public:
 
 protected:
     QHBoxLayout* toolbar() const { return toolbar_; }
+    void changeEvent(QEvent* e) override;  // light/dark switch: re-colour the plot
+    virtual void themeChanged() {}         // for colours a subclass sets itself
     static void styleAxes(QCustomPlot* p);
 
 private:

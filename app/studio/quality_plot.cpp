@@ -79,7 +79,7 @@ void QualityPlot::rebuild() {
             label->position->setCoords(i + 1, it.value());
             label->setPositionAlignment(Qt::AlignHCenter | Qt::AlignBottom);
             label->setText(QString::number(it.value(), 'f', 2));
-            label->setColor(QColor(0x3b, 0x42, 0x50));
+            label->setColor(theme::plotText());
             top = qMax(top, it.value());
         }
         p->xAxis->setTicker(ticker);
@@ -104,6 +104,7 @@ void QualityPlot::rebuild() {
             label->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
             label->setPadding(QMargins(8, 0, 0, 6));
             label->setText(fmt::width(it.key()));
+            label->setColor(theme::plotText());
             minX = qMin(minX, it.value());
             maxX = qMax(maxX, it.value());
             maxY = qMax(maxY, speed_.value(it.key()));

@@ -32,6 +32,9 @@ signals:
     // "Measure speed at the missing widths": a short generation at each.
     void speedMeasureRequested(const QList<int>& widths);
 
+protected:
+    void themeChanged() override { rebuild(); }
+
 private:
     void rebuild();
     QMap<int, double> ppl_;

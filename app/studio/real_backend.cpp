@@ -1,6 +1,8 @@
 #include "real_backend.h"
 
+#include "chat_template.h"
 #include "model.h"
+#include "tokenizer.h"
 #include "quantize.h"
 #include "sampler.h"
 #include "session.h"
@@ -94,10 +96,9 @@ qint64 quantRows(const ap::Model& m) {
 // token per step() so the worker can interleave columns.
 class RealStream : public TokenStream {
 public:
-    RealStream(const ap::Model& m, const QList<ChatTurn>& turns, const SamplingSettings& s, int bits)
+    RealStream(const ap::Model& m, const ap::SessionOptions& so, const QList<ChatTurn>& turns, const SamplingSettings& s,
+               int bits)
         : m_(m), sampler_(convert(s)), max_(s.maxTokens), bits_(m.resolve_bits(bits)) {
-        ap::SessionOptions so;
-        so.n_ctx = 2048;
         session_ = std::make_unique<ap::Session>(m, so);
         prompt_ = promptTokens(m, turns);
         history_ = prompt_;
@@ -251,6 +252,23 @@ public:
 
     bool hasModel() const override { return model_ != nullptr; }
 
+    ModelInfo configure(const RuntimeSettings& r) override {
+        runtime_ = r;
+        if (!model_) return {};
+        // A new session over the same model: the KV cache is re-sized, the
+        // thread pool re-made; the weights stay where they are.
+        chat_.reset();
+        chat_ = std::make_unique<ap::Session>(*model_, sessionOptions());
+        return describe(path_);
+    }
+
+    int countTokens(const QList<ChatTurn>& turns) override {
+        if (!model_) return -1;
+        return int(promptTokens(*model_, turns).size());
+    }
+
+    int contextLength() const override { return chat_ ? chat_->n_ctx() : 0; }
+
     BackendResult generate(const GenerationRequest& req, const TokenSink& onToken) override {
         ap::GenerateRequest g;
         g.prompt = promptTokens(*model_, req.turns);
@@ -260,6 +278,10 @@ public:
         g.bits = model_->resolve_bits(req.bits);
         g.live_bits = &req.controls->liveBits;
         g.cancel = &req.controls->cancel;
+        // Without KV reuse every turn starts from an empty cache (the whole
+        // conversation is read again): slower, but nothing of an earlier
+        // turn at another width stays in the cache.
+        if (!runtime_.reuseKv) chat_->reset();
         const int nPrompt = int(g.prompt.size());
         ap::GenerateResult r;
         try {
@@ -290,7 +312,7 @@ public:
 
     std::unique_ptr<TokenStream> openStream(const QList<ChatTurn>& turns, const SamplingSettings& s,
                                             int bits) override {
-        return std::make_unique<RealStream>(*model_, turns, s, bits);
+        return std::make_unique<RealStream>(*model_, sessionOptions(), turns, s, bits);
     }
 
     std::unique_ptr<PerplexityJob> openPerplexity(const QString& textPath, int bits, int ctx,
@@ -359,6 +381,41 @@ private:
         info.nParams = m.n_params();
         info.quantRows = quantRows(m);
         info.nCtx = chat_->n_ctx();
+        info.nCtxTrain = m.cfg.n_ctx_train;
+        info.threads = chat_->threads();
+        ModelDetails& d = info.details;
+        d.arch = qs(m.cfg.arch);
+        d.nLayer = m.cfg.n_layer;
+        d.nEmbd = m.cfg.n_embd;
+        d.nHead = m.cfg.n_head;
+        d.nHeadKv = m.cfg.n_head_kv;
+        d.headDim = m.cfg.head_dim;
+        d.nFf = m.cfg.n_ff;
+        d.nVocab = m.cfg.n_vocab;
+        d.ropeTheta = m.cfg.rope_theta;
+        d.tiedEmbeddings = m.cfg.tied_embeddings;
+        d.slidingWindow = m.cfg.sliding_window;
+        d.chatFormat = QString::fromLatin1(ap::chat_format_name(m.chat_format));
+        d.chatTemplate = qs(m.chat_template_text);
+        const ap::TokenizerData& td = m.tok->data();
+        d.tokenizer = QStringLiteral("%1%2, %3 tokens")
+                          .arg(td.kind == ap::TokenizerData::Kind::ByteBPE ? QStringLiteral("byte-level BPE")
+                                                                           : QStringLiteral("SentencePiece BPE"))
+                          .arg(td.kind == ap::TokenizerData::Kind::ByteBPE ? QStringLiteral(" (%1)").arg(qs(td.pretokenizer))
+                                                                           : QString())
+                          .arg(m.tok->n_vocab());
+        if (td.bos_id >= 0) d.bosText = qs(m.tok->token_bytes(td.bos_id, true)) + (td.add_bos ? QString() : QStringLiteral(" (not added)"));
+        if (td.eos_id >= 0) d.eosText = qs(m.tok->token_bytes(td.eos_id, true));
+        const ap::QuantInfo& q = m.quant;
+        d.method = qs(q.method);
+        d.sensitivity = qs(q.sensitivity);
+        d.sourceFile = qs(q.source_file);
+        d.sourceSha256 = qs(q.source_sha256);
+        d.calibFile = qs(q.calib_file);
+        d.calibSha256 = qs(q.calib_sha256);
+        d.toolVersion = qs(q.tool_version);
+        d.calibTokens = q.calib_tokens;
+        d.anchorBits = q.anchor_bits;
         info.device = QStringLiteral("CPU \u00b7 %1 threads \u00b7 %2").arg(chat_->threads()).arg(QString::fromLatin1(chat_->kernels().name));
         const ap::MemoryReport mem = ap::weight_memory(m);
         info.planeBytes = mem.plane_bytes;
@@ -398,15 +455,21 @@ private:
         model_ = ap::load_model(path.toStdString(), [&](double f, const std::string& stage) {
             return progress ? progress(f, qs(stage)) : true;
         });
-        ap::SessionOptions so;
-        so.n_ctx = 2048;
-        chat_ = std::make_unique<ap::Session>(*model_, so);
+        chat_ = std::make_unique<ap::Session>(*model_, sessionOptions());
         path_ = path;
+    }
+
+    ap::SessionOptions sessionOptions() const {
+        ap::SessionOptions so;
+        so.n_ctx = runtime_.nCtx;  // the session clamps it to the model's training context
+        so.threads = runtime_.threads;
+        return so;
     }
 
     std::unique_ptr<ap::Model> model_;
     std::unique_ptr<ap::Session> chat_;
     QString path_;  // of the loaded model
+    RuntimeSettings runtime_;
 };
 
 }  // namespace
