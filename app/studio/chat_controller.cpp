@@ -1,6 +1,7 @@
 #include "chat_controller.h"
 
 #include <QFile>
+#include <QFileInfo>
 
 namespace studio {
 
@@ -53,13 +54,22 @@ bool ChatController::send(const QString& text) {
     return startAssistantTurn();
 }
 
-bool ChatController::startAssistantTurn() {
+bool ChatController::startAssistantTurn(const Message& replaced) {
     Conversation& c = model_.conversationForEdit();
     c.modelPath = engine_->model().path;
     const QList<ChatTurn> turns = c.turns();
     Message a;
     a.role = QStringLiteral("assistant");
     a.streaming = true;
+    a.model = QFileInfo(engine_->model().path).fileName();  // which model wrote it, kept with the answer
+    if (!replaced.role.isEmpty()) {
+        // Regenerating: the answer(s) so far stay as earlier versions.
+        a.others = replaced.others;
+        Message old = replaced;
+        old.others.clear();
+        a.others.append(old);
+        for (const Message& o : a.others) a.version = qMax(a.version, o.version + 1);
+    }
     activeRow_ = model_.appendMessage(a);
     pending_.clear();
     pendingBits_ = -1;
@@ -140,9 +150,22 @@ void ChatController::stop() {
 bool ChatController::regenerate() {
     if (isStreaming()) return false;
     int n = model_.rowCount();
-    if (n > 0 && model_.message(n - 1).role == QLatin1String("assistant")) model_.truncate(--n);
+    Message replaced;
+    if (n > 0 && model_.message(n - 1).role == QLatin1String("assistant")) {
+        replaced = model_.message(n - 1);
+        if (n == 1 || model_.message(n - 2).role != QLatin1String("user")) return false;
+        model_.truncate(--n);
+    }
     if (n == 0 || model_.message(n - 1).role != QLatin1String("user")) return false;
-    return startAssistantTurn();
+    return startAssistantTurn(replaced);
+}
+
+bool ChatController::showVersion(int row, int version) {
+    if (isStreaming()) return false;
+    if (!model_.showVersion(row, version)) return false;
+    save();
+    recountContext();  // the shown answer is the one the next question carries
+    return true;
 }
 
 bool ChatController::editAndResend(int row, const QString& text) {

@@ -33,7 +33,8 @@ public:
 
     bool send(const QString& text);
     void stop();
-    bool regenerate();                                // the last answer
+    bool regenerate();                                // the last answer; earlier answers are kept as versions
+    bool showVersion(int row, int version);           // which answer of a regenerated message is shown (and sent)
     bool editAndResend(int row, const QString& text);  // a user message: drops what followed it
     void clear();
     void newConversation();
@@ -60,7 +61,7 @@ signals:
     void contextChanged();
 
 private:
-    bool startAssistantTurn();
+    bool startAssistantTurn(const Message& replaced = {});
     void onToken(quint64 id, const QString& piece, const TokenStats& stats);
     void onFinished(quint64 id, const GenerationSummary& s);
     void onFailed(quint64 id, const QString& error);

@@ -75,6 +75,7 @@ ChatPanel::ChatPanel(ChatController* chat, QWidget* parent) : QWidget(parent), c
     });
     connect(view_, &ChatView::editSubmitted, chat_, &ChatController::editAndResend);
     connect(view_, &ChatView::regenerateRequested, chat_, &ChatController::regenerate);
+    connect(view_, &ChatView::versionRequested, chat_, &ChatController::showVersion);
     updateButtons();
     updateContext();
 }

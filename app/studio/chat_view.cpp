@@ -66,6 +66,7 @@ MessageWidget* ChatView::makeBubble(int row) {
     connect(w, &MessageWidget::copyRequested, this, [this, w] { emit copyRequested(rowOf(w)); });
     connect(w, &MessageWidget::editSubmitted, this, [this, w](const QString& t) { emit editSubmitted(rowOf(w), t); });
     connect(w, &MessageWidget::regenerateRequested, this, &ChatView::regenerateRequested);
+    connect(w, &MessageWidget::versionRequested, this, [this, w](int v) { emit versionRequested(rowOf(w), v); });
     return w;
 }
 

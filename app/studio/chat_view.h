@@ -26,6 +26,7 @@ signals:
     void copyRequested(int row);
     void editSubmitted(int row, const QString& text);
     void regenerateRequested();
+    void versionRequested(int row, int version);
 
 private:
     void rebuild();

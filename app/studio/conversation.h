@@ -19,6 +19,16 @@ struct Message {
     StopReason reason = StopReason::None;
     bool streaming = false;  // not saved: a crash mid-stream reloads as a finished (partial) message
     QDateTime created;
+    QString model;           // assistant: file name of the model that wrote it
+    // Regenerated answers keep the earlier ones: `version` numbers them in
+    // the order they were written (1 = first), `others` holds the versions
+    // not shown, each without `others` of its own.
+    int version = 1;
+    QList<Message> others;
+
+    int versionCount() const { return int(others.size()) + 1; }
+    // Shows version `v` (1-based); false if there is none.
+    bool showVersion(int v);
 };
 
 struct Conversation {
@@ -40,6 +50,10 @@ struct Conversation {
     QJsonObject toJson() const;
     static Conversation fromJson(const QJsonObject& o);
 };
+
+// Exports: Markdown for reading and sharing, JSON as the store writes it.
+QString toMarkdown(const Conversation& c);
+QByteArray toJsonBytes(const Conversation& c);
 
 QString stopReasonKey(StopReason r);
 StopReason stopReasonFromKey(const QString& key);

@@ -31,6 +31,7 @@ public:
     void truncate(int rows);  // keeps the first `rows` messages
     void clear();
     void setContextStart(int row);  // see Conversation::contextStart
+    bool showVersion(int row, int version);  // an assistant message's earlier / later answer
 
 signals:
     void contextStartChanged(int row);

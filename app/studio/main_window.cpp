@@ -22,6 +22,9 @@
 #include "studio_paths.h"
 
 #include <QActionGroup>
+#include <QDir>
+#include <QRegularExpression>
+#include <QSaveFile>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QFileDialog>
@@ -137,6 +140,7 @@ MainWindow::MainWindow(BackendFactory backend, MainWindowOptions opt, QWidget* p
     connect(sidebar_, &ConversationSidebar::openRequested, chat_, &ChatController::openConversation);
     connect(sidebar_, &ConversationSidebar::deleteRequested, chat_, &ChatController::deleteConversation);
     connect(sidebar_, &ConversationSidebar::renameRequested, chat_, &ChatController::renameConversation);
+    connect(sidebar_, &ConversationSidebar::exportRequested, this, &MainWindow::askExportConversation);
     connect(sampling_, &SamplingPanel::samplingChanged, this, [this](const SamplingSettings& s) {
         chat_->setSampling(s);
         compare_->setSampling(s);
@@ -190,6 +194,13 @@ void MainWindow::buildMenus() {
     chat->addAction(tr("&Regenerate answer"), QKeySequence(tr("Ctrl+R")), chat_, &ChatController::regenerate);
     chat->addAction(tr("&Stop"), chat_, &ChatController::stop);
     chat->addAction(tr("&Clear conversation"), chat_, &ChatController::clear);
+    chat->addSeparator();
+    chat->addAction(tr("&Find in conversations"), QKeySequence::Find, this, [this] {
+        sidebar_->searchBox()->setFocus();
+        sidebar_->searchBox()->selectAll();
+    });
+    chat->addAction(tr("&Export conversation\u2026"), QKeySequence(tr("Ctrl+Shift+E")), this,
+                    [this] { askExportConversation(chat_->model()->conversation().id); });
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
     view->addAction(tr("&Chat"), QKeySequence(tr("Ctrl+1")), this, [this] { center_->setCurrentIndex(0); });
@@ -216,6 +227,47 @@ AboutDialog* MainWindow::showAbout() {
     d->setAttribute(Qt::WA_DeleteOnClose);
     d->open();  // window-modal, not blocking: the engine's signals keep flowing
     return d;
+}
+
+bool MainWindow::exportConversation(const QString& id, const QString& path, QString* error) {
+    // The open conversation may have changes not saved yet: export what is shown.
+    std::optional<Conversation> c;
+    if (id == chat_->model()->conversation().id) c = chat_->model()->conversation();
+    else c = store_->load(id);
+    if (!c) {
+        if (error) *error = tr("the conversation could not be read");
+        return false;
+    }
+    const QByteArray bytes = path.endsWith(QLatin1String(".json"), Qt::CaseInsensitive) ? toJsonBytes(*c) : toMarkdown(*c).toUtf8();
+    QSaveFile f(path);
+    if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size() || !f.commit()) {
+        if (error) *error = f.errorString();
+        return false;
+    }
+    return true;
+}
+
+void MainWindow::askExportConversation(const QString& id) {
+    QString title = id;
+    if (id == chat_->model()->conversation().id) {
+        if (chat_->model()->rowCount() == 0) {
+            statusBar()->showMessage(tr("Nothing to export yet: the conversation is empty."), 5000);
+            return;
+        }
+        title = chat_->model()->conversation().title;
+    }
+    QString name = title.simplified().left(40);
+    name.replace(QRegularExpression(QStringLiteral("[^\\w\\- ]")), QString());
+    QString filter;
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export conversation"),
+                                                      QDir::home().filePath((name.isEmpty() ? id : name) + ".md"),
+                                                      tr("Markdown (*.md);;JSON (*.json)"), &filter);
+    if (path.isEmpty()) return;
+    QString target = path;
+    if (QFileInfo(target).suffix().isEmpty()) target += filter.contains("json") ? ".json" : ".md";
+    QString err;
+    if (exportConversation(id, target, &err)) statusBar()->showMessage(tr("Exported to %1").arg(target), 6000);
+    else QMessageBox::warning(this, tr("Export conversation"), tr("Could not write %1: %2").arg(target, err));
 }
 
 void MainWindow::rebuildRecentMenu() {

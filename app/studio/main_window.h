@@ -65,6 +65,9 @@ public:
     void openModel(const QString& path);
     QuantizeWizard* openWizard();  // non-modal; deleted on close
     AboutDialog* showAbout();      // deleted on close
+    // Writes a conversation as Markdown (.md) or JSON (.json, the store's format).
+    bool exportConversation(const QString& id, const QString& path, QString* error = nullptr);
+    void askExportConversation(const QString& id);
 
 protected:
     void closeEvent(QCloseEvent* e) override;

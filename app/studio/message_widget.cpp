@@ -112,7 +112,23 @@ MessageWidget::MessageWidget(const Message& m, QWidget* parent) : QWidget(parent
     regen_ = actionButton(tr("Regenerate"), bubble_);
     edit_->setVisible(user_);
     regen_->setVisible(false);
+    // Earlier answers of a regenerated message: ‹ 2 / 3 ›
+    prev_ = actionButton(QStringLiteral("\u2039"), bubble_);
+    prev_->setToolTip(tr("Previous answer"));
+    next_ = actionButton(QStringLiteral("\u203a"), bubble_);
+    next_->setToolTip(tr("Next answer"));
+    versionLabel_ = new QLabel(bubble_);
+    versionLabel_->setObjectName(QStringLiteral("MessageMeta"));
+    for (QWidget* x : {static_cast<QWidget*>(prev_), static_cast<QWidget*>(versionLabel_), static_cast<QWidget*>(next_)})
+        x->setVisible(false);
+    connect(prev_, &QToolButton::clicked, this, [this] { if (prevVersion_) emit versionRequested(prevVersion_); });
+    connect(next_, &QToolButton::clicked, this, [this] { if (nextVersion_) emit versionRequested(nextVersion_); });
     if (user_) actions->addStretch(1);
+    if (!user_) {
+        actions->addWidget(prev_);
+        actions->addWidget(versionLabel_);
+        actions->addWidget(next_);
+    }
     actions->addWidget(copy_);
     actions->addWidget(edit_);
     actions->addWidget(regen_);
@@ -140,12 +156,30 @@ void MessageWidget::update(const Message& m) {
             badge_->setToolTip(m.widths.size() > 1 ? tr("The width was changed while this answer was generated")
                                                    : tr("Width that produced this answer"));
         }
+        version_ = m.version;
+        versionCount_ = m.versionCount();
+        const bool several = versionCount_ > 1;
+        prev_->setVisible(several);
+        next_->setVisible(several);
+        versionLabel_->setVisible(several);
+        // Versions are numbered in the order they were written; the shown one may be any.
+        int pos = 1;
+        for (const Message& o : m.others) pos += o.version < m.version;
+        versionLabel_->setText(QStringLiteral("%1 / %2").arg(pos).arg(versionCount_));
+        prev_->setEnabled(!m.streaming && pos > 1);
+        next_->setEnabled(!m.streaming && pos < versionCount_);
+        prevVersion_ = nextVersion_ = 0;
+        for (const Message& o : m.others) {
+            if (o.version < m.version && o.version > prevVersion_) prevVersion_ = o.version;
+            if (o.version > m.version && (nextVersion_ == 0 || o.version < nextVersion_)) nextVersion_ = o.version;
+        }
         QString meta;
         if (m.streaming) meta = tr("generating\u2026");
         else if (m.nTokens > 0)
             meta = tr("%1 tokens \u00b7 %2 \u00b7 first token %3")
                        .arg(m.nTokens)
                        .arg(fmt::tokensPerSecond(m.tokensPerSecond), fmt::seconds(m.ttftS));
+        if (!m.model.isEmpty()) meta = meta.isEmpty() ? m.model : m.model + QStringLiteral(" \u00b7 ") + meta;
         if (m.reason == StopReason::Cancelled) meta += tr(" \u00b7 stopped");
         if (m.reason == StopReason::MaxTokens) meta += tr(" \u00b7 length limit");
         meta_->setText(meta);
@@ -171,6 +205,8 @@ void MessageWidget::setContextState(int droppedAbove, bool outside) {
     const QString role = user_ ? tr("You") : tr("Assistant");
     role_->setText(outside ? tr("%1 \u00b7 not in context").arg(role) : role);
 }
+
+QString MessageWidget::versionText() const { return versionLabel_->isVisible() ? versionLabel_->text() : QString(); }
 
 QString MessageWidget::contextNote() const { return contextLine_->isVisible() ? contextLine_->text() : QString(); }
 

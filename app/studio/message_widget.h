@@ -25,6 +25,9 @@ public:
     // bubble saying the messages above were not sent; outside marks one of them.
     void setContextState(int droppedAbove, bool outside);
     QString contextNote() const;
+    QString versionText() const;  // "2 / 3", empty with one version
+    QToolButton* previousVersionButton() const { return prev_; }
+    QToolButton* nextVersionButton() const { return next_; }
     QString text() const;
     MarkdownView* markdown() const { return markdown_; }  // null for user turns
     bool isEditing() const;
@@ -33,6 +36,7 @@ signals:
     void copyRequested();
     void editSubmitted(const QString& text);
     void regenerateRequested();
+    void versionRequested(int version);
 
 private:
     void startEdit();
@@ -52,6 +56,10 @@ private:
     QToolButton* copy_ = nullptr;
     QToolButton* edit_ = nullptr;
     QToolButton* regen_ = nullptr;
+    QToolButton* prev_ = nullptr;
+    QToolButton* next_ = nullptr;
+    QLabel* versionLabel_ = nullptr;
+    int version_ = 1, versionCount_ = 1, prevVersion_ = 0, nextVersion_ = 0;
 };
 
 }  // namespace studio
