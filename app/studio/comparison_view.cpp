@@ -16,7 +16,7 @@ ComparisonView::ComparisonView(EngineController* engine, QWidget* parent) : QWid
     auto* v = new QVBoxLayout(this);
     v->setContentsMargins(14, 12, 14, 12);
     auto* top = new QHBoxLayout;
-    auto* title = new QLabel(tr("Widths"), this);
+    auto* title = new QLabel(tr("Widths (bits)"), this);
     title->setObjectName(QStringLiteral("PrecisionTitle"));
     top->addWidget(title);
     boxRow_ = new QHBoxLayout;
@@ -87,7 +87,9 @@ void ComparisonView::onModel(const ModelInfo& info) {
     boxes_.clear();
     for (const WidthInfo& w : info.widths) {
         if (!info.anyPrecision) break;
-        auto* b = new QCheckBox(fmt::width(w.bits), this);
+        // Just the number: six "N-bit" labels made the tab too wide for a 1024 px window.
+        auto* b = new QCheckBox(QString::number(w.bits), this);
+        b->setToolTip(tr("Compare the %1 answer").arg(fmt::width(w.bits)));
         boxRow_->addWidget(b);
         boxes_.insert(w.bits, b);
         connect(b, &QCheckBox::toggled, this, [this] {

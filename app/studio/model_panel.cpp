@@ -61,7 +61,7 @@ QString ModelPanel::html(const ModelInfo& m) {
     if (!m.chatWarning.isEmpty()) chat += row(tr("Note"), esc(m.chatWarning));
     out += section(tr("Chat template"), chat);
     out += d.chatTemplate.isEmpty() ? tr("<p><i>The file has no chat template; the format above is used.</i></p>")
-                                    : QStringLiteral("<pre>%1</pre>").arg(esc(d.chatTemplate));
+                                    : QStringLiteral("<pre style='white-space: pre-wrap'>%1</pre>").arg(esc(d.chatTemplate));
     if (m.anyPrecision) {
         QString prov = row(tr("Method"), esc(d.method)) +
                        row(tr("Widths"), tr("%1 to %2 bits (seed %1, parent %2)").arg(m.seedBits).arg(m.parentBits)) +

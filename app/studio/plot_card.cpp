@@ -8,7 +8,9 @@
 #include <QFileInfo>
 #include <QLabel>
 #include <QMessageBox>
+#include <QMenu>
 #include <QPushButton>
+#include <QToolButton>
 #include <QSaveFile>
 #include <QVBoxLayout>
 
@@ -23,10 +25,18 @@ PlotCard::PlotCard(const QString& title, QWidget* parent) : QWidget(parent), tit
     t->setObjectName(QStringLiteral("PrecisionTitle"));
     toolbar_->addWidget(t);
     toolbar_->addStretch(1);
-    auto* img = new QPushButton(tr("Save image\u2026"), this);
-    auto* csvBtn = new QPushButton(tr("Export CSV\u2026"), this);
-    toolbar_->addWidget(img);
-    toolbar_->addWidget(csvBtn);
+    // One "Save" button with a menu: two buttons made the plots pane too wide
+    // for a 1024 px window.
+    auto* save = new QToolButton(this);
+    save->setObjectName(QStringLiteral("PlotSave"));
+    save->setText(tr("Save \u25be"));
+    save->setToolTip(tr("Save the plot as an image (PNG, PDF) or its data as CSV"));
+    save->setPopupMode(QToolButton::InstantPopup);
+    auto* menu = new QMenu(save);
+    menu->addAction(tr("Save image (PNG, PDF)\u2026"), this, &PlotCard::askSaveImage);
+    menu->addAction(tr("Export data (CSV)\u2026"), this, &PlotCard::askSaveCsv);
+    save->setMenu(menu);
+    toolbar_->addWidget(save);
     v->addLayout(toolbar_);
     plot_ = new QCustomPlot(this);
     plot_->setMinimumHeight(180);
@@ -37,8 +47,6 @@ PlotCard::PlotCard(const QString& title, QWidget* parent) : QWidget(parent), tit
     note_->setWordWrap(true);
     note_->setVisible(false);
     v->addWidget(note_);
-    connect(img, &QPushButton::clicked, this, &PlotCard::askSaveImage);
-    connect(csvBtn, &QPushButton::clicked, this, &PlotCard::askSaveCsv);
 }
 
 void PlotCard::styleAxes(QCustomPlot* p) {

@@ -93,6 +93,9 @@ QSlider::groove:horizontal { height: 6px; background: @groove@; border-radius: 3
 QSlider::sub-page:horizontal { background: @accent@; border-radius: 3px; }
 QSlider::handle:horizontal { background: @base@; border: 2px solid @accent@; width: 16px; height: 16px; margin: -7px 0; border-radius: 9px; }
 QSlider::handle:horizontal:disabled { border-color: @disabled@; }
+QToolButton#PlotSave { padding: 4px 10px; border-radius: 6px; border: 1px solid @buttonBorder@; background: @base@; color: @text@; }
+QToolButton#PlotSave:hover { background: @buttonHover@; }
+QToolButton#PlotSave::menu-indicator { image: none; width: 0; }
 QWidget#CodeBlock { background: @codeBg@; border: 1px solid @bubbleBorder@; border-radius: 8px; }
 QLabel#CodeLanguage { color: @muted@; font-size: 8.5pt; }
 QLabel#CodeText { color: @text@; }

@@ -7,6 +7,9 @@
 #include "message_widget.h"
 #include "precision_slider.h"
 #include "studio_test_util.h"
+#include "theme.h"
+
+#include <QTabWidget>
 
 #include <QLabel>
 #include <QScrollBar>
@@ -36,7 +39,32 @@ class TestStudioLayout : public QObject {
     QTemporaryDir dir_;
 
 private slots:
-    void initTestCase() { studiotest::isolate("test_studio_layout"); }
+    void initTestCase() {
+        studiotest::isolate("test_studio_layout");
+        // The real look: the style sheet's paddings and fonts set the minimum sizes.
+        theme::apply(*qobject_cast<QApplication*>(QCoreApplication::instance()), theme::Mode::Light);
+    }
+
+    // The whole window fits a 1024x700 screen, in every tab of both panes.
+    void windowFits1024x700() {
+        auto w = studiotest::window(dir_.path());
+        for (int c = 0; c < w->centerTabs()->count(); ++c)
+            for (int p = 0; p < w->plotTabs()->count(); ++p) {
+                w->centerTabs()->setCurrentIndex(c);
+                w->plotTabs()->setCurrentIndex(p);
+                w->resize(1024, 700);
+                QTest::qWait(20);
+                if (w->width() > 1024 || w->height() > 700) {
+                    for (QWidget* x : {static_cast<QWidget*>(w->centerTabs()), static_cast<QWidget*>(w->plotTabs()),
+                                       w->centerTabs()->currentWidget(), w->plotTabs()->currentWidget()})
+                        qInfo() << x << x->minimumSizeHint() << x->minimumSize();
+                    for (int i = 0; i < w->plotTabs()->count(); ++i) qInfo() << w->plotTabs()->widget(i) << w->plotTabs()->widget(i)->minimumSizeHint();
+                    qInfo() << w->centralWidget()->minimumSizeHint() << w->findChild<QWidget*>("Sidebar")->minimumSizeHint();
+                }
+                QVERIFY2(w->width() <= 1024 && w->height() <= 700,
+                         qPrintable(QStringLiteral("tabs %1/%2: %3x%4").arg(c).arg(p).arg(w->width()).arg(w->height())));
+            }
+    }
 
     void sliderLabelsAndInfoLineFitASmallWindow() {
         auto w = studiotest::window(dir_.path());
