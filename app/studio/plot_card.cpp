@@ -82,6 +82,8 @@ void PlotCard::setNote(const QString& text) {
     note_->setVisible(!text.isEmpty());
 }
 
+QString PlotCard::note() const { return note_->text(); }
+
 bool PlotCard::saveImage(const QString& path) const {
     if (path.endsWith(QLatin1String(".pdf"), Qt::CaseInsensitive)) return plot_->savePdf(path);
     return plot_->savePng(path, 0, 0, 2.0);  // 2x: crisp on high-DPI screens and in documents

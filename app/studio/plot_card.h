@@ -20,6 +20,7 @@ public:
     bool saveImage(const QString& path) const;
     bool saveCsv(const QString& path) const;
     void setNote(const QString& text);
+    QString note() const;
 
 protected:
     QHBoxLayout* toolbar() const { return toolbar_; }

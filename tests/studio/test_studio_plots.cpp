@@ -179,6 +179,35 @@ private slots:
         QVERIFY(b->isHidden());
     }
 
+    // Issue 15, defect 7: "perplexity cancelled" stayed up during the next run.
+    void cancelledNoteDoesNotOutliveTheNextRun() {
+        const QString text = dir_.filePath("eval3.txt");
+        QFile f(text);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(QByteArray(4096, 'x'));
+        f.close();
+        FakeBackendOptions o;
+        o.msPerPerplexityWindow = 30;
+        QTemporaryDir data;
+        auto w = studiotest::window(data.path(), o);
+        QualityPanel* q = w->quality();
+        q->setTextPath(text);
+        q->setWindows(20);
+        QSignalSpy progress(w->engine(), &EngineController::perplexityProgress);
+        QSignalSpy done(w->engine(), &EngineController::perplexityFinished);
+        q->measure();
+        QVERIFY(progress.wait(3000));
+        w->engine()->cancelPerplexity();
+        QVERIFY(done.wait(3000));
+        QVERIFY(q->plot()->note().contains("cancelled"));
+        progress.clear();
+        q->measure();
+        QVERIFY(progress.wait(3000));
+        QVERIFY2(!q->plot()->note().contains("cancelled"), qPrintable(q->plot()->note()));
+        w->engine()->cancelPerplexity();
+        QVERIFY(done.wait(3000));
+    }
+
     void plotsSaveImagesAndCsv() {
         MemoryPlot p;
         p.resize(600, 400);
