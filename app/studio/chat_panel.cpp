@@ -95,7 +95,8 @@ void ChatPanel::updateContext() {
                             : tr("Context: %1 / %2 tokens (%3%)").arg(used).arg(len).arg(qMin(100, 100 * used / len));
     const int dropped = chat_->model()->conversation().contextStart;
     if (full) text += tr(" \u00b7 full: the next question leaves out the oldest messages");
-    else if (dropped > 0) text += tr(" \u00b7 %n oldest message(s) left out", nullptr, dropped);
+    else if (dropped > 0) text += (dropped == 1 ? tr(" \u00b7 the oldest message left out")
+                                                   : tr(" \u00b7 %1 oldest messages left out").arg(dropped));
     context_->setText(text);
     if (context_->property("full").toBool() != full) {
         context_->setProperty("full", full);

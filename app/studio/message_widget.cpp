@@ -199,9 +199,11 @@ void MessageWidget::setCanRegenerate(bool on) { regen_->setVisible(on && !user_)
 void MessageWidget::setContextState(int droppedAbove, bool outside) {
     contextLine_->setVisible(droppedAbove > 0);
     if (droppedAbove > 0)
-        contextLine_->setText(tr("\u2191 %n earlier message(s) did not fit the context and were left out of the last "
-                                 "question (the oldest go first; the system prompt and the new question always stay)",
-                                 nullptr, droppedAbove));
+        contextLine_->setText(
+            (droppedAbove == 1 ? tr("\u2191 The message above did not fit the context and was left out of the last question")
+                               : tr("\u2191 The %1 messages above did not fit the context and were left out of the last "
+                                    "question").arg(droppedAbove)) +
+            tr(" (the oldest go first; the system prompt and the new question always stay)"));
     const QString role = user_ ? tr("You") : tr("Assistant");
     role_->setText(outside ? tr("%1 \u00b7 not in context").arg(role) : role);
 }

@@ -124,7 +124,7 @@ void QualityPlot::rebuild() {
     }
     const QList<int> missing = widthsWithoutSpeed();
     measureSpeed_->setVisible(scatterVisible() && !missing.isEmpty());
-    measureSpeed_->setText(tr("Measure speed (%n width(s))", nullptr, int(missing.size())));
+    measureSpeed_->setText(missing.size() == 1 ? tr("Measure speed (1 width)") : tr("Measure speed (%1 widths)").arg(missing.size()));
     p->replot(QCustomPlot::rpQueuedReplot);
 }
 
