@@ -7,6 +7,7 @@
 #include <QComboBox>
 #include <QFormLayout>
 #include <QGroupBox>
+#include <QLayout>
 #include <QLabel>
 #include <QPushButton>
 #include <QSpinBox>
@@ -20,8 +21,9 @@ SettingsPage::SettingsPage(QWidget* parent) : QScrollArea(parent) {
     setFrameShape(QFrame::NoFrame);
     auto* content = new QWidget(this);
     auto* v = new QVBoxLayout(content);
-    v->setContentsMargins(0, 0, 0, 10);
+    v->setContentsMargins(10, 0, 10, 10);
     sampling_ = new SamplingPanel(content);
+    sampling_->layout()->setContentsMargins(0, 10, 0, 0);  // the page's margins, not two sets
     v->addWidget(sampling_);
 
     auto* engine = new QGroupBox(tr("Engine"), content);

@@ -8,6 +8,8 @@
 #include "comparison_view.h"
 #include "engine_controller.h"
 #include "main_window.h"
+#include "about_dialog.h"
+#include "settings_page.h"
 #include "model_panel.h"
 #include "precision_slider.h"
 #include "quality_panel.h"
@@ -19,6 +21,7 @@
 #include "wizard_pages.h"
 
 #include <QApplication>
+#include <QScrollBar>
 #include <QCheckBox>
 #include <QDir>
 #include <QLineEdit>
@@ -105,6 +108,12 @@ int main(int argc, char** argv) {
         w.resize(1600, 1000);
         w.plotTabs()->setCurrentIndex(3);
         shot(w.modelPanel(), "model-panel.png");
+        w.plotTabs()->setCurrentIndex(4);  // Settings
+        w.settingsPage()->verticalScrollBar()->setValue(w.settingsPage()->verticalScrollBar()->maximum());
+        shot(w.plotTabs(), "settings.png");
+        AboutDialog* about = w.showAbout();
+        shot(about, "about.png");
+        about->close();
         w.setThemeMode(theme::Mode::Dark);
         w.plotTabs()->setCurrentIndex(1);  // Memory
         shot(&w, "dark-theme-1600.png");
