@@ -38,6 +38,20 @@ void AppSettings::setSampling(const SamplingSettings& s) const {
     seed_.set(s.seed);
 }
 
+RuntimeSettings AppSettings::runtime() const {
+    RuntimeSettings r;
+    r.threads = threads_.get();
+    r.nCtx = nCtx_.get();
+    r.reuseKv = reuseKv_.get();
+    return r;
+}
+
+void AppSettings::setRuntime(const RuntimeSettings& r) const {
+    threads_.set(r.threads);
+    nCtx_.set(r.nCtx);
+    reuseKv_.set(r.reuseKv);
+}
+
 QList<int> AppSettings::compareWidths() const {
     QList<int> out;
     for (const QString& p : compareWidths_.get().split(QLatin1Char(','), Qt::SkipEmptyParts)) out << p.toInt();

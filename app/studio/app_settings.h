@@ -53,6 +53,10 @@ public:
     void setCompareWidths(const QList<int>& w) const;
     QString lastConversation() const { return lastConversation_.get(); }
     void setLastConversation(const QString& id) const { lastConversation_.set(id); }
+    QString themeMode() const { return theme_.get(); }  // "system", "light", "dark"
+    void setThemeMode(const QString& m) const { theme_.set(m); }
+    RuntimeSettings runtime() const;
+    void setRuntime(const RuntimeSettings& r) const;
     QString lastQuantizeOutputDir() const { return quantDir_.get(); }
     void setLastQuantizeOutputDir(const QString& d) const { quantDir_.set(d); }
 
@@ -81,6 +85,10 @@ private:
     SettingValue<QString> compareWidths_{QStringLiteral("compare/widths"), QStringLiteral("3,4,8")};
     SettingValue<QString> lastConversation_{QStringLiteral("chat/lastConversation"), {}};
     SettingValue<QString> quantDir_{QStringLiteral("quantize/outputDir"), {}};
+    SettingValue<QString> theme_{QStringLiteral("appearance/theme"), QStringLiteral("system")};
+    SettingValue<int> threads_{QStringLiteral("engine/threads"), 0};
+    SettingValue<int> nCtx_{QStringLiteral("engine/contextLength"), 2048};
+    SettingValue<bool> reuseKv_{QStringLiteral("engine/reuseKvCache"), true};
 };
 
 }  // namespace studio

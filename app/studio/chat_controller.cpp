@@ -1,6 +1,7 @@
 #include "chat_controller.h"
 
 #include <QFile>
+#include <QFileInfo>
 
 namespace studio {
 
@@ -16,6 +17,16 @@ ChatController::ChatController(EngineController* engine, ConversationStore* stor
     connect(engine_, &EngineController::tokenReady, this, &ChatController::onToken);
     connect(engine_, &EngineController::generationFinished, this, &ChatController::onFinished);
     connect(engine_, &EngineController::generationFailed, this, &ChatController::onFailed);
+    connect(engine_, &EngineController::tokensCounted, this, [this](quint64 id, int tokens, int) {
+        if (id != countId_) return;
+        countId_ = 0;
+        contextTokens_ = tokens;
+        emit contextChanged();
+    });
+    // A new model (tokenizer, context) or new engine settings change the count.
+    connect(engine_, &EngineController::modelChanged, this, &ChatController::recountContext);
+    connect(engine_, &EngineController::runtimeChanged, this, &ChatController::recountContext);
+    connect(&model_, &QAbstractItemModel::modelReset, this, &ChatController::recountContext);
     model_.setConversation(Conversation::create());
 }
 
@@ -53,13 +64,22 @@ bool ChatController::send(const QString& text) {
     return startAssistantTurn();
 }
 
-bool ChatController::startAssistantTurn() {
+bool ChatController::startAssistantTurn(const Message& replaced) {
     Conversation& c = model_.conversationForEdit();
     c.modelPath = engine_->model().path;
     const QList<ChatTurn> turns = c.turns();
     Message a;
     a.role = QStringLiteral("assistant");
     a.streaming = true;
+    a.model = QFileInfo(engine_->model().path).fileName();  // which model wrote it, kept with the answer
+    if (!replaced.role.isEmpty()) {
+        // Regenerating: the answer(s) so far stay as earlier versions.
+        a.others = replaced.others;
+        Message old = replaced;
+        old.others.clear();
+        a.others.append(old);
+        for (const Message& o : a.others) a.version = qMax(a.version, o.version + 1);
+    }
     activeRow_ = model_.appendMessage(a);
     pending_.clear();
     pendingBits_ = -1;
@@ -101,13 +121,22 @@ void ChatController::flush() {
     }
 }
 
+void ChatController::recountContext() {
+    if (!engine_->model().isValid() || isStreaming()) return;
+    countId_ = engine_->countTokens(model_.conversation().turns());
+}
+
 void ChatController::onFinished(quint64 id, const GenerationSummary& s) {
     if (id != activeId_) return;
     flush();
+    // What the engine left out to fit (the rule is in fitToContext), for the view and the file.
+    model_.setContextStart(s.droppedMessages);
+    contextTokens_ = s.contextTokens;
     const int bits = lastStats_.bits;
     model_.finishMessage(activeRow_, s, s.decodeTokensPerSecond);
     endStream();
     emit turnFinished(s, bits);
+    emit contextChanged();
 }
 
 void ChatController::onFailed(quint64 id, const QString& error) {
@@ -136,9 +165,22 @@ void ChatController::stop() {
 bool ChatController::regenerate() {
     if (isStreaming()) return false;
     int n = model_.rowCount();
-    if (n > 0 && model_.message(n - 1).role == QLatin1String("assistant")) model_.truncate(--n);
+    Message replaced;
+    if (n > 0 && model_.message(n - 1).role == QLatin1String("assistant")) {
+        replaced = model_.message(n - 1);
+        if (n == 1 || model_.message(n - 2).role != QLatin1String("user")) return false;
+        model_.truncate(--n);
+    }
     if (n == 0 || model_.message(n - 1).role != QLatin1String("user")) return false;
-    return startAssistantTurn();
+    return startAssistantTurn(replaced);
+}
+
+bool ChatController::showVersion(int row, int version) {
+    if (isStreaming()) return false;
+    if (!model_.showVersion(row, version)) return false;
+    save();
+    recountContext();  // the shown answer is the one the next question carries
+    return true;
 }
 
 bool ChatController::editAndResend(int row, const QString& text) {
@@ -146,13 +188,16 @@ bool ChatController::editAndResend(int row, const QString& text) {
     if (model_.message(row).role != QLatin1String("user") || text.trimmed().isEmpty()) return false;
     model_.truncate(row + 1);
     model_.setMessageText(row, text.trimmed());
+    if (model_.conversation().contextStart > row) model_.setContextStart(0);
     return startAssistantTurn();
 }
 
 void ChatController::clear() {
     stop();
     model_.clear();
+    model_.setContextStart(0);
     save();
+    recountContext();
 }
 
 void ChatController::newConversation() {
@@ -179,6 +224,26 @@ void ChatController::deleteConversation(const QString& id) {
     }
     store_->remove(id);
     emit conversationsChanged();
+}
+
+bool ChatController::renameConversation(const QString& id, const QString& title) {
+    const QString t = title.simplified();
+    if (t.isEmpty()) return false;
+    if (id == model_.conversation().id) {
+        model_.conversationForEdit().title = t;
+        save();
+        return true;
+    }
+    auto c = store_->load(id);
+    if (!c) return false;
+    c->title = t;
+    QString err;
+    if (!store_->save(*c, &err)) {
+        emit errorOccurred(tr("Could not rename the conversation: %1").arg(err));
+        return false;
+    }
+    emit conversationsChanged();
+    return true;
 }
 
 void ChatController::save() {

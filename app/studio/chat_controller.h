@@ -40,14 +40,23 @@ public:
 
     bool send(const QString& text);
     void stop();
-    bool regenerate();                                // the last answer
+    bool regenerate();                                // the last answer; earlier answers are kept as versions
+    bool showVersion(int row, int version);           // which answer of a regenerated message is shown (and sent)
     bool editAndResend(int row, const QString& text);  // a user message: drops what followed it
     void clear();
     void newConversation();
     bool openConversation(const QString& id);
     void deleteConversation(const QString& id);
+    bool renameConversation(const QString& id, const QString& title);
     void save();
     void setFlushIntervalMs(int ms) { flush_.setInterval(ms); }
+
+    // Context usage of the open conversation: tokens the next question would
+    // start from (-1 until counted) against the session's context length.
+    int contextTokens() const { return contextTokens_; }
+    int contextLength() const { return engine_->model().nCtx; }
+    int contextReserve() const { return qMin(sampling_.maxTokens, contextLength() / 2); }  // room kept for an answer
+    void recountContext();  // asks the engine (after a model, settings or conversation change)
 
 signals:
     void streamingChanged(bool streaming);
@@ -56,9 +65,10 @@ signals:
     void conversationsChanged();  // the sidebar list needs a refresh
     void conversationOpened(const QString& id);
     void errorOccurred(const QString& message);
+    void contextChanged();
 
 private:
-    bool startAssistantTurn();
+    bool startAssistantTurn(const Message& replaced = {});
     void onToken(quint64 id, const QString& piece, const TokenStats& stats);
     void onFinished(quint64 id, const GenerationSummary& s);
     void onFailed(quint64 id, const QString& error);
@@ -81,6 +91,8 @@ private:
     TokenStats lastStats_;
     QTimer flush_;
     QElapsedTimer sinceSave_;
+    int contextTokens_ = -1;
+    quint64 countId_ = 0;
 };
 
 }  // namespace studio

@@ -13,6 +13,7 @@
 #include <QLabel>
 #include <QPushButton>
 #include <QShortcut>
+#include <QStyle>
 #include <QVBoxLayout>
 
 namespace studio {
@@ -49,7 +50,19 @@ ChatPanel::ChatPanel(ChatController* chat, QWidget* parent) : QWidget(parent), c
     bv->addWidget(frame);
     hint_ = new QLabel(tr("Enter to send \u00b7 Shift+Enter for a new line \u00b7 Esc stops"), bottom);
     hint_->setObjectName(QStringLiteral("MessageMeta"));
-    bv->addWidget(hint_);
+    hint_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    hint_->setWordWrap(true);
+    context_ = new QLabel(bottom);
+    context_->setObjectName(QStringLiteral("ContextUsage"));
+    context_->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    context_->setToolTip(tr("When the conversation plus room for the answer (max tokens, at most half the context) no "
+                            "longer fits the context, the oldest messages after the system prompt are left out, a "
+                            "question together with its answer. The system prompt and the new question always stay. "
+                            "Settings \u2192 Engine \u2192 Context length sets the size."));
+    auto* hintRow = new QHBoxLayout;
+    hintRow->addWidget(hint_, 1);
+    hintRow->addWidget(context_);
+    bv->addLayout(hintRow);
     v->addWidget(bottom);
 
     auto* esc = new QShortcut(QKeySequence(Qt::Key_Escape), this);
@@ -59,6 +72,7 @@ ChatPanel::ChatPanel(ChatController* chat, QWidget* parent) : QWidget(parent), c
     connect(send_, &QPushButton::clicked, this, &ChatPanel::submit);
     connect(stop_, &QPushButton::clicked, chat_, &ChatController::stop);
     connect(chat_, &ChatController::streamingChanged, this, &ChatPanel::updateButtons);
+    connect(chat_, &ChatController::contextChanged, this, &ChatPanel::updateContext);
     connect(precision_, &PrecisionSlider::bitsChanged, chat_, &ChatController::setBits);
     connect(view_, &ChatView::copyRequested, this, [this](int row) {
         if (row >= 0 && row < chat_->model()->rowCount()) QApplication::clipboard()->setText(chat_->model()->message(row).text);
@@ -66,7 +80,9 @@ ChatPanel::ChatPanel(ChatController* chat, QWidget* parent) : QWidget(parent), c
     connect(view_, &ChatView::editSubmitted, chat_, &ChatController::editAndResend);
     connect(view_, &ChatView::regenerateRequested, chat_, &ChatController::regenerate);
     wireDecodeMode();
+    connect(view_, &ChatView::versionRequested, chat_, &ChatController::showVersion);
     updateButtons();
+    updateContext();
 }
 
 void ChatPanel::wireDecodeMode() {
@@ -100,6 +116,25 @@ void ChatPanel::setPlaceholder(const QString& text) { view_->setPlaceholder(text
 
 void ChatPanel::submit() {
     if (chat_->send(input_->toPlainText())) input_->clear();
+}
+
+void ChatPanel::updateContext() {
+    const int len = chat_->contextLength(), used = chat_->contextTokens();
+    context_->setVisible(len > 0);
+    if (len <= 0) return;
+    const bool full = used >= 0 && used + chat_->contextReserve() > len;
+    QString text = used < 0 ? tr("Context: counting\u2026")
+                            : tr("Context: %1 / %2 tokens (%3%)").arg(used).arg(len).arg(qMin(100, 100 * used / len));
+    const int dropped = chat_->model()->conversation().contextStart;
+    if (full) text += tr(" \u00b7 full: the next question leaves out the oldest messages");
+    else if (dropped > 0) text += (dropped == 1 ? tr(" \u00b7 the oldest message left out")
+                                                   : tr(" \u00b7 %1 oldest messages left out").arg(dropped));
+    context_->setText(text);
+    if (context_->property("full").toBool() != full) {
+        context_->setProperty("full", full);
+        context_->style()->unpolish(context_);
+        context_->style()->polish(context_);
+    }
 }
 
 void ChatPanel::updateButtons() {

@@ -26,11 +26,13 @@ public:
     QPushButton* sendButton() const { return send_; }
     QPushButton* stopButton() const { return stop_; }
     void setPlaceholder(const QString& text);
+    QLabel* contextLabel() const { return context_; }
     void submit();
 
 private:
     void updateButtons();
     void wireDecodeMode();
+    void updateContext();
 
     ChatController* chat_;
     PrecisionSlider* precision_ = nullptr;
@@ -40,6 +42,7 @@ private:
     QPushButton* send_ = nullptr;
     QPushButton* stop_ = nullptr;
     QLabel* hint_ = nullptr;
+    QLabel* context_ = nullptr;
 };
 
 }  // namespace studio

@@ -19,6 +19,11 @@ ChatView::ChatView(ConversationModel* model, QWidget* parent) : QScrollArea(pare
     column_ = new QVBoxLayout(content_);
     column_->setContentsMargins(0, 12, 0, 12);
     column_->setSpacing(6);
+    // The column's height comes from height-for-width (QScrollArea asks for it):
+    // a wrapped label's minimum height is that of its narrowest width, and as
+    // the content's minimum it left screens of empty space below the bubbles.
+    column_->setSizeConstraint(QLayout::SetNoConstraint);
+    content_->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Ignored);
     placeholder_ = new QLabel(content_);
     placeholder_->setObjectName(QStringLiteral("Placeholder"));
     placeholder_->setAlignment(Qt::AlignCenter);
@@ -36,6 +41,7 @@ ChatView::ChatView(ConversationModel* model, QWidget* parent) : QScrollArea(pare
         if (following_) verticalScrollBar()->setValue(max);
     });
     connect(model_, &QAbstractItemModel::modelReset, this, &ChatView::rebuild);
+    connect(model_, &ConversationModel::contextStartChanged, this, &ChatView::updateContextMarks);
     connect(model_, &QAbstractItemModel::rowsInserted, this,
             [this](const QModelIndex&, int first, int last) { insertRows(first, last); });
     connect(model_, &QAbstractItemModel::rowsRemoved, this,
@@ -60,6 +66,7 @@ MessageWidget* ChatView::makeBubble(int row) {
     connect(w, &MessageWidget::copyRequested, this, [this, w] { emit copyRequested(rowOf(w)); });
     connect(w, &MessageWidget::editSubmitted, this, [this, w](const QString& t) { emit editSubmitted(rowOf(w), t); });
     connect(w, &MessageWidget::regenerateRequested, this, &ChatView::regenerateRequested);
+    connect(w, &MessageWidget::versionRequested, this, [this, w](int v) { emit versionRequested(rowOf(w), v); });
     return w;
 }
 
@@ -80,12 +87,14 @@ void ChatView::insertRows(int first, int last) {
     placeholder_->setVisible(bubbles_.isEmpty());
     following_ = true;  // a new message always comes into view
     updateRegenerateButtons();
+    updateContextMarks();
 }
 
 void ChatView::removeRows(int first, int last) {
     for (int r = last; r >= first; --r) delete bubbles_.takeAt(r);
     placeholder_->setVisible(bubbles_.isEmpty());
     updateRegenerateButtons();
+    updateContextMarks();
 }
 
 void ChatView::refreshRows(int first, int last, const QList<int>& roles) {
@@ -94,6 +103,11 @@ void ChatView::refreshRows(int first, int last, const QList<int>& roles) {
         else bubbles_[r]->update(model_->message(r));
     }
     updateRegenerateButtons();
+}
+
+void ChatView::updateContextMarks() {
+    const int start = model_->conversation().contextStart;
+    for (int r = 0; r < bubbles_.size(); ++r) bubbles_[r]->setContextState(r == start ? start : 0, r < start);
 }
 
 void ChatView::updateRegenerateButtons() {

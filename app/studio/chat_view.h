@@ -26,6 +26,7 @@ signals:
     void copyRequested(int row);
     void editSubmitted(int row, const QString& text);
     void regenerateRequested();
+    void versionRequested(int row, int version);
 
 private:
     void rebuild();
@@ -33,6 +34,7 @@ private:
     void removeRows(int first, int last);
     void refreshRows(int first, int last, const QList<int>& roles);
     void updateRegenerateButtons();
+    void updateContextMarks();
     MessageWidget* makeBubble(int row);
     int rowOf(const MessageWidget* w) const { return int(bubbles_.indexOf(const_cast<MessageWidget*>(w))); }
 

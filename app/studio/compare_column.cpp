@@ -25,9 +25,16 @@ CompareColumn::CompareColumn(int bits, QWidget* parent) : QFrame(parent), bits_(
     body_ = new QPlainTextEdit(this);
     body_->setReadOnly(true);
     body_->setFrameShape(QFrame::NoFrame);
+    body_->setMinimumWidth(60);
     v->addWidget(body_, 1);
     stats_ = new QLabel(tr("waiting\u2026"), this);
     stats_->setObjectName(QStringLiteral("MessageMeta"));
+    // Wrapped, so the finished line ("tok/s · tokens · time · first token")
+    // never sets the column's minimum width: 3-4 columns of it made the
+    // window grow wider than the screen.
+    stats_->setWordWrap(true);
+    stats_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    stats_->setMinimumWidth(0);
     v->addWidget(stats_);
 }
 

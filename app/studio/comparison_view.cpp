@@ -16,16 +16,20 @@ ComparisonView::ComparisonView(EngineController* engine, QWidget* parent) : QWid
     auto* v = new QVBoxLayout(this);
     v->setContentsMargins(14, 12, 14, 12);
     auto* top = new QHBoxLayout;
-    auto* title = new QLabel(tr("Widths"), this);
+    auto* title = new QLabel(tr("Widths (bits)"), this);
     title->setObjectName(QStringLiteral("PrecisionTitle"));
     top->addWidget(title);
     boxRow_ = new QHBoxLayout;
     top->addLayout(boxRow_);
     top->addStretch(1);
+    v->addLayout(top);
+    // The hint has its own wrapped line: beside the check boxes it squeezed
+    // them unreadable in a narrow window.
     hint_ = new QLabel(this);
     hint_->setObjectName(QStringLiteral("MessageMeta"));
-    top->addWidget(hint_);
-    v->addLayout(top);
+    hint_->setWordWrap(true);
+    hint_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    v->addWidget(hint_);
 
     auto* inputFrame = new QFrame(this);
     inputFrame->setObjectName(QStringLiteral("InputFrame"));
@@ -83,7 +87,9 @@ void ComparisonView::onModel(const ModelInfo& info) {
     boxes_.clear();
     for (const WidthInfo& w : info.widths) {
         if (!info.anyPrecision) break;
-        auto* b = new QCheckBox(fmt::width(w.bits), this);
+        // Just the number: six "N-bit" labels made the tab too wide for a 1024 px window.
+        auto* b = new QCheckBox(QString::number(w.bits), this);
+        b->setToolTip(tr("Compare the %1 answer").arg(fmt::width(w.bits)));
         boxRow_->addWidget(b);
         boxes_.insert(w.bits, b);
         connect(b, &QCheckBox::toggled, this, [this] {

@@ -93,4 +93,21 @@ void ConversationModel::truncate(int rows) {
 
 void ConversationModel::clear() { truncate(0); }
 
+bool ConversationModel::showVersion(int row, int version) {
+    if (row < 0 || row >= conv_.messages.size()) return false;
+    Message& m = conv_.messages[row];
+    if (m.version == version) return true;
+    if (!m.showVersion(version)) return false;
+    touch();
+    emit dataChanged(index(row), index(row));
+    return true;
+}
+
+void ConversationModel::setContextStart(int row) {
+    row = qBound(0, row, int(conv_.messages.size()));
+    if (row == conv_.contextStart) return;
+    conv_.contextStart = row;
+    emit contextStartChanged(row);
+}
+
 }  // namespace studio

@@ -30,6 +30,11 @@ public:
     void setMessageText(int row, const QString& text);
     void truncate(int rows);  // keeps the first `rows` messages
     void clear();
+    void setContextStart(int row);  // see Conversation::contextStart
+    bool showVersion(int row, int version);  // an assistant message's earlier / later answer
+
+signals:
+    void contextStartChanged(int row);
 
 private:
     void touch();

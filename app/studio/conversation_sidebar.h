@@ -5,6 +5,8 @@
 #include <QAbstractListModel>
 #include <QWidget>
 
+class QLabel;
+class QLineEdit;
 class QListView;
 
 namespace studio {
@@ -18,11 +20,14 @@ public:
     int rowCount(const QModelIndex& parent = {}) const override;
     QVariant data(const QModelIndex& index, int role) const override;
     void refresh();
+    void setFilter(const QString& query);
+    const QString& filter() const { return filter_; }
     int rowOf(const QString& id) const;
 
 private:
     ConversationStore* store_;
     QList<ConversationSummary> items_;
+    QString filter_;
 };
 
 class ConversationSidebar : public QWidget {
@@ -30,16 +35,25 @@ class ConversationSidebar : public QWidget {
 public:
     ConversationSidebar(ConversationStore* store, QWidget* parent = nullptr);
     ConversationListModel* model() const { return model_; }
+    QListView* list() const { return list_; }
+    QLineEdit* searchBox() const { return search_; }
     void refresh(const QString& currentId);
+    // The menu for the conversation at `pos` (viewport coordinates); that
+    // conversation is highlighted while the menu is open.
+    void showContextMenu(const QPoint& pos);
 
 signals:
     void newRequested();
     void openRequested(const QString& id);
     void deleteRequested(const QString& id);
+    void renameRequested(const QString& id, const QString& title);
+    void exportRequested(const QString& id);
 
 private:
     ConversationListModel* model_;
     QListView* list_;
+    QLineEdit* search_ = nullptr;
+    QLabel* empty_ = nullptr;
     QString current_;
 };
 

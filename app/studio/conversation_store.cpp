@@ -40,12 +40,25 @@ std::optional<Conversation> ConversationStore::load(const QString& id) const {
 
 bool ConversationStore::remove(const QString& id) const { return QFile::remove(fileFor(id)); }
 
-QList<ConversationSummary> ConversationStore::list() const {
+bool matches(const Conversation& c, const QString& query) {
+    if (query.trimmed().isEmpty()) return true;
+    const QString q = query.trimmed();
+    auto has = [&q](const QString& t) { return t.contains(q, Qt::CaseInsensitive); };
+    if (has(c.title) || has(c.autoTitle())) return true;
+    for (const Message& m : c.messages) {
+        if (has(m.text)) return true;
+        for (const Message& o : m.others)
+            if (has(o.text)) return true;
+    }
+    return false;
+}
+
+QList<ConversationSummary> ConversationStore::list(const QString& query) const {
     QList<ConversationSummary> out;
     const QDir d(dir_);
     for (const QString& name : d.entryList({QStringLiteral("*.json")}, QDir::Files)) {
         const auto c = load(name.chopped(5));
-        if (!c) continue;
+        if (!c || !matches(*c, query)) continue;
         out.append({c->id, c->title.isEmpty() ? c->autoTitle() : c->title, c->updated, int(c->messages.size())});
     }
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.updated > b.updated; });

@@ -14,6 +14,8 @@ struct ConversationSummary {
     int nMessages = 0;
 };
 
+bool matches(const Conversation& c, const QString& query);
+
 class ConversationStore {
 public:
     explicit ConversationStore(QString dir);
@@ -22,7 +24,9 @@ public:
     bool save(const Conversation& c, QString* error = nullptr) const;
     std::optional<Conversation> load(const QString& id) const;
     bool remove(const QString& id) const;
-    QList<ConversationSummary> list() const;  // newest first; unreadable files are skipped
+    // Newest first; unreadable files are skipped. With a query: only those whose
+    // title or any message (earlier answers too) contains it, ignoring case.
+    QList<ConversationSummary> list(const QString& query = {}) const;
 
 private:
     QString fileFor(const QString& id) const;

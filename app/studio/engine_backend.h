@@ -29,6 +29,7 @@ struct TokenOut {
 // What every finished generation reports, whatever stopped it.
 struct BackendResult {
     StopReason reason = StopReason::MaxTokens;
+    int droppedMessages = 0;  // set by the worker when it trimmed the conversation
     int nPrompt = 0, nPromptEvaluated = 0, nGenerated = 0;
     double promptS = 0, decodeS = 0, ttftS = 0;
     quint64 kvBytes = 0, activationBytes = 0;
@@ -45,6 +46,20 @@ public:
     virtual BackendResult result() const = 0;
 };
 
+// One perplexity measurement at one width, scored a window at a time so the
+// worker can answer a chat turn between two windows (a measurement of every
+// width takes minutes; the chat must not wait for all of it).
+class PerplexityJob {
+public:
+    virtual ~PerplexityJob() = default;
+    // Scores the next window; false once every window is scored.
+    virtual bool step() = 0;
+    virtual double fraction() const = 0;  // of the windows scored
+    // exp(mean NLL) over the windows scored so far; tokens scored.
+    virtual double perplexity() const = 0;
+    virtual qint64 nScored() const = 0;
+};
+
 class EngineBackend {
 public:
     using Progress = std::function<bool(double fraction, const QString& stage)>;  // false = cancel
@@ -56,14 +71,22 @@ public:
     // Replaces the loaded model. Throws EngineError.
     virtual ModelInfo loadModel(const QString& path, const Progress& progress) = 0;
     virtual bool hasModel() const = 0;
+    // Applies engine settings now (a new chat session over the loaded model,
+    // no reload) and for later loads; returns the loaded model's updated info
+    // (invalid when none is loaded). Throws EngineError.
+    virtual ModelInfo configure(const RuntimeSettings& r) = 0;
+    // Tokens of the chat prompt these turns make (template included); -1 without a model.
+    virtual int countTokens(const QList<ChatTurn>& turns) = 0;
+    virtual int contextLength() const = 0;  // of the chat session (0 without a model)
     // Runs one chat turn; reads controls.liveBits before each token, stops on controls.cancel.
     virtual BackendResult generate(const GenerationRequest& req, const TokenSink& onToken) = 0;
     // A fresh stream (own KV cache) over the loaded model at a fixed width.
     virtual std::unique_ptr<TokenStream> openStream(const QList<ChatTurn>& turns, const SamplingSettings& s,
                                                     int bits) = 0;
-    // exp(mean NLL) of the text at a width; bits < 0 = the checkpoint's source model.
-    virtual double perplexity(const QString& textPath, int bits, int ctx, int maxWindows, const Progress& progress,
-                              qint64* nScored) = 0;
+    // A measurement of the text at a width; bits < 0 = the checkpoint's source model.
+    // The job may hold the loaded model: it must be destroyed before the next loadModel.
+    virtual std::unique_ptr<PerplexityJob> openPerplexity(const QString& textPath, int bits, int ctx,
+                                                          int maxWindows) = 0;
     virtual QuantizeOutcome quantize(const QuantizeSettings& s, const QuantizeSink& progress,
                                      const std::atomic<bool>* cancel) = 0;
 };

@@ -15,6 +15,18 @@ EngineController::EngineController(BackendFactory factory, QObject* parent) : QO
     connect(this, &EngineController::requestCompare, worker_, &EngineWorker::compare, q);
     connect(this, &EngineController::requestPerplexity, worker_, &EngineWorker::computePerplexity, q);
     connect(this, &EngineController::requestQuantize, worker_, &EngineWorker::quantize, q);
+    connect(this, &EngineController::requestConfigure, worker_, &EngineWorker::configure, q);
+    connect(this, &EngineController::requestCount, worker_, &EngineWorker::countTokens, q);
+    connect(worker_, &EngineWorker::tokensCounted, this, &EngineController::tokensCounted, q);
+    connect(worker_, &EngineWorker::configured, this, [this](const ModelInfo& info, const QString& err) {
+        if (!err.isEmpty()) {
+            emit configureFailed(err);
+            return;
+        }
+        if (!info.isValid()) return;  // no model yet: the settings apply at the next load
+        model_ = info;
+        emit runtimeChanged(model_);
+    }, q);
 
     connect(worker_, &EngineWorker::modelLoaded, this, &EngineController::onModelLoaded, q);
     connect(worker_, &EngineWorker::loadProgress, this, &EngineController::loadProgress, q);
@@ -125,6 +137,17 @@ void EngineController::quantize(const QuantizeSettings& s) {
     quantControls_ = job.controls;
     quantizing_ = true;
     emit requestQuantize(job);
+}
+
+void EngineController::configure(const RuntimeSettings& r) {
+    runtime_ = r;
+    emit requestConfigure(r);
+}
+
+quint64 EngineController::countTokens(const QList<ChatTurn>& turns) {
+    const quint64 id = nextId_++;
+    emit requestCount(id, turns);
+    return id;
 }
 
 void EngineController::setLiveBits(int bits) {

@@ -28,6 +28,11 @@ public:
     quint64 compare(const QList<ChatTurn>& turns, const SamplingSettings& s, const QList<int>& widths);
     quint64 computePerplexity(const QString& textPath, const QList<int>& widths, bool includeSource, int maxWindows);
     void quantize(const QuantizeSettings& s);
+    // Engine settings: applied to the loaded model at once (no reload) and to later loads.
+    void configure(const RuntimeSettings& r);
+    const RuntimeSettings& runtime() const { return runtime_; }
+    // Counts the prompt tokens of `turns`; the answer comes as tokensCounted(id, ...).
+    quint64 countTokens(const QList<ChatTurn>& turns);
 
     // Takes effect at the next token of the running generation (and later ones).
     void setLiveBits(int bits);
@@ -45,6 +50,8 @@ signals:
     void requestCompare(const studio::CompareRequest& req);
     void requestPerplexity(const studio::PerplexityRequest& req);
     void requestQuantize(const studio::QuantizeJob& job);
+    void requestConfigure(const studio::RuntimeSettings& r);
+    void requestCount(quint64 id, const QList<studio::ChatTurn>& turns);
 
     // Re-emitted on the GUI thread, after the controller updated its state.
     void modelChanged(const studio::ModelInfo& info);
@@ -62,6 +69,10 @@ signals:
     void perplexityFinished(quint64 id, const QString& error);
     void quantizeProgress(const studio::QuantizeProgressInfo& p);
     void quantizeFinished(const studio::QuantizeOutcome& outcome);
+    // The loaded model with new engine settings (context, threads): same model, new session.
+    void runtimeChanged(const studio::ModelInfo& info);
+    void configureFailed(const QString& error);
+    void tokensCounted(quint64 id, int tokens, int contextLength);
 
 private:
     void onModelLoaded(const ModelInfo& info);
@@ -76,6 +87,7 @@ private:
     quint64 activeChat_ = 0;
     std::shared_ptr<GenerationControls> chatControls_, compareControls_, pplControls_, quantControls_;
     int liveBits_ = 0;
+    RuntimeSettings runtime_;
 };
 
 }  // namespace studio

@@ -31,7 +31,26 @@ GenerationSummary summarize(const BackendResult& r, double totalS) {
     s.rounds = r.rounds;
     s.drafted = r.drafted;
     s.accepted = r.accepted;
+    s.droppedMessages = r.droppedMessages;
+    s.contextTokens = r.nPrompt + r.nGenerated;
     return s;
+}
+
+int fitToContext(QList<ChatTurn>& turns, int contextLength, int reserve,
+                 const std::function<int(const QList<ChatTurn>&)>& count) {
+    int dropped = 0;
+    const int first = !turns.isEmpty() && turns.first().role == QLatin1String("system") ? 1 : 0;
+    // Keep at least the new question (the last turn).
+    while (turns.size() - first > 1 && count(turns) + reserve > contextLength) {
+        turns.removeAt(first);
+        ++dropped;
+        // An answer without its question would confuse the model: drop it too.
+        if (turns.size() - first > 1 && turns[first].role == QLatin1String("assistant")) {
+            turns.removeAt(first);
+            ++dropped;
+        }
+    }
+    return dropped;
 }
 
 namespace {
@@ -73,6 +92,8 @@ EngineBackend& EngineWorker::backend() {
 }
 
 void EngineWorker::loadModel(const QString& path) {
+    // A paused measurement holds a session over the old model: end it first.
+    if (ppl_.id != 0) endPerplexity(QStringLiteral("cancelled: another model was opened"));
     try {
         ModelInfo info = backend().loadModel(path, [this](double f, const QString& stage) {
             emit loadProgress(f, stage);
@@ -96,9 +117,16 @@ void EngineWorker::generate(const GenerationRequest& req) {
             return;
         }
         StatsTracker tracker;
-        BackendResult r = backend().generate(req, [&](const TokenOut& t) {
+        GenerationRequest fitted = req;
+        const int ctx = backend().contextLength();
+        // Room for the answer: what was asked for, at most half the context.
+        const int reserve = qMin(req.sampling.maxTokens, ctx / 2);
+        const int dropped = fitToContext(fitted.turns, ctx, reserve,
+                                         [this](const QList<ChatTurn>& t) { return backend().countTokens(t); });
+        BackendResult r = backend().generate(fitted, [&](const TokenOut& t) {
             emit tokenReady(req.id, t.piece, tracker.add(t));
         });
+        r.droppedMessages = dropped;
         emit generationFinished(req.id, summarize(r, clock.elapsed() / 1000.0));
     } catch (const std::exception& e) {
         emit generationFailed(req.id, QString::fromUtf8(e.what()));
@@ -145,23 +173,56 @@ void EngineWorker::compare(const CompareRequest& req) {
 }
 
 void EngineWorker::computePerplexity(const PerplexityRequest& req) {
+    if (ppl_.id != 0) endPerplexity(QStringLiteral("replaced by a new measurement"));
+    ppl_ = req;
+    pplIndex_ = 0;
+    pplJob_.reset();
+    perplexityStep();
+}
+
+void EngineWorker::perplexityStep() {
+    if (ppl_.id == 0) return;  // ended meanwhile (a model load)
+    if (ppl_.controls->cancel.load()) return endPerplexity(QStringLiteral("cancelled"));
     try {
-        if (!backend().hasModel()) throw EngineError("no model is loaded");
-        for (int bits : req.widths) {
-            if (req.controls->cancel.load()) break;
-            qint64 nScored = 0;
-            double ppl = backend().perplexity(req.textPath, bits, req.ctx, req.maxWindows,
-                                              [&](double f, const QString&) {
-                                                  emit perplexityProgress(req.id, bits, f);
-                                                  return !req.controls->cancel.load();
-                                              },
-                                              &nScored);
-            if (req.controls->cancel.load()) break;
-            emit perplexityReady(req.id, bits, ppl, nScored);
+        if (!pplJob_) {
+            if (pplIndex_ >= ppl_.widths.size()) return endPerplexity(QString());
+            if (!backend().hasModel()) throw EngineError("no model is loaded");
+            pplJob_ = backend().openPerplexity(ppl_.textPath, ppl_.widths[pplIndex_], ppl_.ctx, ppl_.maxWindows);
         }
-        emit perplexityFinished(req.id, req.controls->cancel.load() ? QStringLiteral("cancelled") : QString());
+        const int bits = ppl_.widths[pplIndex_];
+        const bool more = pplJob_->step();
+        emit perplexityProgress(ppl_.id, bits, pplJob_->fraction());
+        if (!more) {
+            emit perplexityReady(ppl_.id, bits, pplJob_->perplexity(), pplJob_->nScored());
+            pplJob_.reset();
+            ++pplIndex_;
+        }
     } catch (const std::exception& e) {
-        emit perplexityFinished(req.id, QString::fromUtf8(e.what()));
+        return endPerplexity(QString::fromUtf8(e.what()));
+    }
+    QMetaObject::invokeMethod(this, &EngineWorker::perplexityStep, Qt::QueuedConnection);
+}
+
+void EngineWorker::endPerplexity(const QString& error) {
+    const quint64 id = ppl_.id;
+    pplJob_.reset();
+    ppl_ = {};
+    if (id) emit perplexityFinished(id, error);
+}
+
+void EngineWorker::configure(const RuntimeSettings& r) {
+    try {
+        emit configured(backend().configure(r), QString());
+    } catch (const std::exception& e) {
+        emit configured(ModelInfo{}, QString::fromUtf8(e.what()));
+    }
+}
+
+void EngineWorker::countTokens(quint64 id, const QList<ChatTurn>& turns) {
+    try {
+        emit tokensCounted(id, backend().countTokens(turns), backend().contextLength());
+    } catch (const std::exception&) {
+        emit tokensCounted(id, -1, backend().contextLength());
     }
 }
 

@@ -20,6 +20,8 @@ public slots:
     void compare(const studio::CompareRequest& req);
     void computePerplexity(const studio::PerplexityRequest& req);
     void quantize(const studio::QuantizeJob& job);
+    void configure(const studio::RuntimeSettings& r);
+    void countTokens(quint64 id, const QList<studio::ChatTurn>& turns);
 
 signals:
     void loadProgress(double fraction, const QString& stage);
@@ -41,10 +43,21 @@ signals:
     void quantizeProgress(const studio::QuantizeProgressInfo& p);
     void quantizeFinished(const studio::QuantizeOutcome& outcome);
 
+    void configured(const studio::ModelInfo& info, const QString& error);
+    void tokensCounted(quint64 id, int tokens, int contextLength);
+
 private:
     EngineBackend& backend();  // created lazily, on the engine thread
+    // One window of the running measurement per call; it posts itself again,
+    // so requests queued meanwhile (a chat turn) run between two windows.
+    void perplexityStep();
+    void endPerplexity(const QString& error);
+
     BackendFactory factory_;
     std::unique_ptr<EngineBackend> backend_;
+    PerplexityRequest ppl_;                  // the measurement under way (id 0: none)
+    int pplIndex_ = 0;                       // into ppl_.widths
+    std::unique_ptr<PerplexityJob> pplJob_;  // the width being scored
 };
 
 // Decode speed over the last few tokens, so the plot shows changes after a
@@ -62,5 +75,12 @@ private:
 };
 
 GenerationSummary summarize(const BackendResult& r, double totalS);
+
+// The context rule the chat panel states: when the conversation does not fit
+// the context with room for the answer, the oldest messages (after the system
+// prompt) are left out, a question and its answer together, never the new
+// question. Returns how many messages were dropped; `turns` is trimmed.
+int fitToContext(QList<ChatTurn>& turns, int contextLength, int reserve,
+                 const std::function<int(const QList<ChatTurn>&)>& count);
 
 }  // namespace studio

@@ -105,6 +105,24 @@ ModelInfo FakeBackend::fakeModelInfo(const QString& path) {
     m.nParams = 134515008;
     m.quantRows = 30 * (576 * 2 + 192 * 2 + 1536 * 2 + 576) + 49152;
     m.nCtx = 2048;
+    m.nCtxTrain = 8192;
+    m.threads = 4;
+    ModelDetails& d = m.details;
+    d.arch = QStringLiteral("llama");
+    d.nLayer = 30;
+    d.nEmbd = 576;
+    d.nHead = 9;
+    d.nHeadKv = 3;
+    d.headDim = 64;
+    d.nFf = 1536;
+    d.nVocab = 49152;
+    d.ropeTheta = 100000;
+    d.tiedEmbeddings = true;
+    d.chatFormat = QStringLiteral("chatml");
+    d.chatTemplate = QStringLiteral("{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n{% endfor %}");
+    d.tokenizer = QStringLiteral("byte-level BPE (smollm), 49152 tokens");
+    d.bosText = QStringLiteral("<|im_start|>");
+    d.eosText = QStringLiteral("<|im_end|>");
     const bool dense = path.endsWith(QLatin1String(".gguf"), Qt::CaseInsensitive);
     m.kvBytes = 2ull * 30 * 2048 * 192 * 4;
     m.activationBytes = 6ull << 20;
@@ -121,6 +139,14 @@ ModelInfo FakeBackend::fakeModelInfo(const QString& path) {
     m.parentBits = 8;
     m.sourcePath = QStringLiteral("SmolLM2-135M-Instruct.Q4_1.gguf");
     m.sourceNote = QStringLiteral("quantized from a GGUF Q4_1 source");
+    d.method = QStringLiteral("anyprec");
+    d.sensitivity = QStringLiteral("act");
+    d.sourceFile = m.sourcePath;
+    d.sourceSha256 = QStringLiteral("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+    d.calibFile = QStringLiteral("wikitext2-train.txt");
+    d.calibTokens = 16384;
+    d.anchorBits = 3;
+    d.toolVersion = QStringLiteral("0.1.0");
     const quint64 weights = quint64(m.nParams);
     m.planeBytes = weights * 8 / 8;
     quint64 tableTotal = 0;
@@ -144,6 +170,7 @@ ModelInfo FakeBackend::loadModel(const QString& path, const Progress& progress) 
         sleepMs(opt_.promptMs / 3);
     }
     info_ = fakeModelInfo(path);
+    applyRuntime();
     return info_;
 }
 
@@ -178,6 +205,21 @@ int autoWidth(const FakeBackendOptions& o, int seed, int cap, double targetTps, 
 }
 
 }  // namespace
+void FakeBackend::applyRuntime() {
+    if (!info_.isValid()) return;
+    info_.nCtx = qBound(16, runtime_.nCtx, info_.nCtxTrain);
+    info_.threads = runtime_.threads > 0 ? runtime_.threads : 4;
+    info_.device = QStringLiteral("CPU (fake engine) \u00b7 %1 threads").arg(info_.threads);
+    info_.kvBytes = 2ull * 30 * quint64(info_.nCtx) * 192 * 4;
+}
+
+ModelInfo FakeBackend::configure(const RuntimeSettings& r) {
+    runtime_ = r;
+    applyRuntime();
+    return info_;
+}
+
+int FakeBackend::countTokens(const QList<ChatTurn>& turns) { return info_.isValid() ? promptTokens(turns) : -1; }
 
 BackendResult FakeBackend::generate(const GenerationRequest& req, const TokenSink& onToken) {
     // The engine's own refusals, with its wording, so the GUI meets them in tests too.
@@ -243,17 +285,38 @@ std::unique_ptr<TokenStream> FakeBackend::openStream(const QList<ChatTurn>& turn
     return std::make_unique<FakeStream>(opt_, opt_.script, s.maxTokens, promptTokens(turns), bits);
 }
 
-double FakeBackend::perplexity(const QString& textPath, int bits, int ctx, int maxWindows,
-                               const Progress& progress, qint64* nScored) {
-    if (!QFileInfo::exists(textPath)) throw EngineError(textPath.toStdString() + ": no such file");
-    const int windows = maxWindows > 0 ? maxWindows : 4;
-    for (int w = 1; w <= windows; ++w) {
-        sleepMs(opt_.msPerTokenAt8);
-        if (progress && !progress(double(w) / windows, QStringLiteral("scoring"))) break;
+namespace {
+// Made-up but monotone perplexities, one scripted window per step.
+class FakePerplexityJob : public PerplexityJob {
+public:
+    FakePerplexityJob(int bits, int ctx, int windows, double msPerWindow)
+        : bits_(bits), ctx_(ctx), windows_(windows), ms_(msPerWindow) {}
+    bool step() override {
+        if (done_ >= windows_) return false;
+        sleepMs(ms_);
+        ++done_;
+        return done_ < windows_;
     }
-    if (nScored) *nScored = qint64(windows) * (ctx - 1);
-    const int b = bits <= 0 ? 16 : bits;  // source and dense: the best the model can do
-    return 18.2 + 40.0 * std::exp(-1.1 * (b - 2));
+    double fraction() const override { return double(done_) / windows_; }
+    double perplexity() const override {
+        const int b = bits_ <= 0 ? 16 : bits_;  // source and dense: the best the model can do
+        return 18.2 + 40.0 * std::exp(-1.1 * (b - 2));
+    }
+    qint64 nScored() const override { return qint64(done_) * (ctx_ - 1); }
+
+private:
+    int bits_, ctx_, windows_;
+    double ms_;
+    int done_ = 0;
+};
+}  // namespace
+
+std::unique_ptr<PerplexityJob> FakeBackend::openPerplexity(const QString& textPath, int bits, int ctx,
+                                                           int maxWindows) {
+    if (!QFileInfo::exists(textPath)) throw EngineError(textPath.toStdString() + ": no such file");
+    return std::make_unique<FakePerplexityJob>(bits, ctx, maxWindows > 0 ? maxWindows : 4,
+                                               opt_.msPerPerplexityWindow >= 0 ? opt_.msPerPerplexityWindow
+                                                                               : opt_.msPerTokenAt8);
 }
 
 QuantizeOutcome FakeBackend::quantize(const QuantizeSettings& s, const QuantizeSink& progress,

@@ -10,7 +10,8 @@ namespace studio {
 
 struct FakeBackendOptions {
     QStringList script;       // pieces of every answer; empty = a built-in reply
-    double msPerTokenAt8 = 20;  // decode time of one token at 8 bits (lower widths are faster)
+    double msPerTokenAt8 = 20;
+    double msPerPerplexityWindow = -1;  // < 0: msPerTokenAt8  // decode time of one token at 8 bits (lower widths are faster)
     double promptMs = 30;
     int quantizeSteps = 12;
     double quantizeStepMs = 40;
@@ -22,11 +23,14 @@ public:
 
     ModelInfo loadModel(const QString& path, const Progress& progress) override;
     bool hasModel() const override { return info_.isValid(); }
+    ModelInfo configure(const RuntimeSettings& r) override;
+    int countTokens(const QList<ChatTurn>& turns) override;
+    int contextLength() const override { return info_.isValid() ? info_.nCtx : 0; }
     BackendResult generate(const GenerationRequest& req, const TokenSink& onToken) override;
     std::unique_ptr<TokenStream> openStream(const QList<ChatTurn>& turns, const SamplingSettings& s,
                                             int bits) override;
-    double perplexity(const QString& textPath, int bits, int ctx, int maxWindows, const Progress& progress,
-                      qint64* nScored) override;
+    std::unique_ptr<PerplexityJob> openPerplexity(const QString& textPath, int bits, int ctx,
+                                                  int maxWindows) override;
     QuantizeOutcome quantize(const QuantizeSettings& s, const QuantizeSink& progress,
                              const std::atomic<bool>* cancel) override;
 
@@ -35,8 +39,10 @@ public:
     const FakeBackendOptions& options() const { return opt_; }
 
 private:
+    void applyRuntime();
     FakeBackendOptions opt_;
     ModelInfo info_;
+    RuntimeSettings runtime_;
 };
 
 }  // namespace studio

@@ -1,5 +1,6 @@
 #include "format_util.h"
 
+#include <QLocale>
 #include <QStringList>
 
 namespace studio::fmt {
@@ -23,6 +24,20 @@ QString widths(const QList<int>& bits) {
     QStringList parts;
     for (int b : bits) parts << width(b);
     return parts.join(QStringLiteral(" \u2192 "));
+}
+
+QString widthList(const QList<int>& bits) {
+    QStringList parts;
+    for (int b : bits) parts << width(b);
+    if (parts.size() <= 1) return parts.join(QString());
+    const QString last = parts.takeLast();
+    return parts.join(QStringLiteral(", ")) + QStringLiteral(" and ") + last;
+}
+
+QString count(qint64 n) {
+    if (n >= 1000000000) return QString::number(n / 1e9, 'f', 2) + QStringLiteral(" B");
+    if (n >= 1000000) return QString::number(n / 1e6, 'f', 1) + QStringLiteral(" M");
+    return QLocale(QLocale::English).toString(n);
 }
 
 QString tokensPerSecond(double v) { return QString::number(v, 'f', v < 10 ? 2 : 1) + QStringLiteral(" tok/s"); }

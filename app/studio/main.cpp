@@ -1,5 +1,6 @@
 // AnyPrec Studio entry point: sets up the application identity (QSettings,
 // data folder), the theme, and the engine (real, or scripted with --fake-engine).
+#include "app_settings.h"
 #include "fake_backend.h"
 #include "main_window.h"
 #include "real_backend.h"
@@ -24,7 +25,7 @@ int main(int argc, char** argv) {
     cli.addPositionalArgument(QStringLiteral("model"), QStringLiteral("Model to open (GGUF, Hugging Face folder or checkpoint)."), QStringLiteral("[model]"));
     cli.process(app);
 
-    studio::theme::apply(app);
+    studio::theme::apply(app, studio::theme::modeFromKey(studio::AppSettings().themeMode()));
     studio::BackendFactory factory;
     studio::MainWindowOptions opt;
     if (cli.isSet(fake)) {

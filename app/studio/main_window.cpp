@@ -1,5 +1,6 @@
 #include "main_window.h"
 
+#include "about_dialog.h"
 #include "acceptance_plot.h"
 #include "chat_controller.h"
 #include "chat_panel.h"
@@ -10,6 +11,8 @@
 #include "engine_controller.h"
 #include "format_util.h"
 #include "memory_plot.h"
+#include "model_panel.h"
+#include "settings_page.h"
 #include "perplexity_cache.h"
 #include "precision_slider.h"
 #include "quality_panel.h"
@@ -19,6 +22,10 @@
 #include "status_panel.h"
 #include "studio_paths.h"
 
+#include <QActionGroup>
+#include <QDir>
+#include <QRegularExpression>
+#include <QSaveFile>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QFileDialog>
@@ -40,6 +47,7 @@ MainWindow::MainWindow(BackendFactory backend, MainWindowOptions opt, QWidget* p
     pplCache_ = std::make_unique<PerplexityCache>(opt_.perplexityCacheFile.isEmpty() ? paths::perplexityCacheFile()
                                                                                        : opt_.perplexityCacheFile);
     engine_ = new EngineController(std::move(backend), this);
+    engine_->configure(settings_.runtime());  // before the first load: the session is made with them
     chat_ = new ChatController(engine_, store_.get(), this);
     chat_->setSampling(settings_.sampling());
     chat_->setSystemPrompt(settings_.systemPrompt());
@@ -62,8 +70,12 @@ MainWindow::MainWindow(BackendFactory backend, MainWindowOptions opt, QWidget* p
     quality_ = new QualityPanel(engine_, pplCache_.get(), plots_);
     quality_->setWindows(settings_.perplexityWindows());
     quality_->setTextPath(settings_.evalTextPath().isEmpty() ? paths::defaultEvalText() : settings_.evalTextPath());
-    sampling_ = new SamplingPanel(plots_);
+    settingsPage_ = new SettingsPage(plots_);
+    settingsPage_->setRuntime(settings_.runtime());
+    settingsPage_->setThemeMode(theme::mode());
+    sampling_ = settingsPage_->sampling();
     sampling_->setSampling(chat_->sampling());
+    modelPanel_ = new ModelPanel(plots_);
     sampling_->setSystemPrompt(settings_.systemPrompt());
     plots_->addTab(speed_, tr("Speed"));
     auto* rounds = new AcceptancePlot(plots_);  // found by type (findChild) where needed
@@ -71,7 +83,8 @@ MainWindow::MainWindow(BackendFactory backend, MainWindowOptions opt, QWidget* p
     plots_->addTab(memory_, tr("Memory"));
     plots_->addTab(quality_, tr("Quality"));
     plots_->addTab(rounds, tr("Speculation"));
-    plots_->addTab(sampling_, tr("Settings"));
+    plots_->addTab(modelPanel_, tr("Model"));
+    plots_->addTab(settingsPage_, tr("Settings"));
     splitter_->addWidget(sidebar_);
     splitter_->addWidget(center_);
     splitter_->addWidget(plots_);
@@ -88,6 +101,17 @@ MainWindow::MainWindow(BackendFactory backend, MainWindowOptions opt, QWidget* p
     // ---- wiring
     connect(engine_, &EngineController::modelChanged, this, &MainWindow::onModelLoaded);
     connect(engine_, &EngineController::loadFailed, this, &MainWindow::onLoadFailed);
+    connect(engine_, &EngineController::runtimeChanged, this, &MainWindow::onRuntimeChanged);
+    connect(engine_, &EngineController::configureFailed, this, [this](const QString& err) {
+        statusBar()->showMessage(tr("Could not apply the engine settings: %1").arg(err), 10000);
+    });
+    connect(settingsPage_, &SettingsPage::runtimeRequested, this, [this](const RuntimeSettings& r) {
+        settings_.setRuntime(r);
+        if (chat_->isStreaming()) chat_->stop();  // the session it writes into is replaced
+        engine_->configure(r);
+        statusBar()->showMessage(tr("Applying the engine settings\u2026"), 3000);
+    });
+    connect(settingsPage_, &SettingsPage::themeRequested, this, &MainWindow::setThemeMode);
     connect(engine_, &EngineController::loadProgress, this, [this](double f, const QString& stage) {
         status_->setLoading(true, f, stage);
         chatPanel_->setPlaceholder(tr("Loading %1\u2026 %2%").arg(QFileInfo(loadingPath_).fileName()).arg(int(f * 100)));
@@ -119,6 +143,8 @@ MainWindow::MainWindow(BackendFactory backend, MainWindowOptions opt, QWidget* p
     connect(sidebar_, &ConversationSidebar::newRequested, chat_, &ChatController::newConversation);
     connect(sidebar_, &ConversationSidebar::openRequested, chat_, &ChatController::openConversation);
     connect(sidebar_, &ConversationSidebar::deleteRequested, chat_, &ChatController::deleteConversation);
+    connect(sidebar_, &ConversationSidebar::renameRequested, chat_, &ChatController::renameConversation);
+    connect(sidebar_, &ConversationSidebar::exportRequested, this, &MainWindow::askExportConversation);
     connect(sampling_, &SamplingPanel::samplingChanged, this, [this](const SamplingSettings& s) {
         chat_->setSampling(s);
         compare_->setSampling(s);
@@ -129,6 +155,10 @@ MainWindow::MainWindow(BackendFactory backend, MainWindowOptions opt, QWidget* p
         compare_->setSystemPrompt(p);
         settings_.setSystemPrompt(p);
     });
+    // Every decoded token feeds the speed plot, the comparison's too (its
+    // columns are separate streams at their own widths).
+    connect(engine_, &EngineController::compareToken, speed_,
+            [this](quint64, int, const QString&, const TokenStats& s) { speed_->addStats(s); });
     connect(speed_, &SpeedPlot::meanSpeedsChanged, this, [this] { quality_->plot()->setSpeeds(speed_->meanSpeeds()); });
     connect(quality_, &QualityPanel::textPathChanged, this, [this](const QString& p) { settings_.setEvalTextPath(p); });
     connect(compare_, &ComparisonView::selectionChanged, this, [this](const QList<int>& w) { settings_.setCompareWidths(w); });
@@ -168,19 +198,80 @@ void MainWindow::buildMenus() {
     chat->addAction(tr("&Regenerate answer"), QKeySequence(tr("Ctrl+R")), chat_, &ChatController::regenerate);
     chat->addAction(tr("&Stop"), chat_, &ChatController::stop);
     chat->addAction(tr("&Clear conversation"), chat_, &ChatController::clear);
+    chat->addSeparator();
+    chat->addAction(tr("&Find in conversations"), QKeySequence::Find, this, [this] {
+        sidebar_->searchBox()->setFocus();
+        sidebar_->searchBox()->selectAll();
+    });
+    chat->addAction(tr("&Export conversation\u2026"), QKeySequence(tr("Ctrl+Shift+E")), this,
+                    [this] { askExportConversation(chat_->model()->conversation().id); });
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
     view->addAction(tr("&Chat"), QKeySequence(tr("Ctrl+1")), this, [this] { center_->setCurrentIndex(0); });
     view->addAction(tr("C&ompare widths"), QKeySequence(tr("Ctrl+2")), this, [this] { center_->setCurrentIndex(1); });
     view->addAction(tr("Clear speed plot"), speed_, &SpeedPlot::clear);
+    QMenu* themeMenu = view->addMenu(tr("&Theme"));
+    auto* group = new QActionGroup(this);
+    for (auto [m, name] : {std::pair{theme::Mode::System, tr("Follow the &system")}, std::pair{theme::Mode::Light, tr("&Light")},
+                           std::pair{theme::Mode::Dark, tr("&Dark")}}) {
+        QAction* a = themeMenu->addAction(name, this, [this, m = m] { setThemeMode(m); });
+        a->setCheckable(true);
+        a->setData(int(m));
+        a->setChecked(m == theme::mode());
+        group->addAction(a);
+        themeActions_ << a;
+    }
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
-    help->addAction(tr("&About AnyPrec Studio"), this, [this] {
-        QMessageBox::about(this, tr("About AnyPrec Studio"),
-                           tr("<b>AnyPrec Studio</b><br>One parent model quantized once; every width from the seed to "
-                              "the parent served from one copy.<br>Based on Park et al., <i>Any-Precision LLM</i>, "
-                              "ICML 2024."));
-    });
+    help->addAction(tr("&About AnyPrec Studio"), this, &MainWindow::showAbout);
+}
+
+AboutDialog* MainWindow::showAbout() {
+    auto* d = new AboutDialog(this);
+    d->setAttribute(Qt::WA_DeleteOnClose);
+    d->open();  // window-modal, not blocking: the engine's signals keep flowing
+    return d;
+}
+
+bool MainWindow::exportConversation(const QString& id, const QString& path, QString* error) {
+    // The open conversation may have changes not saved yet: export what is shown.
+    std::optional<Conversation> c;
+    if (id == chat_->model()->conversation().id) c = chat_->model()->conversation();
+    else c = store_->load(id);
+    if (!c) {
+        if (error) *error = tr("the conversation could not be read");
+        return false;
+    }
+    const QByteArray bytes = path.endsWith(QLatin1String(".json"), Qt::CaseInsensitive) ? toJsonBytes(*c) : toMarkdown(*c).toUtf8();
+    QSaveFile f(path);
+    if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size() || !f.commit()) {
+        if (error) *error = f.errorString();
+        return false;
+    }
+    return true;
+}
+
+void MainWindow::askExportConversation(const QString& id) {
+    QString title = id;
+    if (id == chat_->model()->conversation().id) {
+        if (chat_->model()->rowCount() == 0) {
+            statusBar()->showMessage(tr("Nothing to export yet: the conversation is empty."), 5000);
+            return;
+        }
+        title = chat_->model()->conversation().title;
+    }
+    QString name = title.simplified().left(40);
+    name.replace(QRegularExpression(QStringLiteral("[^\\w\\- ]")), QString());
+    QString filter;
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export conversation"),
+                                                      QDir::home().filePath((name.isEmpty() ? id : name) + ".md"),
+                                                      tr("Markdown (*.md);;JSON (*.json)"), &filter);
+    if (path.isEmpty()) return;
+    QString target = path;
+    if (QFileInfo(target).suffix().isEmpty()) target += filter.contains("json") ? ".json" : ".md";
+    QString err;
+    if (exportConversation(id, target, &err)) statusBar()->showMessage(tr("Exported to %1").arg(target), 6000);
+    else QMessageBox::warning(this, tr("Export conversation"), tr("Could not write %1: %2").arg(target, err));
 }
 
 void MainWindow::rebuildRecentMenu() {
@@ -231,7 +322,26 @@ void MainWindow::onModelLoaded(const ModelInfo& info) {
     memory_->setModel(info);
     compare_->setSelectedWidths(settings_.compareWidths());
     setWindowTitle(tr("%1 \u2014 AnyPrec Studio").arg(info.name));
+    settingsPage_->setModel(info);
+    modelPanel_->setModel(info);
     chatPanel_->setPlaceholder(readyHint(info));
+}
+
+void MainWindow::onRuntimeChanged(const ModelInfo& info) {
+    // Same model, new session: what depends on the context and threads changes, nothing else.
+    status_->setModel(info);
+    status_->setBits(chatPanel_->precision()->bits());
+    memory_->setModel(info);
+    settingsPage_->setModel(info);
+    modelPanel_->setModel(info);
+    statusBar()->showMessage(tr("Engine settings applied: %1 threads, context %2 tokens").arg(info.threads).arg(info.nCtx), 6000);
+}
+
+void MainWindow::setThemeMode(theme::Mode m) {
+    if (auto* app = qobject_cast<QApplication*>(QCoreApplication::instance())) theme::apply(*app, m);
+    settings_.setThemeMode(theme::modeKey(m));
+    settingsPage_->setThemeMode(m);
+    for (QAction* a : themeActions_) a->setChecked(a->data().toInt() == int(m));
 }
 
 QString MainWindow::readyHint(const ModelInfo& info) const {

@@ -6,16 +6,19 @@
 #include "app_settings.h"
 #include "engine_backend.h"
 #include "quantize_wizard.h"
+#include "theme.h"
 
 #include <QMainWindow>
 #include <memory>
 
+class QAction;
 class QMenu;
 class QSplitter;
 class QTabWidget;
 
 namespace studio {
 
+class AboutDialog;
 class ChatController;
 class ChatPanel;
 class ComparisonView;
@@ -23,6 +26,8 @@ class ConversationSidebar;
 class ConversationStore;
 class EngineController;
 class MemoryPlot;
+class ModelPanel;
+class SettingsPage;
 class PerplexityCache;
 class QualityPanel;
 class SamplingPanel;
@@ -50,12 +55,19 @@ public:
     MemoryPlot* memoryPlot() const { return memory_; }
     QualityPanel* quality() const { return quality_; }
     SamplingPanel* samplingPanel() const { return sampling_; }
+    SettingsPage* settingsPage() const { return settingsPage_; }
+    ModelPanel* modelPanel() const { return modelPanel_; }
+    void setThemeMode(theme::Mode m);  // applies and remembers it
     StatusPanel* status() const { return status_; }
     QTabWidget* centerTabs() const { return center_; }
     QTabWidget* plotTabs() const { return plots_; }
 
     void openModel(const QString& path);
     QuantizeWizard* openWizard();  // non-modal; deleted on close
+    AboutDialog* showAbout();      // deleted on close
+    // Writes a conversation as Markdown (.md) or JSON (.json, the store's format).
+    bool exportConversation(const QString& id, const QString& path, QString* error = nullptr);
+    void askExportConversation(const QString& id);
 
 protected:
     void closeEvent(QCloseEvent* e) override;
@@ -69,6 +81,7 @@ private:
     QString readyHint(const ModelInfo& info) const;  // the chat's placeholder once a model is loaded
     void showMissingModelHelp(const QString& path);
     void refreshSidebar();
+    void onRuntimeChanged(const ModelInfo& info);
 
     AppSettings settings_;
     MainWindowOptions opt_;
@@ -83,6 +96,9 @@ private:
     MemoryPlot* memory_ = nullptr;
     QualityPanel* quality_ = nullptr;
     SamplingPanel* sampling_ = nullptr;
+    SettingsPage* settingsPage_ = nullptr;
+    ModelPanel* modelPanel_ = nullptr;
+    QList<QAction*> themeActions_;
     StatusPanel* status_ = nullptr;
     QTabWidget* center_ = nullptr;
     QTabWidget* plots_ = nullptr;

@@ -7,10 +7,27 @@
 
 namespace studio {
 
+namespace {
+// Segment colours chosen outside theme::widthColor's palette: the right-hand
+// bar is coloured by width, and a KV cache in the 6-bit green or bitplanes in
+// the 8-bit blue read as widths.
+const QColor kPlanes(0x34, 0x49, 0x5e), kTables(0x8a, 0x9b, 0xb0), kDense(0xc9, 0xcd, 0xd3), kKv(0x9c, 0x5b, 0x2e),
+    kActivations(0xe8, 0x9c, 0xc4);
+}  // namespace
+
 MemoryPlot::MemoryPlot(QWidget* parent) : PlotCard(tr("Memory"), parent) {
     plot()->yAxis->setLabel(tr("MiB"));
-    plot()->legend->setVisible(true);
-    plot()->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    // The legend sits in its own row under the bars: inside the axis rect it
+    // covered the right-hand bar whatever corner it was put in.
+    QCPLegend* legend = plot()->legend;
+    legend->setVisible(true);
+    plot()->axisRect()->insetLayout()->take(legend);
+    plot()->plotLayout()->addElement(1, 0, legend);
+    plot()->plotLayout()->setRowStretchFactor(1, 0.001);
+    legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+    legend->setWrap(3);
+    legend->setMargins(QMargins(4, 2, 4, 2));
+    plot()->setMinimumHeight(260);
     rebuild();
 }
 
@@ -31,6 +48,13 @@ int MemoryPlot::segmentCount() const {
     for (int i = 0; i < plot()->plottableCount(); ++i)
         if (auto* b = qobject_cast<QCPBars*>(plot()->plottable(i)); b && !b->data()->isEmpty()) ++n;
     return n;
+}
+
+QList<QColor> MemoryPlot::segmentColors() const {
+    QList<QColor> out;
+    for (int i = 0; i < plot()->plottableCount(); ++i)
+        if (auto* b = qobject_cast<QCPBars*>(plot()->plottable(i)); b && !b->data()->isEmpty()) out << b->brush().color();
+    return out;
 }
 
 void MemoryPlot::rebuild() {
@@ -64,17 +88,17 @@ void MemoryPlot::rebuild() {
     if (info_.anyPrecision) {
         barNames_ = {tr("Any-precision\n(serves %1\u2013%2 bit)").arg(info_.seedBits).arg(info_.parentBits),
                      tr("Separate models\n%1..%2-bit").arg(info_.seedBits).arg(info_.parentBits)};
-        segment(tr("Bitplanes"), QColor(0x2f, 0x6f, 0xeb), {info_.planeBytes / MB, 0});
-        segment(tr("Tables"), QColor(0x8d, 0xb1, 0xf5), {info_.tableBytes / MB, 0});
+        segment(tr("Bitplanes"), kPlanes, {info_.planeBytes / MB, 0});
+        segment(tr("Tables"), kTables, {info_.tableBytes / MB, 0});
         quint64 sepTotal = 0;
         for (const WidthInfo& w : info_.widths) {
             segment(tr("%1 model").arg(fmt::width(w.bits)), theme::widthColor(w.bits).lighter(115),
                     {0, w.separateBytes / MB});
             sepTotal += w.separateBytes;
         }
-        segment(tr("Unquantized tensors"), QColor(0xa0, 0xa6, 0xb0), {info_.denseBytes / MB, 0});
-        segment(tr("KV cache"), QColor(0x3b, 0xa5, 0x5c), {kv, kv});
-        segment(tr("Activations"), QColor(0xd9, 0xb5, 0x1c), {act, act});
+        segment(tr("Unquantized tensors"), kDense, {info_.denseBytes / MB, 0});
+        segment(tr("KV cache"), kKv, {kv, kv});
+        segment(tr("Activations"), kActivations, {act, act});
         const double apTotal = info_.weightBytes() / MB + kv + act;
         const double sepAll = sepTotal / MB + kv + act;
         top = qMax(apTotal, sepAll);
@@ -83,15 +107,15 @@ void MemoryPlot::rebuild() {
                     .arg(info_.weightBytes() ? double(sepTotal) / info_.weightBytes() : 0, 0, 'f', 2));
     } else {
         barNames_ = {tr("%1\n(one width)").arg(info_.name)};
-        segment(tr("Weights (fp32)"), QColor(0x7a, 0x4c, 0xc9), {info_.weightBytes() / MB});
-        segment(tr("KV cache"), QColor(0x3b, 0xa5, 0x5c), {kv});
-        segment(tr("Activations"), QColor(0xd9, 0xb5, 0x1c), {act});
+        segment(tr("Weights (fp32)"), theme::widthColor(0), {info_.weightBytes() / MB});
+        segment(tr("KV cache"), kKv, {kv});
+        segment(tr("Activations"), kActivations, {act});
         top = info_.weightBytes() / MB + kv + act;
         setNote(tr("A plain model serves one width. Quantize it to any-precision to serve 3..8 bits from one copy."));
     }
     for (int i = 0; i < barNames_.size(); ++i) ticker->addTick(i + 1, barNames_[i]);
     p->xAxis->setTicker(ticker);
-    p->xAxis->setRange(0.4, barNames_.size() + 0.6 + (info_.anyPrecision ? 0.9 : 0.6));  // room for the legend
+    p->xAxis->setRange(0.4, barNames_.size() + 0.6);
     p->yAxis->setRange(0, top * 1.12);
     p->replot(QCustomPlot::rpQueuedReplot);
 }

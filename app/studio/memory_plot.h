@@ -17,6 +17,7 @@ public:
     void setRuntimeBytes(quint64 kvBytes, quint64 activationBytes);
     QString csv() const override;
     int segmentCount() const;  // bar segments with data (tests)
+    QList<QColor> segmentColors() const;  // fill of every segment with data, legend order (tests)
 
 private:
     void rebuild();

@@ -1,6 +1,7 @@
 #include "message_widget.h"
 
 #include "format_util.h"
+#include "markdown_view.h"
 #include "theme.h"
 
 #include <QHBoxLayout>
@@ -24,7 +25,17 @@ QToolButton* actionButton(const QString& text, QWidget* parent) {
 
 MessageWidget::MessageWidget(const Message& m, QWidget* parent) : QWidget(parent) {
     user_ = m.role == QLatin1String("user");
-    auto* outer = new QHBoxLayout(this);
+    auto* page = new QVBoxLayout(this);
+    page->setContentsMargins(0, 0, 0, 0);
+    page->setSpacing(0);
+    contextLine_ = new QLabel(this);
+    contextLine_->setObjectName(QStringLiteral("ContextUsage"));
+    contextLine_->setAlignment(Qt::AlignCenter);
+    contextLine_->setWordWrap(true);
+    contextLine_->setVisible(false);
+    page->addWidget(contextLine_);
+    auto* outer = new QHBoxLayout;
+    page->addLayout(outer);
     outer->setContentsMargins(16, 4, 16, 4);
 
     bubble_ = new QFrame(this);
@@ -42,18 +53,31 @@ MessageWidget::MessageWidget(const Message& m, QWidget* parent) : QWidget(parent
     badge_->setVisible(false);
     meta_ = new QLabel(bubble_);
     meta_->setObjectName(QStringLiteral("MessageMeta"));
+    // The stats take what is left of the line, right-aligned, and wrap in a
+    // narrow window instead of setting the bubble's minimum width.
+    meta_->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    meta_->setWordWrap(true);
+    meta_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     header->addWidget(role_);
     header->addWidget(badge_);
-    header->addStretch(1);
-    header->addWidget(meta_);
+    header->addWidget(meta_, 1);
     v->addLayout(header);
 
-    body_ = new QLabel(bubble_);
-    body_->setWordWrap(true);
-    body_->setTextFormat(Qt::PlainText);
-    body_->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
-    body_->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Minimum);
-    v->addWidget(body_);
+    if (user_) {
+        body_ = new QLabel(bubble_);
+        body_->setWordWrap(true);
+        body_->setTextFormat(Qt::PlainText);
+        body_->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
+        // Ignored: the text re-wraps to the bubble's width instead of holding
+        // the bubble at the width it had when the window was wider.
+        body_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Minimum);
+        shown_ = body_;
+    } else {
+        markdown_ = new MarkdownView(bubble_);
+        markdown_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Minimum);
+        shown_ = markdown_;
+    }
+    v->addWidget(shown_);
 
     // The editor replaces the text while editing (shown/hidden rather than
     // stacked, so a bubble is only as tall as what it shows).
@@ -88,7 +112,23 @@ MessageWidget::MessageWidget(const Message& m, QWidget* parent) : QWidget(parent
     regen_ = actionButton(tr("Regenerate"), bubble_);
     edit_->setVisible(user_);
     regen_->setVisible(false);
+    // Earlier answers of a regenerated message: ‹ 2 / 3 ›
+    prev_ = actionButton(QStringLiteral("\u2039"), bubble_);
+    prev_->setToolTip(tr("Previous answer"));
+    next_ = actionButton(QStringLiteral("\u203a"), bubble_);
+    next_->setToolTip(tr("Next answer"));
+    versionLabel_ = new QLabel(bubble_);
+    versionLabel_->setObjectName(QStringLiteral("MessageMeta"));
+    for (QWidget* x : {static_cast<QWidget*>(prev_), static_cast<QWidget*>(versionLabel_), static_cast<QWidget*>(next_)})
+        x->setVisible(false);
+    connect(prev_, &QToolButton::clicked, this, [this] { if (prevVersion_) emit versionRequested(prevVersion_); });
+    connect(next_, &QToolButton::clicked, this, [this] { if (nextVersion_) emit versionRequested(nextVersion_); });
     if (user_) actions->addStretch(1);
+    if (!user_) {
+        actions->addWidget(prev_);
+        actions->addWidget(versionLabel_);
+        actions->addWidget(next_);
+    }
     actions->addWidget(copy_);
     actions->addWidget(edit_);
     actions->addWidget(regen_);
@@ -116,12 +156,30 @@ void MessageWidget::update(const Message& m) {
             badge_->setToolTip(m.widths.size() > 1 ? tr("The width was changed while this answer was generated")
                                                    : tr("Width that produced this answer"));
         }
+        version_ = m.version;
+        versionCount_ = m.versionCount();
+        const bool several = versionCount_ > 1;
+        prev_->setVisible(several);
+        next_->setVisible(several);
+        versionLabel_->setVisible(several);
+        // Versions are numbered in the order they were written; the shown one may be any.
+        int pos = 1;
+        for (const Message& o : m.others) pos += o.version < m.version;
+        versionLabel_->setText(QStringLiteral("%1 / %2").arg(pos).arg(versionCount_));
+        prev_->setEnabled(!m.streaming && pos > 1);
+        next_->setEnabled(!m.streaming && pos < versionCount_);
+        prevVersion_ = nextVersion_ = 0;
+        for (const Message& o : m.others) {
+            if (o.version < m.version && o.version > prevVersion_) prevVersion_ = o.version;
+            if (o.version > m.version && (nextVersion_ == 0 || o.version < nextVersion_)) nextVersion_ = o.version;
+        }
         QString meta;
         if (m.streaming) meta = tr("generating\u2026");
         else if (m.nTokens > 0)
             meta = tr("%1 tokens \u00b7 %2 \u00b7 first token %3")
                        .arg(m.nTokens)
                        .arg(fmt::tokensPerSecond(m.tokensPerSecond), fmt::seconds(m.ttftS));
+        if (!m.model.isEmpty()) meta = meta.isEmpty() ? m.model : m.model + QStringLiteral(" \u00b7 ") + meta;
         if (m.reason == StopReason::Cancelled) meta += tr(" \u00b7 stopped");
         if (m.reason == StopReason::MaxTokens) meta += tr(" \u00b7 length limit");
         meta_->setText(meta);
@@ -130,25 +188,42 @@ void MessageWidget::update(const Message& m) {
 }
 
 void MessageWidget::setText(const QString& text) {
-    if (body_->text() != text) body_->setText(text);
+    if (markdown_) markdown_->setMarkdown(text);
+    else if (body_->text() != text) body_->setText(text);
 }
 
-QString MessageWidget::text() const { return body_->text(); }
+QString MessageWidget::text() const { return markdown_ ? markdown_->markdown() : body_->text(); }
 
 void MessageWidget::setCanRegenerate(bool on) { regen_->setVisible(on && !user_); }
+
+void MessageWidget::setContextState(int droppedAbove, bool outside) {
+    contextLine_->setVisible(droppedAbove > 0);
+    if (droppedAbove > 0)
+        contextLine_->setText(
+            (droppedAbove == 1 ? tr("\u2191 The message above did not fit the context and was left out of the last question")
+                               : tr("\u2191 The %1 messages above did not fit the context and were left out of the last "
+                                    "question").arg(droppedAbove)) +
+            tr(" (the oldest go first; the system prompt and the new question always stay)"));
+    const QString role = user_ ? tr("You") : tr("Assistant");
+    role_->setText(outside ? tr("%1 \u00b7 not in context").arg(role) : role);
+}
+
+QString MessageWidget::versionText() const { return versionLabel_->isVisible() ? versionLabel_->text() : QString(); }
+
+QString MessageWidget::contextNote() const { return contextLine_->isVisible() ? contextLine_->text() : QString(); }
 
 bool MessageWidget::isEditing() const { return !editPage_->isHidden(); }
 
 void MessageWidget::startEdit() {
-    editor_->setPlainText(body_->text());
-    body_->setVisible(false);
+    editor_->setPlainText(text());
+    shown_->setVisible(false);
     editPage_->setVisible(true);
     editor_->setFocus();
 }
 
 void MessageWidget::endEdit() {
     editPage_->setVisible(false);
-    body_->setVisible(true);
+    shown_->setVisible(true);
 }
 
 }  // namespace studio

@@ -1,12 +1,16 @@
 #include "plot_card.h"
 
+#include "theme.h"
+
 #include <qcustomplot.h>
 
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QLabel>
 #include <QMessageBox>
+#include <QMenu>
 #include <QPushButton>
+#include <QToolButton>
 #include <QSaveFile>
 #include <QVBoxLayout>
 
@@ -21,10 +25,18 @@ PlotCard::PlotCard(const QString& title, QWidget* parent) : QWidget(parent), tit
     t->setObjectName(QStringLiteral("PrecisionTitle"));
     toolbar_->addWidget(t);
     toolbar_->addStretch(1);
-    auto* img = new QPushButton(tr("Save image\u2026"), this);
-    auto* csvBtn = new QPushButton(tr("Export CSV\u2026"), this);
-    toolbar_->addWidget(img);
-    toolbar_->addWidget(csvBtn);
+    // One "Save" button with a menu: two buttons made the plots pane too wide
+    // for a 1024 px window.
+    auto* save = new QToolButton(this);
+    save->setObjectName(QStringLiteral("PlotSave"));
+    save->setText(tr("Save \u25be"));
+    save->setToolTip(tr("Save the plot as an image (PNG, PDF) or its data as CSV"));
+    save->setPopupMode(QToolButton::InstantPopup);
+    auto* menu = new QMenu(save);
+    menu->addAction(tr("Save image (PNG, PDF)\u2026"), this, &PlotCard::askSaveImage);
+    menu->addAction(tr("Export data (CSV)\u2026"), this, &PlotCard::askSaveCsv);
+    save->setMenu(menu);
+    toolbar_->addWidget(save);
     v->addLayout(toolbar_);
     plot_ = new QCustomPlot(this);
     plot_->setMinimumHeight(180);
@@ -35,28 +47,42 @@ PlotCard::PlotCard(const QString& title, QWidget* parent) : QWidget(parent), tit
     note_->setWordWrap(true);
     note_->setVisible(false);
     v->addWidget(note_);
-    connect(img, &QPushButton::clicked, this, &PlotCard::askSaveImage);
-    connect(csvBtn, &QPushButton::clicked, this, &PlotCard::askSaveCsv);
 }
 
 void PlotCard::styleAxes(QCustomPlot* p) {
-    p->setBackground(Qt::white);
+    // QCustomPlot paints with its own colours, not the palette: take them from the theme.
+    p->setBackground(theme::plotBackground());
+    p->axisRect()->setBackground(theme::plotBackground());
     for (QCPAxis* a : {p->xAxis, p->yAxis}) {
-        a->setBasePen(QPen(QColor(0xb8, 0xbf, 0xca)));
-        a->setTickPen(QPen(QColor(0xb8, 0xbf, 0xca)));
-        a->setSubTickPen(QPen(QColor(0xd5, 0xda, 0xe1)));
-        a->setTickLabelColor(QColor(0x4a, 0x52, 0x60));
-        a->setLabelColor(QColor(0x3b, 0x42, 0x50));
-        a->grid()->setPen(QPen(QColor(0xec, 0xee, 0xf2)));
+        a->setBasePen(QPen(theme::plotAxis()));
+        a->setTickPen(QPen(theme::plotAxis()));
+        a->setSubTickPen(QPen(theme::plotGrid()));
+        a->setTickLabelColor(theme::plotText());
+        a->setLabelColor(theme::plotText());
+        a->grid()->setPen(QPen(theme::plotGrid()));
     }
-    p->legend->setBrush(QColor(255, 255, 255, 220));
-    p->legend->setBorderPen(QPen(QColor(0xdd, 0xe1, 0xe7)));
+    QColor legendBg = theme::plotBackground();
+    legendBg.setAlpha(220);
+    p->legend->setBrush(legendBg);
+    p->legend->setBorderPen(QPen(theme::plotGrid()));
+    p->legend->setTextColor(theme::plotText());
+}
+
+void PlotCard::changeEvent(QEvent* e) {
+    QWidget::changeEvent(e);
+    if (e->type() == QEvent::PaletteChange || e->type() == QEvent::StyleChange) {
+        styleAxes(plot_);
+        themeChanged();
+        plot_->replot(QCustomPlot::rpQueuedReplot);
+    }
 }
 
 void PlotCard::setNote(const QString& text) {
     note_->setText(text);
     note_->setVisible(!text.isEmpty());
 }
+
+QString PlotCard::note() const { return note_->text(); }
 
 bool PlotCard::saveImage(const QString& path) const {
     if (path.endsWith(QLatin1String(".pdf"), Qt::CaseInsensitive)) return plot_->savePdf(path);

@@ -20,9 +20,12 @@ public:
     bool saveImage(const QString& path) const;
     bool saveCsv(const QString& path) const;
     void setNote(const QString& text);
+    QString note() const;
 
 protected:
     QHBoxLayout* toolbar() const { return toolbar_; }
+    void changeEvent(QEvent* e) override;  // light/dark switch: re-colour the plot
+    virtual void themeChanged() {}         // for colours a subclass sets itself
     static void styleAxes(QCustomPlot* p);
 
 private:

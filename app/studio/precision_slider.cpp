@@ -26,7 +26,9 @@ PrecisionSlider::PrecisionSlider(QWidget* parent) : QWidget(parent) {
     detail_ = new QLabel(this);
     detail_->setObjectName(QStringLiteral("MessageMeta"));
     // Long details must not set the window's minimum width; the tooltip keeps the full text.
+    // Wrapped rather than cut when the window is narrow.
     detail_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    detail_->setWordWrap(true);
     wizard_ = new QPushButton(tr("Make an any-precision copy\u2026"), this);
     wizard_->setVisible(false);
     top->addWidget(title);
@@ -41,7 +43,12 @@ PrecisionSlider::PrecisionSlider(QWidget* parent) : QWidget(parent) {
     slider_->setTickPosition(QSlider::NoTicks);
     slider_->setPageStep(1);
     slider_->setToolTip(tr("Width used for the next token; lower widths read fewer bytes and decode faster"));
-    v->addWidget(slider_);
+    // The slider sits in a row whose side margins placeTickLabels() sets, so
+    // that every stop is the centre of an equal slot for its label.
+    sliderRow_ = new QHBoxLayout;
+    sliderRow_->setContentsMargins(0, 0, 0, 0);
+    sliderRow_->addWidget(slider_);
+    v->addLayout(sliderRow_);
     ticks_ = new QWidget(this);
     ticks_->setFixedHeight(QFontMetrics(font()).lineSpacing() * 3 + 4);
     v->addWidget(ticks_);
@@ -80,11 +87,7 @@ void PrecisionSlider::setModel(const ModelInfo& info, int preferredBits) {
             auto* l = new QLabel(ticks_);
             l->setObjectName(QStringLiteral("TickLabel"));
             l->setAlignment(Qt::AlignHCenter | Qt::AlignTop);
-            l->setText(w ? QStringLiteral("%1-bit\n%2 bpw\n%3")
-                               .arg(b)
-                               .arg(w->bitsPerWeight, 0, 'f', 2)
-                               .arg(fmt::bytes(w->bytesPerToken))
-                         : QStringLiteral("%1-bit").arg(b));
+            l->setProperty("bits", b);
             l->setToolTip(tr("%1: %2 bits per weight including tables; reads %3 of weights per token")
                               .arg(fmt::width(b))
                               .arg(w ? w->bitsPerWeight : 0, 0, 'f', 2)
@@ -175,6 +178,7 @@ void PrecisionSlider::refreshLabels() {
         l->style()->unpolish(l);  // re-evaluate the [current="true"] style rule
         l->style()->polish(l);
     }
+    placeTickLabels();  // the current stop is bold: its label may need the shorter form
 }
 
 void PrecisionSlider::resizeEvent(QResizeEvent* e) {
@@ -182,25 +186,48 @@ void PrecisionSlider::resizeEvent(QResizeEvent* e) {
     placeTickLabels();
 }
 
+// The label of a stop, as long as `width` allows: "3-bit / 3.19 bpw / 12.3 MiB",
+// then without units, then the width alone (the tooltip always has it all).
+static QString tickText(const ModelInfo& info, int b, const QFontMetrics& fm, int width) {
+    const WidthInfo* w = info.width(b);
+    if (!w) return QStringLiteral("%1-bit").arg(b);
+    const QList<QStringList> forms = {
+        {QStringLiteral("%1-bit").arg(b), QStringLiteral("%1 bpw").arg(w->bitsPerWeight, 0, 'f', 2), fmt::bytes(w->bytesPerToken)},
+        {QStringLiteral("%1-bit").arg(b), QString::number(w->bitsPerWeight, 'f', 2),
+         QString::number(w->bytesPerToken / double(1 << 20), 'f', 0) + QStringLiteral("M")},
+        {QString::number(b), QString::number(w->bitsPerWeight, 'f', 1)},
+        {QString::number(b)}};
+    for (const QStringList& lines : forms) {
+        bool fits = true;
+        for (const QString& line : lines) fits = fits && fm.horizontalAdvance(line) <= width;
+        if (fits || &lines == &forms.last()) return lines.join(QLatin1Char('\n'));
+    }
+    return QString::number(b);
+}
+
 void PrecisionSlider::placeTickLabels() {
-    if (tickLabels_.isEmpty()) return;
-    // Centre each label under its slider stop, using the style's own geometry.
+    if (tickLabels_.isEmpty()) {
+        sliderRow_->setContentsMargins(0, 0, 0, 0);
+        return;
+    }
+    // n equal slots across the bar, a label in each; the slider's margins put
+    // stop i at the centre of slot i, so labels never overlap however narrow.
     QStyleOptionSlider opt;
     opt.initFrom(slider_);
     opt.orientation = Qt::Horizontal;
-    opt.minimum = slider_->minimum();
-    opt.maximum = slider_->maximum();
     const QRect handle = slider_->style()->subControlRect(QStyle::CC_Slider, &opt, QStyle::SC_SliderHandle, slider_);
     const int hw = qMax(handle.width(), 16);
-    const int span = slider_->width() - hw;
-    const int labelW = qMax(60, span / qMax(1, int(tickLabels_.size())));
-    for (int i = 0; i < tickLabels_.size(); ++i) {
-        const int v = slider_->minimum() + i;
-        const int x = slider_->x() - ticks_->x() + hw / 2 +
-                      QStyle::sliderPositionFromValue(slider_->minimum(), slider_->maximum(), v, span);
-        // Keep the end labels inside the bar instead of clipping them.
-        const int left = qBound(0, x - labelW / 2, qMax(0, ticks_->width() - labelW));
-        tickLabels_[i]->setGeometry(left, 0, labelW, ticks_->height());
+    const int n = int(tickLabels_.size());
+    constexpr int kGap = 6;
+    const double W = ticks_->width();
+    const double stride = (W + kGap) / n;
+    const int labelW = qMax(8, int(stride) - kGap);
+    const int margin = qMax(0, (labelW - hw) / 2);
+    if (sliderRow_->contentsMargins().left() != margin) sliderRow_->setContentsMargins(margin, 0, margin, 0);
+    for (int i = 0; i < n; ++i) {
+        QLabel* l = tickLabels_[i];
+        l->setText(tickText(info_, l->property("bits").toInt(), QFontMetrics(l->font()), labelW));
+        l->setGeometry(int(i * stride), 0, labelW, ticks_->height());
     }
 }
 

@@ -7,6 +7,7 @@
 
 #include <QWidget>
 
+class QHBoxLayout;
 class QLabel;
 class QPushButton;
 class QSlider;
@@ -32,6 +33,8 @@ public:
     bool autoMode() const { return auto_; }
     void showEngineBits(int bits);
     int shownBits() const;  // the handle's width (the last token's in auto mode)
+    QLabel* detailLabel() const { return detail_; }
+    QList<QLabel*> tickLabels() const { return tickLabels_; }
 
 signals:
     void bitsChanged(int bits);
@@ -54,6 +57,7 @@ private:
     QLabel* value_ = nullptr;
     QLabel* detail_ = nullptr;
     QSlider* slider_ = nullptr;
+    QHBoxLayout* sliderRow_ = nullptr;
     QWidget* ticks_ = nullptr;
     QList<QLabel*> tickLabels_;
     QPushButton* wizard_ = nullptr;

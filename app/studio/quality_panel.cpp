@@ -67,6 +67,18 @@ QualityPanel::QualityPanel(EngineController* engine, PerplexityCache* cache, QWi
     connect(measure_, &QPushButton::clicked, this, &QualityPanel::measure);
     connect(cancel_, &QPushButton::clicked, engine_, &EngineController::cancelPerplexity);
     connect(engine_, &EngineController::modelChanged, this, &QualityPanel::onModel);
+    // The engine scores one window at a time and answers a chat turn between
+    // two windows: say so instead of leaving the bar standing still.
+    connect(engine_, &EngineController::busyChanged, this, [this](bool chatting) {
+        if (isMeasuring() && chatting) progress_->setFormat(tr("paused while the chat answers \u2014 %p%"));
+    });
+    connect(plot_, &QualityPlot::speedMeasureRequested, this, &QualityPanel::measureSpeed);
+    connect(engine_, &EngineController::compareFinished, this, [this](quint64 id, const QString& err) {
+        if (id != speedId_) return;
+        speedId_ = 0;
+        plot_->measureSpeedButton()->setEnabled(true);
+        if (!err.isEmpty()) plot_->setNote(tr("Speed measurement: %1").arg(err));
+    });
     connect(engine_, &EngineController::perplexityProgress, this, [this](quint64 id, int bits, double f) {
         if (id != activeId_) return;
         const int idx = qMax(0, int(pending_.indexOf(bits)));
@@ -116,6 +128,18 @@ void QualityPanel::showCached() {
     if (!engine_->model().isValid()) return;
     const auto cached = cache_->get(cacheKey());
     for (auto it = cached.begin(); it != cached.end(); ++it) plot_->setPerplexity(it.key(), it.value().ppl);
+}
+
+QString QualityPanel::progressText() const { return progress_->isHidden() ? QString() : progress_->text(); }
+
+void QualityPanel::measureSpeed(const QList<int>& widths) {
+    if (widths.isEmpty() || speedId_ != 0 || !engine_->model().isValid()) return;
+    SamplingSettings s;  // defaults and a fixed seed: the same short answer at every width
+    s.maxTokens = 48;
+    const QList<ChatTurn> turns{{QStringLiteral("user"), QStringLiteral("Describe the sea in a short paragraph.")}};
+    speedId_ = engine_->compare(turns, s, widths);
+    plot_->measureSpeedButton()->setEnabled(false);
+    plot_->setNote(tr("Measuring decode speed at %1 (48 tokens each)\u2026").arg(fmt::widthList(widths)));
 }
 
 void QualityPanel::measure() {

@@ -26,6 +26,11 @@ public:
     void setWindows(int n);
     void measure();  // widths not in the cache only
     bool isMeasuring() const { return activeId_ != 0; }
+    // A short answer at each width, so the speed-vs-quality scatter has a
+    // speed for every measured width (the tokens reach the speed plot).
+    void measureSpeed(const QList<int>& widths);
+    bool isMeasuringSpeed() const { return speedId_ != 0; }
+    QString progressText() const;
 
 signals:
     void textPathChanged(const QString& path);
@@ -44,6 +49,7 @@ private:
     QPushButton* cancel_ = nullptr;
     QProgressBar* progress_ = nullptr;
     quint64 activeId_ = 0;
+    quint64 speedId_ = 0;
     QList<int> pending_;
     QString activeKey_;
 };

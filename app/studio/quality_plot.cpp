@@ -7,6 +7,7 @@
 
 #include <QCheckBox>
 #include <QHBoxLayout>
+#include <QPushButton>
 
 namespace studio {
 
@@ -15,6 +16,14 @@ QualityPlot::QualityPlot(QWidget* parent) : PlotCard(tr("Quality"), parent) {
     scatterToggle_->setToolTip(tr("Tokens/s (measured while chatting) against perplexity, one point per width"));
     toolbar()->insertWidget(1, scatterToggle_);
     connect(scatterToggle_, &QCheckBox::toggled, this, [this] { rebuild(); });
+    measureSpeed_ = new QPushButton(this);
+    measureSpeed_->setObjectName(QStringLiteral("Primary"));
+    measureSpeed_->setVisible(false);
+    toolbar()->insertWidget(2, measureSpeed_);
+    connect(measureSpeed_, &QPushButton::clicked, this, [this] {
+        const QList<int> w = widthsWithoutSpeed();
+        if (!w.isEmpty()) emit speedMeasureRequested(w);
+    });
     rebuild();
 }
 
@@ -37,6 +46,13 @@ void QualityPlot::setSpeeds(const QMap<int, double>& s) {
 void QualityPlot::setScatterVisible(bool on) { scatterToggle_->setChecked(on); }
 bool QualityPlot::scatterVisible() const { return scatterToggle_->isChecked(); }
 int QualityPlot::scatterPointCount() const { return scatterPoints_; }
+
+QList<int> QualityPlot::widthsWithoutSpeed() const {
+    QList<int> out;
+    for (auto it = ppl_.begin(); it != ppl_.end(); ++it)
+        if (it.key() >= 0 && !speed_.contains(it.key())) out << it.key();  // the source model is not served
+    return out;
+}
 
 void QualityPlot::rebuild() {
     QCustomPlot* p = plot();
@@ -63,7 +79,7 @@ void QualityPlot::rebuild() {
             label->position->setCoords(i + 1, it.value());
             label->setPositionAlignment(Qt::AlignHCenter | Qt::AlignBottom);
             label->setText(QString::number(it.value(), 'f', 2));
-            label->setColor(QColor(0x3b, 0x42, 0x50));
+            label->setColor(theme::plotText());
             top = qMax(top, it.value());
         }
         p->xAxis->setTicker(ticker);
@@ -88,6 +104,7 @@ void QualityPlot::rebuild() {
             label->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
             label->setPadding(QMargins(8, 0, 0, 6));
             label->setText(fmt::width(it.key()));
+            label->setColor(theme::plotText());
             minX = qMin(minX, it.value());
             maxX = qMax(maxX, it.value());
             maxY = qMax(maxY, speed_.value(it.key()));
@@ -96,9 +113,18 @@ void QualityPlot::rebuild() {
         const double pad = qMax(0.5, (maxX - minX) * 0.15);
         p->xAxis->setRange(scatterPoints_ ? minX - pad : 0, scatterPoints_ ? maxX + pad * 1.5 : 10);
         p->yAxis->setRange(0, maxY > 0 ? maxY * 1.2 : 10);
-        setNote(scatterPoints_ ? tr("Up and to the left is better: faster and closer to the source.")
-                               : tr("Needs perplexity and measured speed at the same widths: chat at a few widths first."));
+        const QList<int> missing = widthsWithoutSpeed();
+        QString note = scatterPoints_ ? tr("Up and to the left is better: faster and closer to the source.")
+                                      : tr("Needs perplexity and measured speed at the same widths.");
+        if (ppl_.isEmpty()) note += ' ' + tr("Press Measure first.");
+        else if (!missing.isEmpty())
+            note += ' ' + tr("No speed yet at %1: chat or compare at those widths, or press \u201cMeasure speed\u201d "
+                             "(a short answer at each).").arg(fmt::widthList(missing));
+        setNote(note);
     }
+    const QList<int> missing = widthsWithoutSpeed();
+    measureSpeed_->setVisible(scatterVisible() && !missing.isEmpty());
+    measureSpeed_->setText(missing.size() == 1 ? tr("Measure speed (1 width)") : tr("Measure speed (%1 widths)").arg(missing.size()));
     p->replot(QCustomPlot::rpQueuedReplot);
 }
 

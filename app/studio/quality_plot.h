@@ -6,6 +6,7 @@
 #include <QMap>
 
 class QCheckBox;
+class QPushButton;
 
 namespace studio {
 
@@ -21,14 +22,25 @@ public:
     bool scatterVisible() const;
     const QMap<int, double>& perplexities() const { return ppl_; }
     int scatterPointCount() const;
+    // Widths with a perplexity but no measured speed (the scatter cannot place them).
+    QList<int> widthsWithoutSpeed() const;
+    QPushButton* measureSpeedButton() const { return measureSpeed_; }
     void setSourceNote(const QString& note) { sourceNote_ = note; rebuild(); }
     QString csv() const override;
+
+signals:
+    // "Measure speed at the missing widths": a short generation at each.
+    void speedMeasureRequested(const QList<int>& widths);
+
+protected:
+    void themeChanged() override { rebuild(); }
 
 private:
     void rebuild();
     QMap<int, double> ppl_;
     QMap<int, double> speed_;
     QCheckBox* scatterToggle_ = nullptr;
+    QPushButton* measureSpeed_ = nullptr;
     QString sourceNote_;
     int scatterPoints_ = 0;
 };

@@ -1,7 +1,9 @@
 #include "real_backend.h"
 
+#include "chat_template.h"
 #include "generator.h"
 #include "model.h"
+#include "tokenizer.h"
 #include "quantize.h"
 #include "sampler.h"
 #include "session.h"
@@ -11,6 +13,8 @@
 #include <QDir>
 #include <QFileInfo>
 
+#include <chrono>
+#include <cmath>
 #include <deque>
 
 namespace studio {
@@ -133,9 +137,8 @@ BackendResult convert(const ap::GenerateResult& r, const ap::Session& s) {
 // engine's one decode loop a step at a time so the worker can interleave columns.
 class RealStream : public TokenStream {
 public:
-    RealStream(const ap::Model& m, const QList<ChatTurn>& turns, const SamplingSettings& s, int bits) {
-        ap::SessionOptions so;
-        so.n_ctx = 2048;
+    RealStream(const ap::Model& m, const ap::SessionOptions& so, const QList<ChatTurn>& turns, const SamplingSettings& s,
+               int bits) {
         session_ = std::make_unique<ap::Session>(m, so);
         ap::GenerateRequest g = chatRequest(m, turns, s, bits);
         nPrompt_ = int(g.prompt.size());
@@ -162,6 +165,48 @@ private:
     std::unique_ptr<ap::Generator> gen_;
     std::deque<ap::TokenEvent> queue_;  // a step may yield several tokens, or a final piece
     int nPrompt_ = 0;
+};
+
+// ap::perplexity one window per step(): the windows are independent (each
+// from an empty cache), so summing their NLL gives the figure of one call
+// over the whole text, the same as `anyprec ppl`.
+class RealPerplexityJob : public PerplexityJob {
+public:
+    RealPerplexityJob(std::unique_ptr<ap::Model> owned, const ap::Model& m, std::vector<int32_t> tokens, int ctx,
+                      int bits)
+        : owned_(std::move(owned)), tokens_(std::move(tokens)), ctx_(ctx), bits_(bits) {
+        windows_ = int(tokens_.size() / size_t(ctx));
+        if (windows_ < 1)
+            throw EngineError("the evaluation text gives " + std::to_string(tokens_.size()) + " tokens, fewer than one window of " +
+                              std::to_string(ctx));
+        ap::SessionOptions so;
+        so.n_ctx = ctx + 1;
+        so.exact_prompts = true;  // the same figure as `anyprec ppl`
+        session_ = std::make_unique<ap::Session>(m, so);
+    }
+    bool step() override {
+        if (done_ >= windows_) return false;
+        const std::vector<int32_t> w(tokens_.begin() + ptrdiff_t(done_) * ctx_, tokens_.begin() + ptrdiff_t(done_ + 1) * ctx_);
+        try {
+            const ap::PerplexityResult r = ap::perplexity(*session_, w, ctx_, bits_);
+            nll_ += r.mean_nll * double(r.n_scored);
+            scored_ += r.n_scored;
+        } catch (const std::exception& e) {
+            throw EngineError(e.what());
+        }
+        return ++done_ < windows_;
+    }
+    double fraction() const override { return double(done_) / windows_; }
+    double perplexity() const override { return scored_ > 0 ? std::exp(nll_ / double(scored_)) : 0; }
+    qint64 nScored() const override { return scored_; }
+
+private:
+    std::unique_ptr<ap::Model> owned_;  // the source model when measuring it; declared first, destroyed last
+    std::unique_ptr<ap::Session> session_;
+    std::vector<int32_t> tokens_;
+    int ctx_, bits_, windows_ = 0, done_ = 0;
+    double nll_ = 0;
+    qint64 scored_ = 0;
 };
 
 class RealBackend : public EngineBackend {
@@ -195,12 +240,33 @@ public:
 
     bool hasModel() const override { return model_ != nullptr; }
 
+    ModelInfo configure(const RuntimeSettings& r) override {
+        runtime_ = r;
+        if (!model_) return {};
+        // A new session over the same model: the KV cache is re-sized, the
+        // thread pool re-made; the weights stay where they are.
+        chat_.reset();
+        chat_ = std::make_unique<ap::Session>(*model_, sessionOptions());
+        return describe(path_);
+    }
+
+    int countTokens(const QList<ChatTurn>& turns) override {
+        if (!model_) return -1;
+        return int(promptTokens(*model_, turns).size());
+    }
+
+    int contextLength() const override { return chat_ ? chat_->n_ctx() : 0; }
+
     BackendResult generate(const GenerationRequest& req, const TokenSink& onToken) override {
         ap::GenerateRequest g = chatRequest(*model_, req.turns, req.sampling, req.bits);
         g.live_bits = &req.controls->liveBits;
         g.cancel = &req.controls->cancel;
         g.draft_bits = req.draftBits;
         g.target_tps = req.targetTps;
+        // Without KV reuse every turn starts from an empty cache (the whole
+        // conversation is read again): slower, but nothing of an earlier
+        // turn at another width stays in the cache.
+        if (!runtime_.reuseKv) chat_->reset();
         const int nPrompt = int(g.prompt.size());
         try {
             const ap::GenerateResult r = chat_->generate(g, [&](const ap::TokenEvent& e) { onToken(convert(e, nPrompt)); });
@@ -212,32 +278,23 @@ public:
 
     std::unique_ptr<TokenStream> openStream(const QList<ChatTurn>& turns, const SamplingSettings& s,
                                             int bits) override {
-        return std::make_unique<RealStream>(*model_, turns, s, bits);
+        return std::make_unique<RealStream>(*model_, sessionOptions(), turns, s, bits);
     }
 
-    double perplexity(const QString& textPath, int bits, int ctx, int maxWindows, const Progress& progress,
-                      qint64* nScored) override {
+    std::unique_ptr<PerplexityJob> openPerplexity(const QString& textPath, int bits, int ctx,
+                                                  int maxWindows) override {
         try {
             // bits < 0: the source model of the checkpoint, loaded only for this measurement.
             std::unique_ptr<ap::Model> source;
-            const ap::Model* m = model_.get();
             if (bits < 0) {
                 const std::string src = findSource(*model_);
                 if (src.empty()) throw EngineError("the source model of this checkpoint was not found");
                 source = ap::load_model(src);
-                m = source.get();
                 bits = 0;
             }
-            const std::vector<int32_t> tokens = textTokens(*m, textPath, ctx, maxWindows);
-            ap::SessionOptions so;
-            so.n_ctx = ctx + 1;
-            so.exact_prompts = true;  // the same figure as `anyprec ppl`
-            ap::Session s(*m, so);
-            const auto r = ap::perplexity(s, tokens, ctx, m->resolve_bits(bits), [&](double f, const std::string& st) {
-                return progress ? progress(f, qs(st)) : true;
-            });
-            if (nScored) *nScored = r.n_scored;
-            return r.ppl;
+            const ap::Model& m = source ? *source : *model_;
+            std::vector<int32_t> tokens = textTokens(m, textPath, ctx, maxWindows);
+            return std::make_unique<RealPerplexityJob>(std::move(source), m, std::move(tokens), ctx, m.resolve_bits(bits));
         } catch (const EngineError&) {
             throw;
         } catch (const std::exception& e) {
@@ -290,6 +347,41 @@ private:
         info.nParams = m.n_params();
         info.quantRows = quantRows(m);
         info.nCtx = chat_->n_ctx();
+        info.nCtxTrain = m.cfg.n_ctx_train;
+        info.threads = chat_->threads();
+        ModelDetails& d = info.details;
+        d.arch = qs(m.cfg.arch);
+        d.nLayer = m.cfg.n_layer;
+        d.nEmbd = m.cfg.n_embd;
+        d.nHead = m.cfg.n_head;
+        d.nHeadKv = m.cfg.n_head_kv;
+        d.headDim = m.cfg.head_dim;
+        d.nFf = m.cfg.n_ff;
+        d.nVocab = m.cfg.n_vocab;
+        d.ropeTheta = m.cfg.rope_theta;
+        d.tiedEmbeddings = m.cfg.tied_embeddings;
+        d.slidingWindow = m.cfg.sliding_window;
+        d.chatFormat = QString::fromLatin1(ap::chat_format_name(m.chat_format));
+        d.chatTemplate = qs(m.chat_template_text);
+        const ap::TokenizerData& td = m.tok->data();
+        d.tokenizer = QStringLiteral("%1%2, %3 tokens")
+                          .arg(td.kind == ap::TokenizerData::Kind::ByteBPE ? QStringLiteral("byte-level BPE")
+                                                                           : QStringLiteral("SentencePiece BPE"))
+                          .arg(td.kind == ap::TokenizerData::Kind::ByteBPE ? QStringLiteral(" (%1)").arg(qs(td.pretokenizer))
+                                                                           : QString())
+                          .arg(m.tok->n_vocab());
+        if (td.bos_id >= 0) d.bosText = qs(m.tok->token_bytes(td.bos_id, true)) + (td.add_bos ? QString() : QStringLiteral(" (not added)"));
+        if (td.eos_id >= 0) d.eosText = qs(m.tok->token_bytes(td.eos_id, true));
+        const ap::QuantInfo& q = m.quant;
+        d.method = qs(q.method);
+        d.sensitivity = qs(q.sensitivity);
+        d.sourceFile = qs(q.source_file);
+        d.sourceSha256 = qs(q.source_sha256);
+        d.calibFile = qs(q.calib_file);
+        d.calibSha256 = qs(q.calib_sha256);
+        d.toolVersion = qs(q.tool_version);
+        d.calibTokens = q.calib_tokens;
+        d.anchorBits = q.anchor_bits;
         info.device = QStringLiteral("CPU \u00b7 %1 threads \u00b7 %2").arg(chat_->threads()).arg(QString::fromLatin1(chat_->kernels().name));
         const ap::MemoryReport mem = ap::weight_memory(m);
         info.planeBytes = mem.plane_bytes;
@@ -329,15 +421,21 @@ private:
         model_ = ap::load_model(path.toStdString(), [&](double f, const std::string& stage) {
             return progress ? progress(f, qs(stage)) : true;
         });
-        ap::SessionOptions so;
-        so.n_ctx = 2048;
-        chat_ = std::make_unique<ap::Session>(*model_, so);
+        chat_ = std::make_unique<ap::Session>(*model_, sessionOptions());
         path_ = path;
+    }
+
+    ap::SessionOptions sessionOptions() const {
+        ap::SessionOptions so;
+        so.n_ctx = runtime_.nCtx;  // the session clamps it to the model's training context
+        so.threads = runtime_.threads;
+        return so;
     }
 
     std::unique_ptr<ap::Model> model_;
     std::unique_ptr<ap::Session> chat_;
     QString path_;  // of the loaded model
+    RuntimeSettings runtime_;
 };
 
 }  // namespace

@@ -31,7 +31,7 @@ QCPGraph* SpeedPlot::graphFor(int bits) {
 }
 
 void SpeedPlot::addStats(const TokenStats& s) {
-    if (s.index == 0) newAnswer_ = true;  // a new answer: its line must not join the last one's
+    if (s.index == 0) newAnswer_.insert(s.bits);  // a new answer: its line must not join the last one's
     if (s.index == 0 || s.tokensPerSecond <= 0) return;  // first token: prompt time, not decode speed
     // Time starts at the first plotted token, not at start-up.
     if (!clock_.isValid()) clock_.start();
@@ -43,9 +43,9 @@ void SpeedPlot::addPoint(double t, double tokensPerSecond, int bits) {
     // A NaN point breaks the line: across an idle gap or between two answers
     // the plot shows separate segments instead of a straight line.
     constexpr double kGapSeconds = 2.0;
-    if (lastT_.contains(bits) && (newAnswer_ || t - lastT_.value(bits) > kGapSeconds))
+    if (lastT_.contains(bits) && (newAnswer_.contains(bits) || t - lastT_.value(bits) > kGapSeconds))
         g->addData(t - 1e-6, qQNaN());
-    newAnswer_ = false;
+    newAnswer_.remove(bits);
     lastT_[bits] = t;
     g->addData(t, tokensPerSecond);
     auto data = g->data();
@@ -67,7 +67,7 @@ void SpeedPlot::clear() {
     graphs_.clear();
     sums_.clear();
     lastT_.clear();
-    newAnswer_ = false;
+    newAnswer_.clear();
     plot()->legend->setVisible(false);
     maxY_ = 10;
     clock_.invalidate();

@@ -7,6 +7,7 @@
 
 #include <QElapsedTimer>
 #include <QMap>
+#include <QSet>
 
 class QCPGraph;
 
@@ -37,7 +38,7 @@ private:
     QMap<int, QCPGraph*> graphs_;
     QMap<int, QPair<double, int>> sums_;  // bits -> (sum of tok/s, count)
     QMap<int, double> lastT_;             // bits -> time of its last point
-    bool newAnswer_ = false;              // the next point starts a new answer
+    QSet<int> newAnswer_;                 // widths whose next point starts a new answer (interleaved compare streams too)
     QElapsedTimer clock_;
     double maxY_ = 10;
 };

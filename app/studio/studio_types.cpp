@@ -4,6 +4,8 @@ namespace studio {
 
 void registerStudioTypes() {
     qRegisterMetaType<ModelInfo>();
+    qRegisterMetaType<RuntimeSettings>();
+    qRegisterMetaType<QList<ChatTurn>>();
     qRegisterMetaType<GenerationRequest>();
     qRegisterMetaType<TokenStats>();
     qRegisterMetaType<GenerationSummary>();

@@ -18,13 +18,30 @@ struct WidthInfo {
     quint64 bytesPerToken = 0;  // weight bytes read per decoded token
 };
 
+// What the model panel shows beyond the numbers the rest of the app uses:
+// the architecture, the tokenizer and chat template, and for an any-precision
+// checkpoint how it was made (source and calibration, with their hashes).
+struct ModelDetails {
+    QString arch, chatFormat, chatTemplate, tokenizer, bosText, eosText;
+    int nLayer = 0, nEmbd = 0, nHead = 0, nHeadKv = 0, headDim = 0, nFf = 0, nVocab = 0;
+    double ropeTheta = 0;
+    bool tiedEmbeddings = false;
+    int slidingWindow = 0;
+    // Any-precision provenance (empty for plain models).
+    QString method, sensitivity, sourceFile, sourceSha256, calibFile, calibSha256, toolVersion;
+    int calibTokens = 0, anchorBits = 0;
+};
+
 struct ModelInfo {
     QString path, name, format, sourceNote, device, chatWarning, sourcePath;
     bool anyPrecision = false;
     int seedBits = 0, parentBits = 0;
     qint64 nParams = 0;
     qint64 quantRows = 0;  // rows of the matrices a quantizer would touch (size estimates)
-    int nCtx = 0;
+    int nCtx = 0;          // the chat session's context (KV cache length)
+    int nCtxTrain = 0;     // the model's training context: the most nCtx can be
+    int threads = 0;       // the engine's threads now
+    ModelDetails details;
     QList<WidthInfo> widths;
     quint64 planeBytes = 0, tableBytes = 0, denseBytes = 0, kvBytes = 0, activationBytes = 0;
 
@@ -35,6 +52,14 @@ struct ModelInfo {
             if (w.bits == bits) return &w;
         return nullptr;
     }
+};
+
+// Engine settings applied without reloading the model (a new chat session).
+struct RuntimeSettings {
+    int threads = 0;      // 0 = every available core
+    int nCtx = 2048;      // context length = KV cache length, clamped to the model's
+    bool reuseKv = true;  // keep the conversation's KV cache between turns (false: re-read it every turn)
+    bool operator==(const RuntimeSettings&) const = default;
 };
 
 struct SamplingSettings {
@@ -102,6 +127,8 @@ struct GenerationSummary {
     int rounds = 0, drafted = 0, accepted = 0;  // speculative decoding (0 without)
     double acceptance() const { return drafted ? double(accepted) / drafted : 0; }
     double tokensPerRound() const { return rounds ? double(accepted + rounds) / rounds : 0; }
+    int droppedMessages = 0;  // oldest messages left out so the conversation fit the context
+    int contextTokens = 0;    // tokens of the context in use after this turn (prompt + answer)
 };
 
 struct CompareRequest {
@@ -159,6 +186,8 @@ void registerStudioTypes();
 }  // namespace studio
 
 Q_DECLARE_METATYPE(studio::ModelInfo)
+Q_DECLARE_METATYPE(studio::RuntimeSettings)
+Q_DECLARE_METATYPE(QList<studio::ChatTurn>)
 Q_DECLARE_METATYPE(studio::GenerationRequest)
 Q_DECLARE_METATYPE(studio::TokenStats)
 Q_DECLARE_METATYPE(studio::GenerationSummary)

@@ -8,6 +8,9 @@
 #include "comparison_view.h"
 #include "engine_controller.h"
 #include "main_window.h"
+#include "about_dialog.h"
+#include "settings_page.h"
+#include "model_panel.h"
 #include "precision_slider.h"
 #include "quality_panel.h"
 #include "quality_plot.h"
@@ -18,6 +21,7 @@
 #include "wizard_pages.h"
 
 #include <QApplication>
+#include <QScrollBar>
 #include <QCheckBox>
 #include <QDir>
 #include <QLineEdit>
@@ -53,6 +57,9 @@ int main(int argc, char** argv) {
     theme::apply(app);
     QStringList args = app.arguments().mid(1);
     QString quantizeTo;
+    // --features: only the shots of issue 15's features (Markdown chat at
+    // 1600x1000 and 1024x700, the model panel, the dark theme).
+    const bool featuresOnly = args.removeAll("--features") > 0;
     if (int i = args.indexOf("--quantize"); i >= 0 && i + 1 < args.size()) {
         quantizeTo = args[i + 1];
         args.remove(i, 2);
@@ -77,6 +84,46 @@ int main(int argc, char** argv) {
     QSignalSpy loaded(w.engine(), &EngineController::modelChanged);
     w.openModel(model);
     if (!loaded.wait(300000)) return 1;
+
+    if (featuresOnly) {
+        SamplingSettings s;
+        s.maxTokens = 150;
+        s.temperature = 0.2;
+        w.chat()->setSampling(s);
+        w.resize(1600, 1000);
+        const ModelInfo& info = w.engine()->model();
+        if (info.anyPrecision) w.chatPanel()->precision()->setBits(8);
+        // A list with bold words, then code: what the Markdown view renders.
+        for (const char* prompt : {"Give me three tips for writing clean Python code as a Markdown list with **bold** key "
+                                   "words, then a short code example in a fenced code block.",
+                                   "Write a Python function that checks whether a number is prime, in a fenced code block."}) {
+            w.chat()->send(QString::fromLatin1(prompt));
+            waitFor([&] { return !w.chat()->isStreaming(); }, 600000);
+        }
+        w.plotTabs()->setCurrentIndex(3);  // Model
+        shot(&w, "chat-markdown-1600.png");
+        w.resize(1024, 700);
+        w.plotTabs()->setCurrentIndex(0);
+        shot(&w, "chat-markdown-1024.png");
+        w.resize(1600, 1000);
+        w.plotTabs()->setCurrentIndex(3);
+        shot(w.modelPanel(), "model-panel.png");
+        w.plotTabs()->setCurrentIndex(4);  // Settings
+        w.settingsPage()->verticalScrollBar()->setValue(w.settingsPage()->verticalScrollBar()->maximum());
+        shot(w.plotTabs(), "settings.png");
+        AboutDialog* about = w.showAbout();
+        shot(about, "about.png");
+        about->close();
+        w.setThemeMode(theme::Mode::Dark);
+        w.plotTabs()->setCurrentIndex(1);  // Memory
+        shot(&w, "dark-theme-1600.png");
+        w.resize(1024, 700);
+        w.plotTabs()->setCurrentIndex(3);
+        shot(&w, "dark-theme-1024.png");
+        w.setThemeMode(theme::Mode::Light);
+        w.close();
+        return 0;
+    }
 
     // ---- wizard (run page mid-run; finishes when --quantize is given)
     {

@@ -5,10 +5,14 @@
 #include "chat_panel.h"
 #include "chat_view.h"
 #include "precision_slider.h"
+#include "quality_panel.h"
+#include "quality_plot.h"
 #include "status_panel.h"
 #include "studio_test_util.h"
 
 #include <QAbstractButton>
+#include <QElapsedTimer>
+#include <QFile>
 #include <QAction>
 #include <QMessageBox>
 #include <QPushButton>
@@ -195,6 +199,67 @@ private slots:
         QVERIFY2(s.contains("tok/s"), qPrintable(s));
         QVERIFY2(s.contains("TTFT"), qPrintable(s));
         QVERIFY2(s.contains("Memory"), qPrintable(s));
+    }
+
+    // Issue 15, defect 4: a chat turn waited silently for the whole
+    // perplexity measurement (about 80 s); now it answers between two windows.
+    void chatAnswersDuringAMeasurement() {
+        QTemporaryDir data;
+        const QString text = data.filePath("eval.txt");
+        QFile f(text);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(QByteArray(4096, 'x'));
+        f.close();
+        FakeBackendOptions o;
+        o.script = {"quick", " answer"};
+        o.msPerTokenAt8 = 5;
+        o.msPerPerplexityWindow = 60;  // 6 widths x 30 windows: about 11 s in all
+        auto w = studiotest::window(data.path(), o);
+        QualityPanel* q = w->quality();
+        q->setTextPath(text);
+        q->setWindows(30);
+        QSignalSpy progress(w->engine(), &EngineController::perplexityProgress);
+        QSignalSpy finished(w->engine(), &EngineController::perplexityFinished);
+        q->measure();
+        QVERIFY(progress.wait(3000));
+        QElapsedTimer clock;
+        clock.start();
+        QVERIFY(w->chat()->send(QStringLiteral("still there?")));
+        QVERIFY(QTest::qWaitFor([&] { return !w->chat()->isStreaming(); }, 4000));
+        QVERIFY2(clock.elapsed() < 2000, qPrintable(QString::number(clock.elapsed())));
+        QCOMPARE(w->chat()->model()->message(1).text, QStringLiteral("quick answer"));
+        QCOMPARE(finished.count(), 0);  // the measurement was paused, not ended
+        QVERIFY(q->isMeasuring());
+        // It carries on and completes every width afterwards.
+        QVERIFY(finished.wait(20000));
+        QCOMPARE(finished.first().at(1).toString(), QString());
+        QCOMPARE(q->plot()->perplexities().size(), 6);
+    }
+
+    // While paused for the chat, the measurement says so.
+    void measurementSaysWhyItPauses() {
+        QTemporaryDir data;
+        const QString text = data.filePath("eval.txt");
+        QFile f(text);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(QByteArray(4096, 'x'));
+        f.close();
+        FakeBackendOptions o;
+        o.msPerTokenAt8 = 40;
+        o.msPerPerplexityWindow = 40;
+        auto w = studiotest::window(data.path(), o);
+        QualityPanel* q = w->quality();
+        q->setTextPath(text);
+        q->setWindows(30);
+        QSignalSpy progress(w->engine(), &EngineController::perplexityProgress);
+        q->measure();
+        QVERIFY(progress.wait(3000));
+        QVERIFY(w->chat()->send(QStringLiteral("hello")));
+        QVERIFY(q->progressText().contains("paused while the chat answers"));
+        w->chat()->stop();
+        QVERIFY(QTest::qWaitFor([&] { return !w->chat()->isStreaming(); }, 4000));
+        w->engine()->cancelPerplexity();
+        QVERIFY(QTest::qWaitFor([&] { return !q->isMeasuring(); }, 4000));
     }
 };
 

@@ -2,7 +2,11 @@
 // (interleaved) with their own stats; Stop ends them all.
 #include "compare_column.h"
 #include "comparison_view.h"
+#include "speed_plot.h"
 #include "studio_test_util.h"
+
+#include <QCheckBox>
+#include <QTabWidget>
 
 using namespace studio;
 
@@ -50,6 +54,50 @@ private slots:
         }
         QCOMPARE(v->column(0)->bits(), 3);
         QCOMPARE(v->column(2)->bits(), 8);
+    }
+
+    // Issue 15, defect 3: after a run the window grew wider than the screen
+    // (the columns' one-line stats set the minimum width).
+    void windowKeepsItsWidthAfterARun() {
+        FakeBackendOptions o;
+        o.script = {"a", " b", " c"};
+        o.msPerTokenAt8 = 2;
+        auto w = studiotest::window(dir_.path(), o);
+        w->resize(1024, 700);
+        QTest::qWait(50);
+        const int before = w->width();
+        QCOMPARE(before, 1024);
+        w->centerTabs()->setCurrentIndex(1);
+        ComparisonView* v = w->comparison();
+        v->setSelectedWidths({3, 4, 5, 8});
+        v->setPrompt(QStringLiteral("go"));
+        QSignalSpy done(w->engine(), &EngineController::compareFinished);
+        QVERIFY(v->run());
+        QVERIFY(done.wait(5000));
+        QTest::qWait(100);
+        QCOMPARE(w->width(), before);
+        QVERIFY2(w->minimumSizeHint().width() <= 1024, qPrintable(QString::number(w->minimumSizeHint().width())));
+        // Every check box shows its whole label.
+        for (QCheckBox* b : v->findChildren<QCheckBox*>())
+            QVERIFY2(b->width() >= b->sizeHint().width(), qPrintable(b->text()));
+    }
+
+    // Issue 15, defect 6: compare runs did not reach the speed plot.
+    void compareTokensReachTheSpeedPlot() {
+        FakeBackendOptions o;
+        o.script = {"a", " b", " c", " d", " e", " f"};
+        o.msPerTokenAt8 = 5;
+        auto w = studiotest::window(dir_.path(), o);
+        ComparisonView* v = w->comparison();
+        v->setSelectedWidths({3, 5, 8});
+        v->setPrompt(QStringLiteral("go"));
+        QSignalSpy done(w->engine(), &EngineController::compareFinished);
+        QVERIFY(v->run());
+        QVERIFY(done.wait(5000));
+        for (int b : {3, 5, 8}) {
+            QCOMPARE(w->speedPlot()->pointCount(b), 5);  // every token but the first (prompt)
+            QCOMPARE(w->speedPlot()->segmentCount(b), 1);
+        }
     }
 
     void stopEndsAllColumns() {

@@ -10,7 +10,12 @@
 #include "test_util.h"
 #include "tiny_model.h"
 
+#include "model.h"
+#include "session.h"
+
 #include <QApplication>
+#include <QFile>
+#include <QFileInfo>
 #include <QSlider>
 
 using namespace studio;
@@ -172,6 +177,62 @@ private slots:
         QVERIFY(widths.size() > 2);
         QCOMPARE(widths.first(), w->engine()->model().parentBits);  // the prompt's width: the top of the range
         QCOMPARE(widths.last(), w->engine()->model().seedBits);
+    }
+
+    // Issue 15, defect 4 on the real engine: perplexity scored a window per
+    // step gives the figure of one ap::perplexity call over the same tokens.
+    void windowedPerplexityMatchesOneCall() {
+        AP_REQUIRE_FILE(aptest::smollm_path());
+        const QString text = paths::defaultEvalText();
+        if (!QFileInfo::exists(text)) QSKIP("no evaluation text (set-up not run)");
+        auto backend = makeRealBackend();
+        backend->loadModel(QString::fromStdString(aptest::smollm_path()), {});
+        auto job = backend->openPerplexity(text, 0, 128, 3);
+        int steps = 0;
+        while (job->step()) ++steps;
+        QCOMPARE(steps + 1, 3);
+        QCOMPARE(job->fraction(), 1.0);
+        auto model = ap::load_model(aptest::smollm_path());
+        QFile f(text);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QByteArray bytes = f.read(3 * 128 * 8);
+        std::vector<int32_t> tokens = model->tok->encode(std::string_view(bytes.constData(), size_t(bytes.size())), false, false);
+        tokens.resize(3 * 128);
+        ap::SessionOptions so;
+        so.n_ctx = 129;
+        so.exact_prompts = true;
+        ap::Session session(*model, so);
+        const ap::PerplexityResult r = ap::perplexity(session, tokens, 128, model->resolve_bits(0));
+        qInfo() << "windowed" << job->perplexity() << "one call" << r.ppl;
+        QCOMPARE(job->nScored(), qint64(r.n_scored));
+        QVERIFY(qAbs(job->perplexity() - r.ppl) < 1e-6 * r.ppl);
+    }
+
+    // Engine settings on the real engine: a new session, the same model, chat works.
+    void engineSettingsApplyToTheLoadedModel() {
+        AP_REQUIRE_FILE(aptest::smollm_path());
+        auto w = open(QString::fromStdString(aptest::smollm_path()));
+        QSignalSpy applied(w->engine(), &EngineController::runtimeChanged);
+        RuntimeSettings r;
+        r.nCtx = 1024;
+        r.threads = 1;
+        r.reuseKv = false;
+        w->engine()->configure(r);
+        QVERIFY(applied.wait(60000));
+        QCOMPARE(w->engine()->model().nCtx, 1024);
+        QCOMPARE(w->engine()->model().threads, 1);
+        QVERIFY(w->engine()->model().details.nLayer > 0);
+        QVERIFY(!w->engine()->model().details.chatFormat.isEmpty());
+        SamplingSettings s;
+        s.temperature = 0;
+        s.maxTokens = 8;
+        w->chat()->setSampling(s);
+        QVERIFY(w->chat()->send(QStringLiteral("Hi")));
+        QVERIFY(QTest::qWaitFor([&] { return !w->chat()->isStreaming(); }, 120000));
+        QVERIFY(!w->chat()->model()->message(1).text.isEmpty());
+        QVERIFY(w->chat()->contextTokens() > 0);
+        QVERIFY(w->chat()->contextTokens() <= 1024);
+        AppSettings().setRuntime(RuntimeSettings{});
     }
 };
 

@@ -9,8 +9,10 @@
 #include "quality_plot.h"
 #include "speed_plot.h"
 #include "studio_test_util.h"
+#include "theme.h"
 
 #include <QFile>
+#include <QPushButton>
 #include <QSlider>
 #include <qcustomplot.h>
 
@@ -76,6 +78,38 @@ private slots:
         QCOMPARE(p.segmentCount(), 3);
     }
 
+    // Issue 15, defect 8: the legend covered the right-hand bar, and segment
+    // colours repeated the width colours (KV cache = 6-bit green, bitplanes = 8-bit blue).
+    void memoryLegendClearsBarsAndColoursAreDistinct() {
+        MemoryPlot p;
+        p.resize(460, 520);
+        p.show();
+        p.setModel(FakeBackend::fakeModelInfo("/x/m.anyprec.safetensors"));
+        QVERIFY(QTest::qWaitForWindowExposed(&p));
+        p.plot()->replot(QCustomPlot::rpImmediateRefresh);
+        const QRect legend = p.plot()->legend->outerRect();
+        QVERIFY(legend.isValid());
+        QCPAxis* x = p.plot()->xAxis;
+        QCPAxis* y = p.plot()->yAxis;
+        for (int bar = 1; bar <= 2; ++bar) {
+            // The whole stacked bar, from 0 to its top.
+            double top = 0;
+            for (int i = 0; i < p.plot()->plottableCount(); ++i)
+                if (auto* b = qobject_cast<QCPBars*>(p.plot()->plottable(i)))
+                    for (auto d = b->data()->constBegin(); d != b->data()->constEnd(); ++d)
+                        if (qFuzzyCompare(d->key, double(bar))) top += d->value;
+            const QRect r(QPoint(int(x->coordToPixel(bar - 0.3)), int(y->coordToPixel(top))),
+                          QPoint(int(x->coordToPixel(bar + 0.3)), int(y->coordToPixel(0))));
+            QVERIFY2(!legend.intersects(r), qPrintable(QStringLiteral("bar %1").arg(bar)));
+        }
+        QList<QRgb> seen;
+        for (const QColor& c : p.segmentColors()) {
+            QVERIFY2(!seen.contains(c.rgb()), qPrintable(c.name()));
+            seen << c.rgb();
+        }
+        for (int b = 3; b <= 8; ++b) QVERIFY(!seen.contains(theme::widthColor(b).rgb()));
+    }
+
     void qualityPlotGetsPerplexityAndCaches() {
         const QString text = dir_.filePath("eval.txt");
         QFile f(text);
@@ -113,6 +147,65 @@ private slots:
         w2->quality()->setWindows(2);
         w2->quality()->setTextPath(text);
         QCOMPARE(w2->quality()->plot()->perplexities().size(), 6);
+    }
+
+    // Issue 15, defect 6: the scatter showed only widths used in chat, with no
+    // way to fill in the rest.
+    void scatterOffersToMeasureMissingSpeeds() {
+        const QString text = dir_.filePath("eval2.txt");
+        QFile f(text);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(QByteArray(4096, 'x'));
+        f.close();
+        FakeBackendOptions o;
+        o.msPerTokenAt8 = 1;
+        QTemporaryDir data;
+        auto w = studiotest::window(data.path(), o);
+        QualityPanel* q = w->quality();
+        q->setTextPath(text);
+        q->setWindows(1);
+        QSignalSpy done(w->engine(), &EngineController::perplexityFinished);
+        q->measure();
+        QVERIFY(done.wait(5000));
+        q->plot()->setScatterVisible(true);
+        QCOMPARE(q->plot()->scatterPointCount(), 0);
+        QPushButton* b = q->plot()->measureSpeedButton();
+        QVERIFY(!b->isHidden());
+        QVERIFY(b->text().contains("6"));
+        QSignalSpy compared(w->engine(), &EngineController::compareFinished);
+        b->click();
+        QVERIFY(compared.wait(10000));
+        QTRY_COMPARE(q->plot()->scatterPointCount(), 6);
+        QVERIFY(b->isHidden());
+    }
+
+    // Issue 15, defect 7: "perplexity cancelled" stayed up during the next run.
+    void cancelledNoteDoesNotOutliveTheNextRun() {
+        const QString text = dir_.filePath("eval3.txt");
+        QFile f(text);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(QByteArray(4096, 'x'));
+        f.close();
+        FakeBackendOptions o;
+        o.msPerPerplexityWindow = 30;
+        QTemporaryDir data;
+        auto w = studiotest::window(data.path(), o);
+        QualityPanel* q = w->quality();
+        q->setTextPath(text);
+        q->setWindows(20);
+        QSignalSpy progress(w->engine(), &EngineController::perplexityProgress);
+        QSignalSpy done(w->engine(), &EngineController::perplexityFinished);
+        q->measure();
+        QVERIFY(progress.wait(3000));
+        w->engine()->cancelPerplexity();
+        QVERIFY(done.wait(3000));
+        QVERIFY(q->plot()->note().contains("cancelled"));
+        progress.clear();
+        q->measure();
+        QVERIFY(progress.wait(3000));
+        QVERIFY2(!q->plot()->note().contains("cancelled"), qPrintable(q->plot()->note()));
+        w->engine()->cancelPerplexity();
+        QVERIFY(done.wait(3000));
     }
 
     void plotsSaveImagesAndCsv() {

@@ -1,0 +1,121 @@
+#include "settings_page.h"
+
+#include "format_util.h"
+#include "sampling_panel.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QLayout>
+#include <QLabel>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QThread>
+#include <QVBoxLayout>
+
+namespace studio {
+
+SettingsPage::SettingsPage(QWidget* parent) : QScrollArea(parent) {
+    setWidgetResizable(true);
+    setFrameShape(QFrame::NoFrame);
+    auto* content = new QWidget(this);
+    auto* v = new QVBoxLayout(content);
+    v->setContentsMargins(10, 0, 10, 10);
+    sampling_ = new SamplingPanel(content);
+    sampling_->layout()->setContentsMargins(0, 10, 0, 0);  // the page's margins, not two sets
+    v->addWidget(sampling_);
+
+    auto* engine = new QGroupBox(tr("Engine"), content);
+    auto* f = new QFormLayout(engine);
+    threads_ = new QSpinBox(engine);
+    threads_->setRange(0, 256);
+    threads_->setSpecialValueText(tr("all cores (%1)").arg(QThread::idealThreadCount()));
+    threads_->setToolTip(tr("Threads for prompts and decoding; fewer leave cores to other programs"));
+    ctx_ = new QSpinBox(engine);
+    ctx_->setRange(256, 1 << 20);
+    ctx_->setSingleStep(512);
+    ctx_->setSuffix(tr(" tokens"));
+    ctx_->setToolTip(tr("How much of the conversation the model sees; the KV cache is allocated for this length"));
+    reuseKv_ = new QCheckBox(tr("Keep the conversation in the KV cache between turns"), engine);
+    reuseKv_->setToolTip(tr("On: a follow-up reads only the new message (fast). Off: every turn reads the whole "
+                            "conversation again, from an empty cache."));
+    apply_ = new QPushButton(tr("Apply"), engine);
+    apply_->setObjectName(QStringLiteral("Primary"));
+    engineNote_ = new QLabel(engine);
+    engineNote_->setObjectName(QStringLiteral("MessageMeta"));
+    engineNote_->setWordWrap(true);
+    f->addRow(tr("Threads"), threads_);
+    f->addRow(tr("Context length"), ctx_);
+    f->addRow(QString(), reuseKv_);
+    f->addRow(QString(), apply_);
+    f->addRow(engineNote_);
+    v->addWidget(engine);
+
+    auto* look = new QGroupBox(tr("Appearance"), content);
+    auto* lf = new QFormLayout(look);
+    theme_ = new QComboBox(look);
+    theme_->addItem(tr("Follow the system"), int(theme::Mode::System));
+    theme_->addItem(tr("Light"), int(theme::Mode::Light));
+    theme_->addItem(tr("Dark"), int(theme::Mode::Dark));
+    lf->addRow(tr("Theme"), theme_);
+    v->addWidget(look);
+    v->addStretch(1);
+    setWidget(content);
+
+    for (QSpinBox* s : {threads_, ctx_}) connect(s, &QSpinBox::valueChanged, this, &SettingsPage::updateApply);
+    connect(reuseKv_, &QCheckBox::toggled, this, &SettingsPage::updateApply);
+    connect(apply_, &QPushButton::clicked, this, [this] {
+        applied_ = runtime();
+        updateApply();
+        emit runtimeRequested(applied_);
+    });
+    connect(theme_, &QComboBox::activated, this, [this] {
+        emit themeRequested(theme::Mode(theme_->currentData().toInt()));
+    });
+    updateApply();
+}
+
+void SettingsPage::setRuntime(const RuntimeSettings& r) {
+    applied_ = r;
+    const QSignalBlocker a(threads_), b(ctx_), c(reuseKv_);
+    threads_->setValue(r.threads);
+    ctx_->setValue(r.nCtx);
+    reuseKv_->setChecked(r.reuseKv);
+    updateApply();
+}
+
+RuntimeSettings SettingsPage::runtime() const {
+    RuntimeSettings r;
+    r.threads = threads_->value();
+    r.nCtx = ctx_->value();
+    r.reuseKv = reuseKv_->isChecked();
+    return r;
+}
+
+void SettingsPage::setModel(const ModelInfo& info) {
+    info_ = info;
+    updateApply();
+}
+
+void SettingsPage::setThemeMode(theme::Mode m) {
+    const QSignalBlocker b(theme_);
+    theme_->setCurrentIndex(theme_->findData(int(m)));
+}
+
+void SettingsPage::updateApply() {
+    apply_->setEnabled(!(runtime() == applied_));
+    QString note = tr("Applied at once to the loaded model: no restart, no reload.");
+    if (info_.isValid()) {
+        note += ' ' + tr("Now: %1 threads, context %2 tokens (this model was trained for %3), KV cache %4.")
+                          .arg(info_.threads)
+                          .arg(info_.nCtx)
+                          .arg(info_.nCtxTrain)
+                          .arg(fmt::bytes(info_.kvBytes));
+        if (ctx_->value() > info_.nCtxTrain && info_.nCtxTrain > 0)
+            note += ' ' + tr("Longer than that is cut to %1.").arg(info_.nCtxTrain);
+    }
+    engineNote_->setText(note);
+}
+
+}  // namespace studio
