@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <unistd.h>
@@ -81,6 +82,14 @@ private:
 // kernels manage about 300). Only the bar's pace depends on these.
 constexpr double kClusterSecondsPerWeight = 2.5e-7;
 constexpr double kCalibTokensPerModelClustering = 2000;
+// Writing the checkpoint (planes, tables, hashing) runs at about this many bytes a second.
+constexpr double kWriteBytesPerSecond = 150e6;
+
+// Clustering work of a matrix: a row of m distinct values costs about m log m
+// (sorting, the seed's divide-and-conquer programme, the splits), so wide
+// rows (down_proj, the embedding) cost more per weight than narrow ones; an
+// ETA from weights alone ran ahead of the clock.
+double cluster_work(const Linear& l) { return double(l.rows) * l.cols * std::log2(std::max(2, l.cols)); }
 
 struct Tensor {
     Linear* lin;
@@ -175,10 +184,15 @@ QuantizeResult quantize_model(const QuantizeOptions& o, const std::function<void
         for (Tensor& t : tensors) t.sens_from.clear();
 
     rep.set_steps(int(tensors.size()));
-    double total_elems = 0, done_elems = 0;
-    for (const Tensor& t : tensors) total_elems += double(t.lin->rows) * t.lin->cols;
+    double total_elems = 0, total_work = 0, done_work = 0;
+    for (const Tensor& t : tensors) {
+        total_elems += double(t.lin->rows) * t.lin->cols;
+        total_work += cluster_work(*t.lin);
+    }
     ThreadPool pool(o.threads);
     const double quant_est_s = total_elems * kClusterSecondsPerWeight / pool.size();
+    // Planes at the parent width plus a table per width and row, written and hashed after the last tensor.
+    const double write_est_s = total_elems * (hi / 8.0 + 0.15) / kWriteBytesPerSecond;
     const double calib_weight = calibrate ? std::min(o.calib_tokens, kMaxCalibTokens) / kCalibTokensPerModelClustering : 0;
     const double write_share = 0.03;
     const double calib_share = (1 - write_share) * calib_weight / (calib_weight + 1);
@@ -194,7 +208,7 @@ QuantizeResult quantize_model(const QuantizeOptions& o, const std::function<void
         const double t0 = rep.elapsed();
         const bool done = collect_activation_stats(*m, tokens, o.threads, stats, [&](double f) {
             const double el = rep.elapsed() - t0;
-            rep("calibrating", 0, "", calib_share * f, f > 0.02 ? el / f * (1 - f) + quant_est_s : -1);
+            rep("calibrating", 0, "", calib_share * f, f > 0.02 ? el / f * (1 - f) + quant_est_s + write_est_s : -1);
             return !cancelled();
         });
         if (!done) return stop();
@@ -229,10 +243,10 @@ QuantizeResult quantize_model(const QuantizeOptions& o, const std::function<void
         const int step = int(i) + 1;
         MatrixStats ms;
         auto w = quantize_matrix(job, pool, &ms, [&](int rows_done) {
-            const double done = done_elems + double(rows_done) * l.cols, f = done / total_elems;
+            const double f = (done_work + cluster_work(l) * rows_done / std::max(1, l.rows)) / total_work;
             const double el = rep.elapsed() - quant_t0;
-            // Measured rate once a few percent is done, the cost model before.
-            const double eta = f > 0.03 ? el / f * (1 - f) : quant_est_s * (1 - f);
+            // Measured rate once a few percent is done, the cost model before; then the write.
+            const double eta = (f > 0.03 ? el / f * (1 - f) : quant_est_s * (1 - f)) + write_est_s;
             rep("quantizing", step, l.name, calib_share + quant_share * f, eta);
             return !cancelled();
         });
@@ -242,7 +256,7 @@ QuantizeResult quantize_model(const QuantizeOptions& o, const std::function<void
             res.int8_table_error[b] += ms.int8_err[b];
         }
         c.quantized[l.name] = std::move(w);
-        done_elems += double(l.rows) * l.cols;
+        done_work += cluster_work(l);
         l.release_dense();
     }
 
@@ -282,7 +296,7 @@ QuantizeResult quantize_model(const QuantizeOptions& o, const std::function<void
     c.quant.tool_version = ANYPREC_VERSION;
 
     if (cancelled()) return stop();
-    rep("writing", int(tensors.size()), o.output, 1.0 - write_share, -1, true);
+    rep("writing", int(tensors.size()), o.output, 1.0 - write_share, write_est_s, true);
     try {
         write_checkpoint(o.output, c, cancel);  // Ctrl+C while writing still cancels
     } catch (const Cancelled&) {

@@ -130,6 +130,7 @@ std::unique_ptr<Model> load_gguf_model(const std::string& path, const ProgressFn
             dequantize_row(t->type, t->data, l.dense.data(), int64_t(n));
             unpermute(hf, shape, l.dense);
         }
+        MappedFile::drop_pages(t->data, ggml_type_size(t->type, int64_t(n)));  // copied: not resident twice
     };
     auto has = [&](const std::string& hf) { return f.find_tensor(gguf_name_for(hf)) != nullptr; };
     assemble_dense_model(*m, fetch, has, progress, matrix);

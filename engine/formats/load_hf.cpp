@@ -70,6 +70,7 @@ std::unique_ptr<Model> load_hf_model(const std::string& dir, const ProgressFn& p
             l.dtype = t->dtype == StDType::F16 ? DenseType::F16 : DenseType::BF16;
             l.dense16.resize(size_t(t->n_elements()));
             std::memcpy(l.dense16.data(), t->data, l.dense16.size() * 2);
+            MappedFile::drop_pages(t->data, l.dense16.size() * 2);
             any16 = true;
         } else {
             l.dense = st_to_f32(*t, hf.file_of(t->name));

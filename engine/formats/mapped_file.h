@@ -20,6 +20,12 @@ public:
     size_t size() const { return size_; }
     const std::string& path() const { return path_; }
 
+    // Done reading [p, p + n) (inside this map): its whole pages leave the
+    // process's resident set (they stay in the page cache and fault back in
+    // if read again). Loading copies a 16 GB model into memory; without this
+    // the mapped pages it has read would count a second time until unmapped.
+    static void drop_pages(const void* p, size_t n);
+
 private:
     std::string path_;
     const uint8_t* data_ = nullptr;
