@@ -44,7 +44,16 @@ ap::SessionOptions session_from(const Args& a) {
     ap::SessionOptions o;
     o.threads = threads_from(a);
     o.n_ctx = int(a.integer("--ctx", o.n_ctx, 16, ap::limits::kMaxContext));
+    o.kernels = kernels_from(a);
     return o;
+}
+
+ap::kern::KernelChoice kernels_from(const Args& a) {
+    const std::string k = a.str("--kernels", "auto");
+    if (k == "auto") return ap::kern::KernelChoice::Auto;
+    if (k == "avx2") return ap::kern::KernelChoice::Avx2;
+    if (k == "scalar") return ap::kern::KernelChoice::Scalar;
+    throw ap::Error("--kernels " + k + ": expected auto, avx2 or scalar");
 }
 
 void check_width(const ap::Model& m, int b) {

@@ -47,11 +47,7 @@ int cmd_bench(int argc, char** argv, int first) {
     if (bo.decode_tokens < 1 || bo.prompt_tokens < 1) throw ap::Error("--decode-tokens and --prompt-tokens must be positive");
     const int threads = threads_from(a);
     const bool json = a.has("--json");
-    const std::string kset = a.str("--kernels", "auto");
-    ap::kern::KernelChoice kc = ap::kern::KernelChoice::Auto;
-    if (kset == "avx2") kc = ap::kern::KernelChoice::Avx2;
-    else if (kset == "scalar") kc = ap::kern::KernelChoice::Scalar;
-    else if (kset != "auto") throw ap::Error("--kernels " + kset + ": expected auto, avx2 or scalar");
+    const ap::kern::KernelChoice kc = kernels_from(a);
 
     std::vector<ap::WidthBench> rows;
     std::vector<std::pair<int, ap::ForwardProfile>> profiles;
