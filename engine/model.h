@@ -85,6 +85,11 @@ struct QuantInfo {
     // at the served width). Every width is stored, so it is a serving choice:
     // the quantizer records a default, and a user may override it after loading.
     int head_min_bits = 0;
+    // How widths above the seed were nested: "greedy" (optimal seed, best
+    // splits), "joint" (seed and tree chosen together, seed error at most
+    // seed_slack above the optimal seed's), "" for baselines and old files.
+    std::string nesting;
+    double seed_slack = 0;
     std::string method, sensitivity, source_file, source_sha256, calib_file, calib_sha256, tool_version;
     int calib_tokens = 0;
 };

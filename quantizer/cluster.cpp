@@ -4,7 +4,9 @@
 #include "cluster.h"
 
 #include <algorithm>
+#include <queue>
 #include <random>
+#include <tuple>
 #include <cmath>
 #include <limits>
 
@@ -229,26 +231,152 @@ void RowClusterer::anyprec(const float* w, const float* s, int n, int seed_bits,
         }
         bounds_ = anchor_bounds;
     }
-    for (int b = anchor; b < parent_bits; ++b) {
+    split_up(out, anchor, parent_bits);
+    assign_index(out, n);
+}
+
+int RowClusterer::best_split(int a, int e) const {
+    int split = e;  // empty or one value: the upper child stays empty
+    if (e - a < 2) return split;
+    double best = std::numeric_limits<double>::infinity();
+    for (int t = a + 1; t < e; ++t) {
+        const double v = cost(a, t) + cost(t, e);
+        if (v < best) { best = v; split = t; }
+    }
+    return split;
+}
+
+void RowClusterer::split_up(RowQuant& out, int from, int to) {
+    for (int b = from; b < to; ++b) {
         const int K = 1 << b;
         next_bounds_.assign(2 * K + 1, 0);
         for (int c = 0; c < K; ++c) {
             const int a = bounds_[c], e = bounds_[c + 1];
-            int split = e;  // empty or one value: the upper child stays empty
-            if (e - a >= 2) {
-                double best = std::numeric_limits<double>::infinity();
-                for (int t = a + 1; t < e; ++t) {
-                    const double v = cost(a, t) + cost(t, e);
-                    if (v < best) { best = v; split = t; }
-                }
-            }
             next_bounds_[2 * c] = a;
-            next_bounds_[2 * c + 1] = split;
+            next_bounds_[2 * c + 1] = best_split(a, e);
             next_bounds_[2 * c + 2] = e;
         }
         std::swap(bounds_, next_bounds_);
         fill_width(out, b + 1, &out.table[b]);
     }
+}
+
+std::array<double, kern::kMaxBits + 1> RowClusterer::greedy_errors(int from, int to) const {
+    std::array<double, kern::kMaxBits + 1> e{};
+    std::vector<int> cur = bounds_, next;
+    for (int b = from;; ++b) {
+        for (size_t c = 0; c + 1 < cur.size(); ++c) e[b] += cost(cur[c], cur[c + 1]);
+        if (b == to) return e;
+        next.assign(2 * cur.size() - 1, 0);
+        for (size_t c = 0; c + 1 < cur.size(); ++c) {
+            next[2 * c] = cur[c];
+            next[2 * c + 1] = best_split(cur[c], cur[c + 1]);
+            next[2 * c + 2] = cur[c + 1];
+        }
+        std::swap(cur, next);
+    }
+}
+
+// Cut positions of the joint tables: every value boundary, or, when there are
+// more than max_points values, the boundaries left after merging neighbouring
+// ranges in order of the least added squared error (Ward). Merging spends the
+// resolution where values crowd and keeps sparse tails (outliers) cut finely,
+// where evenly spaced quantiles would blur the small clusters. The optimal
+// seed's cuts are never merged, so the optimal seed stays reachable.
+std::vector<int> RowClusterer::joint_cuts(int max_points, const std::vector<int>& seed) const {
+    std::vector<int> cuts;
+    for (int i = 0; i <= m_; ++i) cuts.push_back(i);
+    int ranges = m_;
+    if (ranges <= max_points) return cuts;
+    std::vector<char> fixed(m_ + 1, 0);
+    for (int c : seed) fixed[c] = 1;
+    fixed[0] = fixed[m_] = 1;
+    std::vector<int> prev(m_ + 1), next(m_ + 1), stamp(m_ + 1, 0);
+    for (int i = 0; i <= m_; ++i) prev[i] = i - 1, next[i] = i + 1;
+    using Item = std::tuple<double, int, int>;  // added error, cut, stamp
+    std::priority_queue<Item, std::vector<Item>, std::greater<Item>> heap;
+    auto push = [&](int b) {
+        if (fixed[b]) return;
+        const int a = prev[b], c = next[b];
+        heap.emplace(cost(a, c) - cost(a, b) - cost(b, c), b, ++stamp[b]);
+    };
+    for (int b = 1; b < m_; ++b) push(b);
+    while (ranges > max_points && !heap.empty()) {
+        const auto [delta, b, st] = heap.top();
+        heap.pop();
+        if (st != stamp[b]) continue;  // stale: a neighbour merged since
+        stamp[b] = -1;
+        const int a = prev[b], c = next[b];
+        next[a] = c, prev[c] = a;
+        --ranges;
+        push(a), push(c);
+    }
+    cuts.clear();
+    for (int i = 0; i <= m_; i = next[i]) cuts.push_back(i);
+    return cuts;
+}
+
+// The seed weight lambda_seed = mult / E_opt: the smallest mult in
+// [2^kLo, 2^kHi] (geometric bisection) whose seed error is within the slack;
+// a smaller weight leaves more room for the other widths. When even 2^kHi
+// breaks the slack (or slack is 0) the optimal seed `exact` is kept.
+std::vector<int> RowClusterer::joint_seed(const std::vector<int>& exact, double e_opt, double slack) {
+    constexpr double kLo = -2, kHi = 12;
+    constexpr int kSteps = 5;  // mult within a factor 2^(14/32) of the smallest feasible
+    joint_lambda_[joint_seed_bits_] = 0;
+    if (!(slack > 0) || !(e_opt > 0)) return exact;
+    const double target = e_opt * (1 + slack);
+    std::vector<int> seed;
+    auto feasible = [&](double lg) { return joint_.seed_partition(std::exp2(lg) / e_opt, seed) <= target; };
+    double lo = kLo, hi = kHi;
+    if (feasible(lo)) hi = lo;
+    else if (!feasible(hi)) return exact;
+    std::vector<int> best = seed;
+    for (int it = 0; it < kSteps && hi > lo; ++it) {
+        const double mid = 0.5 * (lo + hi);
+        if (feasible(mid)) { hi = mid; best = seed; }
+        else lo = mid;
+    }
+    joint_lambda_[joint_seed_bits_] = std::exp2(hi) / e_opt;
+    return best;
+}
+
+void RowClusterer::anyprec_joint(const float* w, const float* s, int n, int seed_bits, int parent_bits, RowQuant& out,
+                                 const JointOptions& opt) {
+    prepare(w, s, n);
+    out.lo_bits = seed_bits;
+    out.hi_bits = parent_bits;
+    for (auto& t : out.table) t.clear();
+    for (auto& t : out.mass) t.clear();
+    joint_lambda_.fill(0.0);
+    const int k = 1 << seed_bits;
+    const int top = opt.top_bits > 0 ? std::clamp(opt.top_bits, seed_bits, parent_bits) : parent_bits;
+    optimal_partition(k, 0);
+    if (m_ <= k || top == seed_bits) {  // nothing to trade: the greedy tree
+        fill_width(out, seed_bits, nullptr);
+        split_up(out, seed_bits, parent_bits);
+        assign_index(out, n);
+        return;
+    }
+    const std::vector<int> exact = bounds_;
+    const std::array<double, kern::kMaxBits + 1> e = greedy_errors(seed_bits, top);
+    // A width the greedy tree already serves exactly still gets a finite weight.
+    const double floor = 1e-9 * e[seed_bits];
+    for (int b = seed_bits + 1; b <= top; ++b) joint_lambda_[b] = opt.width_weight[b] / std::max(e[b], floor);
+    const std::vector<int> cuts = joint_cuts(opt.max_points, exact);
+    joint_.build(p0_.data(), p1_.data(), p2_.data(), cuts, seed_bits, top, joint_lambda_);
+    std::vector<int> exact_idx(exact.size());
+    for (size_t c = 0; c < exact.size(); ++c)
+        exact_idx[c] = int(std::lower_bound(cuts.begin(), cuts.end(), exact[c]) - cuts.begin());
+    joint_seed_bits_ = seed_bits;
+    const std::vector<int> seed = joint_seed(exact_idx, e[seed_bits], opt.seed_slack);
+    std::array<std::vector<int>, 9> tree;
+    joint_.expand(seed, tree);
+    for (int b = seed_bits; b <= top; ++b) {
+        bounds_ = tree[b];
+        fill_width(out, b, b == seed_bits ? nullptr : &out.table[b - 1]);
+    }
+    split_up(out, top, parent_bits);
     assign_index(out, n);
 }
 

@@ -3,6 +3,7 @@
 // width, plus the round-to-nearest and independent k-means baselines.
 #pragma once
 #include "ap_matrix.h"
+#include "joint_nesting.h"
 
 #include <array>
 #include <cstdint>
@@ -29,6 +30,26 @@ double weighted_sq_error(const RowQuant& q, const float* w, const float* s, int 
 // cluster evaluations use weighted Lloyd iterations instead (see kmeans()).
 constexpr double kMaxExactKmeansWork = double(1 << 26);  // about 0.2 s of one core
 
+// How anyprec_joint() trades seed error for the widths above it.
+struct JointOptions {
+    // The seed width's error may exceed the optimal seed's by this fraction
+    // (0 = the optimal seed, with the joint tree below it).
+    double seed_slack = 0.02;
+    // Rows with more distinct values are cut only at this many positions,
+    // chosen by merging neighbours (joint_cuts), plus the optimal seed's cuts:
+    // the tables cost O(points^2). On 576-wide Gaussian rows 192 points lose
+    // nothing measurable against all 576 and run 6x faster.
+    int max_points = 192;
+    // Deepest width in the joint objective (0 = parent); widths above it
+    // split greedily. Widths 3..5 are where greedy nesting loses perplexity
+    // (6..8 are within 2% of the source either way), and each extra width
+    // costs one more O(points^2) table.
+    int top_bits = 5;
+    // w_b: lambda_b = w_b / E_b, with E_b the greedy tree's error (a cheap
+    // stand-in for the independent optimum, within 1.0-1.25x of it).
+    std::array<double, kern::kMaxBits + 1> width_weight{1, 1, 1, 1, 1, 1, 1, 1, 1};
+};
+
 // Clusters rows; keeps its buffers between calls, so give each thread its own.
 // Weights must be finite. Sensitivities: s == nullptr means all ones; a row
 // whose s sums to zero (or is not finite) is clustered unweighted; a single
@@ -43,6 +64,18 @@ public:
     // anchor up to the width that matters most makes that width optimal.
     void anyprec(const float* w, const float* s, int n, int seed_bits, int parent_bits, RowQuant& out,
                  int anchor_bits = 0);
+    // Any-precision row with joint nesting (joint_nesting.h): seed partition
+    // and split tree chosen together to minimise sum_b lambda_b E_b, with
+    // lambda_seed the smallest (bisection) that keeps the seed error within
+    // opt.seed_slack of the optimal seed's. Rows with at most 2^seed_bits
+    // distinct values are exact at every width and take the greedy path.
+    void anyprec_joint(const float* w, const float* s, int n, int seed_bits, int parent_bits, RowQuant& out,
+                       const JointOptions& opt);
+    // Weights of the last anyprec_joint() objective: lambda[b] for the jointly
+    // optimised widths, lambda[seed] = 0 when the optimal seed was kept; all
+    // zero when the row took the greedy path.
+    const std::array<double, kern::kMaxBits + 1>& last_joint_lambda() const { return joint_lambda_; }
+
     // Baseline: uniform round-to-nearest, 2^bits levels spanning [min, max].
     void rtn(const float* w, int n, int bits, RowQuant& out);
     // Baseline: optimal weighted 2^bits-means at one width. Rows with too many
@@ -72,6 +105,14 @@ private:
     void optimal_partition(int k, int n_cuts);
     void dc_layer(int j, int ilo, int ihi, int tlo, int thi);
     void lloyd_refine(int k);
+    // Best split point of values [a, e) into two ranges (e when e - a < 2).
+    int best_split(int a, int e) const;
+    // Splits every cluster of bounds_ (2^from ranges) at its best point up to `to` bits.
+    void split_up(RowQuant& out, int from, int to);
+    // Errors E_b of the greedy tree grown from bounds_, for b = from..to.
+    std::array<double, kern::kMaxBits + 1> greedy_errors(int from, int to) const;
+    std::vector<int> joint_cuts(int max_points, const std::vector<int>& seed) const;
+    std::vector<int> joint_seed(const std::vector<int>& exact, double e_opt, double slack);
     // Writes tables/masses for width `bits` from bounds_ (2^bits ranges), with
     // empty ranges taking `inherit[c]` (or their lower neighbour's value).
     void fill_width(RowQuant& out, int bits, const std::vector<float>* inherit);
@@ -91,6 +132,9 @@ private:
     int arg_stride_ = 0;
     std::vector<int> bounds_, next_bounds_;
     bool used_lloyd_ = false;
+    JointNesting joint_;
+    std::array<double, kern::kMaxBits + 1> joint_lambda_{};
+    int joint_seed_bits_ = 0;
 };
 
 }  // namespace ap::quant

@@ -114,6 +114,12 @@ void validate_quantize_options(const QuantizeOptions& o) {
         if (o.seed_bits > o.parent_bits)
             throw Error("seed width " + std::to_string(o.seed_bits) + " is larger than the parent width " +
                         std::to_string(o.parent_bits));
+        if (o.nesting != "greedy" && o.nesting != "joint")
+            throw Error("nesting '" + o.nesting + "' is unknown (use greedy or joint)");
+        if (!(o.seed_slack >= 0 && o.seed_slack <= 10))
+            throw Error("seed slack " + std::to_string(o.seed_slack) + " is outside 0..10");
+        if (o.nesting == "joint" && o.anchor_bits != 0 && o.anchor_bits != o.seed_bits)
+            throw Error("--anchor-bits works with greedy nesting only (joint nesting trades the seed's error itself)");
         if (o.head_min_bits != 0 && (o.head_min_bits < o.seed_bits || o.head_min_bits > o.parent_bits))
             throw Error("head floor " + std::to_string(o.head_min_bits) + " is outside the seed..parent widths " +
                         std::to_string(o.seed_bits) + ".." + std::to_string(o.parent_bits));
@@ -240,6 +246,8 @@ QuantizeResult quantize_model(const QuantizeOptions& o, const std::function<void
         job.lo_bits = lo;
         job.hi_bits = hi;
         job.anchor_bits = o.method == "anyprec" ? o.anchor_bits : 0;
+        job.joint = o.method == "anyprec" && o.nesting == "joint";
+        job.seed_slack = o.seed_slack;
         const int step = int(i) + 1;
         MatrixStats ms;
         auto w = quantize_matrix(job, pool, &ms, [&](int rows_done) {
@@ -284,6 +292,8 @@ QuantizeResult quantize_model(const QuantizeOptions& o, const std::function<void
     c.quant.seed_bits = lo;
     c.quant.anchor_bits = o.method == "anyprec" ? (o.anchor_bits ? o.anchor_bits : o.seed_bits) : lo;
     c.quant.head_min_bits = o.method == "anyprec" ? o.head_min_bits : 0;
+    c.quant.nesting = o.method == "anyprec" ? o.nesting : "";
+    c.quant.seed_slack = o.method == "anyprec" && o.nesting == "joint" ? o.seed_slack : 0.0;
     c.quant.parent_bits = hi;
     c.quant.method = o.method;
     c.quant.sensitivity = calibrate ? "act" : "none";

@@ -34,11 +34,14 @@ std::shared_ptr<ApWeight> quantize_matrix(const MatrixJob& job, ThreadPool& pool
         pool.parallel_for(r1 - r0, 1, [&](int b, int e) {
             quant::RowClusterer rc;
             quant::RowQuant q;
+            quant::JointOptions jopt;
+            jopt.seed_slack = job.seed_slack;
             quant::TableError added;
             MatrixStats local;
             for (int r = r0 + b; r < r0 + e; ++r) {
                 const float* w = job.w + size_t(r) * job.cols;
-                if (job.method == "anyprec") rc.anyprec(w, job.col_sens, job.cols, job.lo_bits, job.hi_bits, q, job.anchor_bits);
+                if (job.method == "anyprec" && job.joint) rc.anyprec_joint(w, job.col_sens, job.cols, job.lo_bits, job.hi_bits, q, jopt);
+                else if (job.method == "anyprec") rc.anyprec(w, job.col_sens, job.cols, job.lo_bits, job.hi_bits, q, job.anchor_bits);
                 else if (job.method == "kmeans") rc.kmeans(w, job.col_sens, job.cols, job.lo_bits, q);
                 else if (job.method == "lloyd") rc.lloyd(w, job.col_sens, job.cols, job.lo_bits, q, uint64_t(r) * 0x9E3779B97F4A7C15ull + 1);
                 else rc.rtn(w, job.cols, job.lo_bits, q);

@@ -6,14 +6,18 @@
 #include "kernels.h"
 #include "pack.h"
 
+#include <array>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
 #include <map>
 #include <random>
+#include <tuple>
 #include <vector>
 
+using ap::quant::JointNesting;
+using ap::quant::JointOptions;
 using ap::quant::RowClusterer;
 using ap::quant::RowQuant;
 
@@ -167,6 +171,12 @@ private slots:
     void packRoundTrip();
     void int8TableError();
     void syntheticRowsTiming();
+    void jointTablesMatchBruteForce();
+    void jointSlackZeroKeepsOptimalSeed();
+    void jointObjectiveNotAboveGreedy();
+    void jointSlackHolds();
+    void jointNestedAndBinned();
+    void jointRowsTiming();
 };
 
 // At every width each cluster is a contiguous value range, ordered by index,
@@ -580,6 +590,211 @@ void TestCluster::syntheticRowsTiming() {
     for (int b = 3; b <= 8; ++b)
         qInfo("  %d-bit: int8 tables add %.3f%% to the weighted squared error", b, 100.0 * sum_added[b] / sum_err[b]);
     QVERIFY(rows / s > 100);
+}
+
+namespace {
+
+// Least weighted error of widths b+1..top below cluster [i, j) of sorted
+// values, by trying every split (empty children included) at every level.
+double brute_subtree(const std::vector<double>& v, const std::vector<double>& m, const std::array<double, 9>& lam,
+                     int b, int top, int i, int j) {
+    if (b == top) return 0;
+    double best = std::numeric_limits<double>::infinity();
+    for (int t = i; t <= j; ++t)
+        best = std::min(best, lam[b + 1] * (range_cost(v, m, i, t) + range_cost(v, m, t, j)) +
+                                  brute_subtree(v, m, lam, b + 1, top, i, t) + brute_subtree(v, m, lam, b + 1, top, t, j));
+    return best;
+}
+
+// Best lambda_seed * E_seed + subtrees over every seed partition (k ranges, empty allowed).
+double brute_joint(const std::vector<double>& v, const std::vector<double>& m, const std::array<double, 9>& lam,
+                   int seed, int top, int k, int from) {
+    const int n = int(v.size());
+    auto cell = [&](int i, int j) { return lam[seed] * range_cost(v, m, i, j) + brute_subtree(v, m, lam, seed, top, i, j); };
+    if (k == 1) return cell(from, n);
+    double best = std::numeric_limits<double>::infinity();
+    for (int t = from; t <= n; ++t) best = std::min(best, cell(from, t) + brute_joint(v, m, lam, seed, top, k - 1, t));
+    return best;
+}
+
+// Weighted objective sum_b lambda_b E_b of a row's tree (exact cluster means).
+double joint_objective(const Row& r, const RowQuant& q, const std::array<double, 9>& lam) {
+    double o = 0;
+    for (int b = q.lo_bits; b <= q.hi_bits; ++b)
+        if (lam[b] > 0) o += lam[b] * partition_cost(r, q, b);
+    return o;
+}
+
+// Gaussian rows, some with a few large outliers (the rows the slack protects).
+std::vector<Row> joint_rows(int count, int n, uint32_t seed) {
+    std::vector<Row> rows = row_set(count, n, seed);
+    std::mt19937 rng(seed + 1);
+    for (size_t r = 0; r < rows.size(); r += 3)
+        for (int o = 0; o < 3 && o < n; ++o) rows[r].w[size_t(rng() % n)] *= 8.f;
+    return rows;
+}
+
+}  // namespace
+
+// The G tables and the seed programme against trying every tree, on tiny rows
+// (8-12 distinct values, seed 3, parent 5, random width weights).
+void TestCluster::jointTablesMatchBruteForce() {
+    std::mt19937 rng(77);
+    std::uniform_real_distribution<double> ud(0.2, 3.0);
+    for (int trial = 0; trial < 12; ++trial) {
+        const int n = 8 + trial % 5;
+        const Row r = random_row(rng, n, false, trial % 2 == 0);
+        std::vector<int> all(n);
+        for (int i = 0; i < n; ++i) all[i] = i;
+        std::vector<double> v, m;
+        distinct(r, all, v, m);
+        const int M = int(v.size());
+        std::vector<double> p0(M + 1), p1(M + 1), p2(M + 1);
+        for (int j = 0; j < M; ++j) {
+            p0[j + 1] = p0[j] + m[j];
+            p1[j + 1] = p1[j] + m[j] * v[j];
+            p2[j + 1] = p2[j] + m[j] * v[j] * v[j];
+        }
+        std::array<double, 9> lam{};
+        for (int b = 3; b <= 5; ++b) lam[b] = ud(rng) * std::pow(4.0, b - 3);
+        std::vector<int> cuts(M + 1);
+        for (int i = 0; i <= M; ++i) cuts[i] = i;
+        JointNesting jn;
+        jn.build(p0.data(), p1.data(), p2.data(), cuts, 3, 5, lam);
+        for (int b = 3; b <= 4; ++b)
+            for (int i = 0; i < M; ++i)
+                for (int j = i + 1; j <= M; ++j)
+                    QVERIFY2(close(jn.subtree(b, i, j), brute_subtree(v, m, lam, b, 5, i, j), 1e-9, 1e-15),
+                             qPrintable(QString("trial %1 G_%2(%3, %4)").arg(trial).arg(b).arg(i).arg(j)));
+        std::vector<int> seed;
+        const double e3 = jn.seed_partition(lam[3], seed);
+        const double got = lam[3] * e3 + jn.subtree_error(seed);
+        QVERIFY2(close(got, brute_joint(v, m, lam, 3, 5, 8, 0), 1e-9, 1e-15), qPrintable(QString("trial %1").arg(trial)));
+    }
+}
+
+// Slack 0 keeps the optimal seed: the seed width's error is greedy's.
+void TestCluster::jointSlackZeroKeepsOptimalSeed() {
+    RowClusterer rc;
+    RowQuant g, j;
+    JointOptions opt;
+    opt.seed_slack = 0;
+    for (const Row& r : joint_rows(12, 200, 31)) {
+        rc.anyprec(r.w.data(), sens(r), 200, 3, 8, g);
+        rc.anyprec_joint(r.w.data(), sens(r), 200, 3, 8, j, opt);
+        QVERIFY(close(partition_cost(r, j, 3), partition_cost(r, g, 3), 1e-12, 1e-18));
+        QCOMPARE(rc.last_joint_lambda()[3], 0.0);
+    }
+}
+
+// The joint tree minimises the weighted objective; greedy's tree is one of the
+// trees it considers (its seed is within the slack), so it can never be better.
+void TestCluster::jointObjectiveNotAboveGreedy() {
+    RowClusterer rc;
+    RowQuant g, j;
+    int strictly_better = 0, rows = 0;
+    for (double slack : {0.0, 0.02, 0.1}) {
+        JointOptions opt;
+        opt.seed_slack = slack;
+        for (const Row& r : joint_rows(10, 160, 41)) {
+            rc.anyprec(r.w.data(), sens(r), 160, 3, 8, g);
+            rc.anyprec_joint(r.w.data(), sens(r), 160, 3, 8, j, opt);
+            const auto lam = rc.last_joint_lambda();
+            const double oj = joint_objective(r, j, lam), og = joint_objective(r, g, lam);
+            QVERIFY2(oj <= og * (1 + 1e-9), qPrintable(QString("slack %1: joint %2 > greedy %3").arg(slack).arg(oj).arg(og)));
+            strictly_better += oj < og * (1 - 1e-6);
+            ++rows;
+        }
+    }
+    QVERIFY2(strictly_better > rows / 2, qPrintable(QString("only %1 of %2 rows improved").arg(strictly_better).arg(rows)));
+}
+
+// The seed width's error stays within the slack of the optimal seed's, and the
+// next width gains on average.
+void TestCluster::jointSlackHolds() {
+    RowClusterer rc;
+    RowQuant g, j;
+    for (double slack : {0.005, 0.02, 0.1}) {
+        JointOptions opt;
+        opt.seed_slack = slack;
+        double sum_g4 = 0, sum_j4 = 0;
+        for (const Row& r : joint_rows(12, 576, 51)) {
+            rc.anyprec(r.w.data(), sens(r), 576, 3, 8, g);
+            rc.anyprec_joint(r.w.data(), sens(r), 576, 3, 8, j, opt);
+            const double e3g = partition_cost(r, g, 3), e3j = partition_cost(r, j, 3);
+            QVERIFY2(e3j <= e3g * (1 + slack) * (1 + 1e-9), qPrintable(QString("slack %1: %2 vs %3").arg(slack).arg(e3j).arg(e3g)));
+            sum_g4 += partition_cost(r, g, 4) / e3g;
+            sum_j4 += partition_cost(r, j, 4) / e3g;
+        }
+        QVERIFY2(sum_j4 < sum_g4, qPrintable(QString("slack %1: 4-bit %2 vs greedy %3").arg(slack).arg(sum_j4).arg(sum_g4)));
+    }
+}
+
+// Nesting holds for joint rows of every length, binned or not: clusters are
+// ordered contiguous ranges and the b-bit index is the parent index shifted.
+void TestCluster::jointNestedAndBinned() {
+    RowClusterer rc;
+    RowQuant q;
+    for (int max_points : {1024, 40}) {
+        JointOptions opt;
+        opt.max_points = max_points;
+        for (auto [seed, parent, top] : {std::tuple{3, 8, 0}, {2, 4, 0}, {3, 8, 5}, {3, 3, 0}}) {
+            opt.top_bits = top;
+            for (int n : {1, 5, 9, 33, 300}) {
+                for (const Row& r : joint_rows(3, n, 200 + n)) {
+                    rc.anyprec_joint(r.w.data(), sens(r), n, seed, parent, q, opt);
+                    QCOMPARE(int(q.index.size()), n);
+                    for (int b = seed; b <= parent; ++b) {
+                        QCOMPARE(int(q.table[b].size()), 1 << b);
+                        float prev_max = -std::numeric_limits<float>::infinity();
+                        for (const auto& c : clusters_at(q, b)) {
+                            if (c.empty()) continue;
+                            float lo = r.w[c[0]], hi = lo;
+                            for (int i : c) { lo = std::min(lo, r.w[i]); hi = std::max(hi, r.w[i]); }
+                            QVERIFY(lo > prev_max);
+                            prev_max = hi;
+                        }
+                        // Tables are the clusters' weighted means (shared by nested clusters).
+                        const auto cl = clusters_at(q, b);
+                        for (size_t c = 0; c < cl.size(); ++c) {
+                            if (cl[c].empty()) continue;
+                            double s0 = 0, s1 = 0;
+                            for (int i : cl[c]) { s0 += sw(r, i); s1 += sw(r, i) * r.w[i]; }
+                            QVERIFY(close(q.table[b][c], s1 / s0, 1e-5, 1e-8));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+// Speed on 576-wide rows, Q4_1-like (at most 288 distinct values) and
+// Q8_0-like (all distinct), with the average error ratios against greedy
+// (reported; the check catches only a pathological slowdown).
+void TestCluster::jointRowsTiming() {
+    const int cols = 576, rows = 200;
+    auto set = joint_rows(rows, cols, 4321);
+    RowClusterer rc;
+    RowQuant g, j;
+    JointOptions opt;
+    if (const char* e = getenv("JT_TOP")) opt.top_bits = atoi(e);
+    if (const char* e = getenv("JT_POINTS")) opt.max_points = atoi(e);
+    if (const char* e = getenv("JT_SLACK")) opt.seed_slack = atof(e);
+    double ratio[2][9] = {}, t_joint[2] = {};
+    for (int r = 0; r < rows; ++r) {
+        const int grid = r % 2 == 0;  // row_set's grid rows
+        rc.anyprec(set[r].w.data(), sens(set[r]), cols, 3, 8, g);
+        const auto t0 = std::chrono::steady_clock::now();
+        rc.anyprec_joint(set[r].w.data(), sens(set[r]), cols, 3, 8, j, opt);
+        t_joint[grid] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        for (int b = 3; b <= 8; ++b) ratio[grid][b] += partition_cost(set[r], j, b) / partition_cost(set[r], g, b) / (rows / 2);
+    }
+    for (int grid : {1, 0})
+        qInfo("joint %s rows, 1 thread: %.0f rows/s; error vs greedy 3..8: %.3f %.3f %.3f %.3f %.3f %.3f",
+              grid ? "Q4_1-like" : "all-distinct", rows / 2 / t_joint[grid], ratio[grid][3], ratio[grid][4],
+              ratio[grid][5], ratio[grid][6], ratio[grid][7], ratio[grid][8]);
+    QVERIFY(rows / (t_joint[0] + t_joint[1]) > 20);
 }
 
 QTEST_GUILESS_MAIN(TestCluster)

@@ -95,6 +95,7 @@ private slots:
     void tiedEmbeddingQuantizedOnce();
     void keepEmbeddingsDense();
     void baselines();
+    void greedyNestingRecorded();
     void defaultPaths();
 };
 
@@ -141,6 +142,16 @@ void TestQuantize::rejectsBadOptions() {
     o = opts("bad.safetensors");
     o.output = gguf_;
     expect_error([&] { ap::validate_quantize_options(o); }, {gguf_});
+    o = opts("bad.safetensors");
+    o.nesting = "optimal";
+    expect_error([&] { ap::validate_quantize_options(o); }, {"nesting 'optimal'"});
+    o = opts("bad.safetensors");
+    o.seed_slack = -0.01;
+    expect_error([&] { ap::validate_quantize_options(o); }, {"seed slack"});
+    o = opts("bad.safetensors");
+    o.nesting = "joint";
+    o.anchor_bits = 4;
+    expect_error([&] { ap::validate_quantize_options(o); }, {"--anchor-bits", "greedy"});
     QVERIFY(!fs::exists(dir_ + "/bad.safetensors"));
     ap::validate_quantize_options(opts("fine.safetensors"));  // the good case passes
 }
@@ -244,6 +255,8 @@ void TestQuantize::endToEndServesEveryWidth() {
     QVERIFY(q->any_precision());
     QCOMPARE(q->widths(), (std::vector<int>{3, 4, 5, 6, 7, 8}));
     QCOMPARE(q->quant.method, std::string("anyprec"));
+    QCOMPARE(q->quant.nesting, o.nesting);
+    QCOMPARE(q->quant.seed_slack, o.nesting == "joint" ? o.seed_slack : 0.0);
     QCOMPARE(q->quant.sensitivity, std::string("act"));
     QCOMPARE(q->quant.source_file, std::string("tiny.gguf"));
     QCOMPARE(q->quant.source_sha256, sha256_qt(gguf_));
@@ -337,6 +350,26 @@ void TestQuantize::baselines() {
         qInfo("%s 4-bit: relative logit error %.4f", method, e);
         QVERIFY2(e < 0.5, qPrintable(QString("%1: %2").arg(method).arg(e)));
     }
+}
+
+// The nesting choice is provenance: recorded, and the two choices differ.
+void TestQuantize::greedyNestingRecorded() {
+    auto o = opts("tiny-greedy.safetensors");
+    o.nesting = "greedy";
+    const auto rg = ap::quantize_model(o);
+    auto q = ap::load_model(o.output);
+    QCOMPARE(q->quant.nesting, std::string("greedy"));
+    QCOMPARE(q->quant.seed_slack, 0.0);
+    auto oj = opts("tiny-joint.safetensors");
+    oj.nesting = "joint";
+    oj.seed_slack = 0.05;
+    const auto rj = ap::quantize_model(oj);
+    q = ap::load_model(oj.output);
+    QCOMPARE(q->quant.nesting, std::string("joint"));
+    QCOMPARE(q->quant.seed_slack, 0.05);
+    // Joint trades at most the slack of seed error (summed over rows) for less at 4 bits.
+    QVERIFY(rj.weighted_error[3] <= rg.weighted_error[3] * 1.05 * (1 + 1e-6));
+    QVERIFY(rj.weighted_error[4] < rg.weighted_error[4]);
 }
 
 void TestQuantize::defaultPaths() {

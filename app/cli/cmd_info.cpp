@@ -38,6 +38,10 @@ int cmd_info(int argc, char** argv, int first) {
         std::printf("any-precision: %s, widths %d..%d (optimal at %d), sensitivity %s, calibrated on %s (%d tokens)\n",
                     q.method.c_str(), q.seed_bits, q.parent_bits, q.anchor_bits, q.sensitivity.c_str(), q.calib_file.c_str(),
                     q.calib_tokens);
+        if (q.nesting == "joint")
+            std::printf("nesting:       joint (seed error at most %.3g%% above the optimal seed's)\n", 100 * q.seed_slack);
+        else if (!q.nesting.empty())
+            std::printf("nesting:       %s\n", q.nesting.c_str());
         std::printf("source:        %s (sha256 %s)\n", q.source_file.c_str(), q.source_sha256.substr(0, 16).c_str());
         std::printf("weights:       planes %s + tables %s + dense %s = %s\n", human_bytes(r.plane_bytes).c_str(),
                     human_bytes(r.table_bytes).c_str(), human_bytes(r.dense_bytes).c_str(),

@@ -21,6 +21,8 @@ int cmd_quantize(int argc, char** argv, int first) {
         {"--parent-bits", "", true, "parent width (anyprec)", "8"},
         {"--anchor-bits", "", true, "width clustered optimally; lower widths merge, higher split (anyprec)", "seed width"},
         {"--head-min-bits", "", true, "serve the embedding/head at no less than this width by default (anyprec)", "0 = the served width"},
+        {"--nesting", "", true, "greedy (optimal seed, best split per extra bit) | joint (seed and splits chosen together for all widths) (anyprec)", "joint"},
+        {"--seed-slack", "", true, "joint nesting: seed-width error at most this fraction above the optimal seed's, e.g. 0.01 = 1%", "0.02"},
         {"--bits", "", true, "the one width of an rtn / kmeans / lloyd baseline", "4"},
         {"--calib", "", true, "calibration text", "Sherlock Holmes from set-up"},
         {"--calib-tokens", "", true, "calibration tokens", "16384"},
@@ -43,6 +45,8 @@ int cmd_quantize(int argc, char** argv, int first) {
     o.parent_bits = int(a.integer("--parent-bits", o.parent_bits, ap::kern::kMinBits, ap::kern::kMaxBits));
     o.anchor_bits = int(a.integer("--anchor-bits", 0, 0, ap::kern::kMaxBits));
     o.head_min_bits = int(a.integer("--head-min-bits", 0, 0, ap::kern::kMaxBits));
+    o.nesting = a.str("--nesting", o.nesting);
+    o.seed_slack = a.number("--seed-slack", o.seed_slack);
     o.bits = int(a.integer("--bits", o.bits, ap::kern::kMinBits, ap::kern::kMaxBits));
     o.calib_path = a.str("--calib", "");
     o.calib_tokens = int(a.integer("--calib-tokens", o.calib_tokens, 1, INT_MAX));
@@ -70,6 +74,12 @@ int cmd_quantize(int argc, char** argv, int first) {
         return 130;
     }
     std::fprintf(stderr, "wrote %s (%s) in %.1f s\n", r.output.c_str(), human_bytes(r.bytes).c_str(), r.seconds);
+    // Sensitivity-weighted squared error per width, summed over matrices: the
+    // quantity the clustering trades between widths (lower is better).
+    std::string errs;
+    for (int b = 0; b <= ap::kern::kMaxBits; ++b)
+        if (r.weighted_error[b] > 0) errs += " " + std::to_string(b) + ":" + std::to_string(r.weighted_error[b]);
+    if (!errs.empty()) std::fprintf(stderr, "weighted squared error by width:%s\n", errs.c_str());
     return 0;
 }
 

@@ -44,6 +44,7 @@ std::string utc_now() {
 json quant_to_json(const QuantInfo& q, const std::string& created) {
     return json{{"seed_bits", q.seed_bits},         {"parent_bits", q.parent_bits}, {"anchor_bits", q.anchor_bits},
                 {"head_min_bits", q.head_min_bits},
+                {"nesting", q.nesting},             {"seed_slack", q.seed_slack},
                 {"method", q.method},               {"sensitivity", q.sensitivity},
                 {"source_file", q.source_file},     {"source_sha256", q.source_sha256},
                 {"calib_file", q.calib_file},       {"calib_sha256", q.calib_sha256},
@@ -84,6 +85,13 @@ QuantInfo quant_from_json(const json& j, const std::string& path, std::string* c
     q.parent_bits = need_field<int>(j, "parent_bits", path);
     q.anchor_bits = j.value("anchor_bits", q.seed_bits);  // absent in files from before the option
     if (j.contains("head_min_bits")) q.head_min_bits = need_field<int>(j, "head_min_bits", path);
+    // Absent in files from before joint nesting: those were nested greedily.
+    if (j.contains("nesting")) q.nesting = need_field<std::string>(j, "nesting", path);
+    else if (q.method == "anyprec") q.nesting = "greedy";
+    if (j.contains("seed_slack")) {
+        if (!j["seed_slack"].is_number()) throw file_error(path, "quantization field \"seed_slack\" is not a number");
+        q.seed_slack = j["seed_slack"].get<double>();
+    }
     q.method = need_field<std::string>(j, "method", path);
     q.sensitivity = need_field<std::string>(j, "sensitivity", path);
     q.source_file = need_field<std::string>(j, "source_file", path);
