@@ -1,6 +1,7 @@
 // Per-row clustering of weights into nested centroid tables (ANYPREC.md §2):
 // optimal weighted 1-D k-means seed, split-in-two upscaling to the parent
-// width, plus the round-to-nearest and independent k-means baselines.
+// width (greedy), or seed and splits chosen together (joint, joint_nesting.h),
+// plus the round-to-nearest and independent k-means baselines.
 #pragma once
 #include "ap_matrix.h"
 #include "joint_nesting.h"
@@ -34,7 +35,7 @@ constexpr double kMaxExactKmeansWork = double(1 << 26);  // about 0.2 s of one c
 struct JointOptions {
     // The seed width's error may exceed the optimal seed's by this fraction
     // (0 = the optimal seed, with the joint tree below it).
-    double seed_slack = 0.02;
+    double seed_slack = 0.01;
     // Rows with more distinct values are cut only at this many positions,
     // chosen by merging neighbours (joint_cuts), plus the optimal seed's cuts:
     // the tables cost O(points^2). On 576-wide Gaussian rows 192 points lose

@@ -17,7 +17,7 @@ struct QuantizeOptions {
     int anchor_bits = 0;            // anyprec: width clustered optimally, merged below / split above (0 = seed)
     int head_min_bits = 0;          // anyprec: default floor of the embedding/head width when served (0 = none)
     std::string nesting = "joint";  // anyprec: "greedy" (optimal seed, best splits) or "joint" (seed and tree together)
-    double seed_slack = 0.02;       // anyprec joint: seed-width error at most this fraction above the optimal seed's
+    double seed_slack = 0.01;       // anyprec joint: seed-width error at most this fraction above the optimal seed's
     int bits = 4;                   // rtn / kmeans: the single width
     std::string calib_path;         // calibration text ("" = default Sherlock text from the cache)
     int calib_tokens = 16384;

@@ -20,7 +20,7 @@ struct MatrixJob {
     int lo_bits = 3, hi_bits = 8;     // seed..parent, or bits..bits for the baselines
     int anchor_bits = 0;              // anyprec: the width clustered optimally (0 = seed)
     bool joint = false;               // anyprec: joint nesting (cluster.h JointOptions)
-    double seed_slack = 0.02;         // anyprec joint: allowed seed-width error above the optimal seed's
+    double seed_slack = 0.01;         // anyprec joint: allowed seed-width error above the optimal seed's
 };
 
 // Sensitivity-weighted squared error summed over rows, per width: with the

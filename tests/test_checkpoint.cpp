@@ -48,6 +48,8 @@ ap::CheckpointContents make_contents(int seed, int parent) {
     c.quant.seed_bits = seed;
     c.quant.parent_bits = parent;
     c.quant.method = "anyprec";
+    c.quant.nesting = "joint";
+    c.quant.seed_slack = 0.005;
     c.quant.sensitivity = "act";
     c.quant.source_file = "tiny.gguf";
     c.quant.source_sha256 = std::string(64, 'a');
@@ -162,6 +164,8 @@ void TestCheckpoint::roundTrip() {
     QCOMPARE(b.quant.seed_bits, seed);
     QCOMPARE(b.quant.parent_bits, parent);
     QCOMPARE(b.quant.method, a.quant.method);
+    QCOMPARE(b.quant.nesting, a.quant.nesting);
+    QCOMPARE(b.quant.seed_slack, a.quant.seed_slack);
     QCOMPARE(b.quant.sensitivity, a.quant.sensitivity);
     QCOMPARE(b.quant.source_file, a.quant.source_file);
     QCOMPARE(b.quant.source_sha256, a.quant.source_sha256);
