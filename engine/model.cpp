@@ -215,9 +215,10 @@ double bits_per_weight(const Model& m, int bits) {
     bits = m.resolve_bits(bits);
     if (bits == 0) return 0;
     uint64_t bytes = 0, weights = 0;
+    // Matrices left unquantized (--keep-embeddings) count at the size they are served in,
+    // so a dense head is not free in the comparison.
     for_each_linear(m, [&](const Linear& l) {
-        if (!l.quantized()) return;
-        bytes += kern::ap_bytes_read(l.ap->view(), m.width_of(l, bits));
+        bytes += l.quantized() ? kern::ap_bytes_read(l.ap->view(), m.width_of(l, bits)) : l.dense_bytes();
         weights += uint64_t(l.rows) * l.cols;
     });
     return weights ? 8.0 * bytes / weights : 0;

@@ -163,7 +163,8 @@ struct MemoryReport {
 MemoryReport weight_memory(const Model& m);
 // Weight bytes read per token at a width (planes + tables + dense, incl. head).
 uint64_t bytes_per_token(const Model& m, int bits);
-// Bits per weight of the quantized matrices at a width, tables included (0 for dense).
+// Bits per weight of the weight matrices at a width, tables included; matrices left
+// unquantized count at their in-memory size (0 for a model with no any-precision matrix).
 double bits_per_weight(const Model& m, int bits);
 
 }  // namespace ap

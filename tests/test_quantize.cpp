@@ -332,6 +332,19 @@ void TestQuantize::keepEmbeddingsDense() {
     auto q = ap::load_model(o.output);
     QVERIFY(!q->embed.quantized());
     QVERIFY(q->layers[0].wq.quantized());
+    // The dense embedding/head counts in bits per weight at its served size, not as free.
+    uint64_t bytes = 0, weights = 0;
+    auto add = [&](const ap::Linear& l) {
+        bytes += l.quantized() ? ap::kern::ap_bytes_read(l.ap->view(), q->width_of(l, 3)) : l.dense_bytes();
+        weights += uint64_t(l.rows) * l.cols;
+    };
+    add(q->embed);
+    if (!q->cfg.tied_embeddings) add(q->head);
+    for (const auto& L : q->layers)
+        for (const ap::Linear* l : L.projections()) add(*l);
+    QVERIFY(q->embed.dense_bytes() > 0);
+    QCOMPARE(ap::bits_per_weight(*q, 3), 8.0 * double(bytes) / double(weights));
+    QVERIFY(ap::bits_per_weight(*q, 3) > 3.5);  // the fp32 embedding/head is not free
 }
 
 void TestQuantize::baselines() {
