@@ -16,7 +16,7 @@ struct QuantizeOptions {
     int seed_bits = 3, parent_bits = 8;  // anyprec
     int anchor_bits = 0;            // anyprec: width clustered optimally, merged below / split above (0 = seed)
     int head_min_bits = 0;          // anyprec: default floor of the embedding/head width when served (0 = none)
-    std::string nesting = "joint";  // anyprec: "greedy" (optimal seed, best splits) or "joint" (seed and tree together)
+    std::string nesting = "greedy";  // anyprec: "greedy" (optimal seed, best splits) or "joint" (seed and tree together; see README)
     double seed_slack = 0.01;       // anyprec joint: seed-width error at most this fraction above the optimal seed's
     int bits = 4;                   // rtn / kmeans: the single width
     std::string calib_path;         // calibration text ("" = default Sherlock text from the cache)

@@ -21,7 +21,7 @@ int cmd_quantize(int argc, char** argv, int first) {
         {"--parent-bits", "", true, "parent width (anyprec)", "8"},
         {"--anchor-bits", "", true, "width clustered optimally; lower widths merge, higher split (anyprec)", "seed width"},
         {"--head-min-bits", "", true, "serve the embedding/head at no less than this width by default (anyprec)", "0 = the served width"},
-        {"--nesting", "", true, "greedy (optimal seed, best split per extra bit) | joint (seed and splits up to 5 bits chosen together, best splits above) (anyprec)", "joint"},
+        {"--nesting", "", true, "greedy (optimal seed, best split per extra bit) | joint (seed and splits up to 5 bits chosen together, best splits above) (anyprec)", "greedy"},
         {"--seed-slack", "", true, "joint nesting: seed-width error at most this fraction above the optimal seed's, e.g. 0.01 = 1%", "0.01"},
         {"--bits", "", true, "the one width of an rtn / kmeans / lloyd baseline", "4"},
         {"--calib", "", true, "calibration text", "Sherlock Holmes from set-up"},
