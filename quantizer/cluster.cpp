@@ -2,6 +2,7 @@
 // prefix sums of s, s*v and s*v^2, so a contiguous range's weighted mean and
 // squared error cost O(1) whatever the number of weights it holds.
 #include "cluster.h"
+#include "monotone_layer.h"
 
 #include <algorithm>
 #include <queue>
@@ -82,36 +83,6 @@ inline double RowClusterer::mean(int a, int b) const {
     return (p1_[b] - p1_[a]) / (p0_[b] - p0_[a]);
 }
 
-// Layer j of the programme over the allowed cut positions pos_[0..B]:
-// cur_[i] = min over t of prev_[t] + cost(pos_[t], pos_[i]). The best t never
-// decreases with i (the 1-D k-means cost obeys the quadrangle inequality), so
-// the middle i's argmin bounds both halves.
-void RowClusterer::dc_layer(int j, int ilo, int ihi, int tlo, int thi) {
-    while (ilo <= ihi) {
-        const int mid = ilo + (ihi - ilo) / 2;
-        double best = std::numeric_limits<double>::infinity();
-        int bt = tlo;
-        const int tend = std::min(thi, mid - 1);
-        const int pm = pos_[mid];
-        for (int t = tlo; t <= tend; ++t) {
-            const double v = prev_[t] + cost(pos_[t], pm);
-            if (v < best) { best = v; bt = t; }
-        }
-        cur_[mid] = best;
-        arg_[size_t(j) * arg_stride_ + mid] = bt;
-        // Recurse into the smaller half, loop on the other to bound the stack.
-        if (mid - ilo < ihi - mid) {
-            dc_layer(j, ilo, mid - 1, tlo, bt);
-            ilo = mid + 1;
-            tlo = bt;
-        } else {
-            dc_layer(j, mid + 1, ihi, bt, thi);
-            ihi = mid - 1;
-            thi = bt;
-        }
-    }
-}
-
 void RowClusterer::optimal_partition(int k, int n_cuts) {
     const int m = m_;
     bounds_.assign(k + 1, m);
@@ -134,7 +105,9 @@ void RowClusterer::optimal_partition(int k, int n_cuts) {
     cur_.assign(B + 1, 0.0);
     for (int i = 1; i <= 1 + slack; ++i) prev_[i] = cost(0, pos_[i]);
     for (int j = 2; j <= k; ++j) {
-        dc_layer(j, j, j + slack, j - 1, j - 1 + slack);
+        // Cut positions are pos_[0..B]; the cell is the cluster between two of them.
+        monotone_layer(prev_.data(), cur_.data(), arg_.data() + size_t(j) * arg_stride_, j, j + slack, j - 1,
+                       j - 1 + slack, [&](int t, int i) { return cost(pos_[t], pos_[i]); });
         std::swap(prev_, cur_);
     }
     int i = B;

@@ -104,7 +104,6 @@ private:
     // (n_cuts > 0: cutting only at n_cuts evenly spaced positions): fills
     // bounds_ (k + 1 edges) by a dynamic programme with divide and conquer.
     void optimal_partition(int k, int n_cuts);
-    void dc_layer(int j, int ilo, int ihi, int tlo, int thi);
     void lloyd_refine(int k);
     // Best split point of values [a, e) into two ranges (e when e - a < 2).
     int best_split(int a, int e) const;

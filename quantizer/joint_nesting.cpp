@@ -1,6 +1,7 @@
 // Joint nesting tables (see joint_nesting.h). Everything is indexed by cut
 // points 0..P-1; interval [i, j) holds the distinct values cuts[i]..cuts[j]-1.
 #include "joint_nesting.h"
+#include "monotone_layer.h"
 
 #include <algorithm>
 #include <cassert>
@@ -85,32 +86,6 @@ double JointNesting::subtree(int b, int i, int j) const {
     return H_[b][idx(i, j)] - lambda_[b] * C_[idx(i, j)];
 }
 
-// Layer `layer` of the seed programme: cur_[i] = min over t of prev_[t] +
-// cell(t, i); argmins are monotone because the cell cost is Monge.
-void JointNesting::dc_layer(int layer, int ilo, int ihi, int tlo, int thi) {
-    while (ilo <= ihi) {
-        const int mid = ilo + (ihi - ilo) / 2;
-        double best = kInf;
-        int bt = tlo;
-        const int tend = std::min(thi, mid - 1);
-        for (int t = tlo; t <= tend; ++t) {
-            const double v = prev_[t] + cell(t, mid);
-            if (v < best) { best = v; bt = t; }
-        }
-        cur_[mid] = best;
-        arg_[size_t(layer) * P_ + mid] = bt;
-        if (mid - ilo < ihi - mid) {
-            dc_layer(layer, ilo, mid - 1, tlo, bt);
-            ilo = mid + 1;
-            tlo = bt;
-        } else {
-            dc_layer(layer, mid + 1, ihi, bt, thi);
-            ihi = mid - 1;
-            thi = bt;
-        }
-    }
-}
-
 double JointNesting::seed_partition(double lambda_seed, std::vector<int>& seed) {
     const int k = 1 << seed_, B = P_ - 1;
     assert(B >= k);
@@ -123,7 +98,8 @@ double JointNesting::seed_partition(double lambda_seed, std::vector<int>& seed) 
     cur_.assign(P_, kInf);
     for (int i = 1; i <= 1 + slack; ++i) prev_[i] = cell(0, i);
     for (int j = 2; j <= k; ++j) {
-        dc_layer(j, j, j + slack, j - 1, j - 1 + slack);
+        monotone_layer(prev_.data(), cur_.data(), arg_.data() + size_t(j) * P_, j, j + slack, j - 1, j - 1 + slack,
+                       [&](int t, int i) { return cell(t, i); });  // Monge: lambda * c + G
         std::swap(prev_, cur_);
     }
     seed.assign(k + 1, 0);

@@ -54,7 +54,6 @@ private:
     std::size_t idx(int i, int j) const { return std::size_t(i) * P_ + j; }
     // G_b and its split points from H_{b+1}; writes H_b (b > seed) or G_seed.
     void split_table(int b);
-    void dc_layer(int layer, int ilo, int ihi, int tlo, int thi);
 
     const double *p0_ = nullptr, *p1_ = nullptr, *p2_ = nullptr;
     std::vector<int> cuts_;
