@@ -198,7 +198,7 @@ void Generator::speculative_round(int bits, int k) {
                   round_s / double(out.size())))
             break;
     if (req_.adaptive_k) {
-        if (accepted == drafted && drafted == k_) k_ = std::min(kMaxDraft, k_ + 2);
+        if (accepted == drafted && drafted == k_) k_ = std::min(kMaxDraft, k_ + 1);
         else if (accepted < drafted) k_ = std::max(1, k_ - 1);
     }
 }
