@@ -72,11 +72,7 @@ void RowClusterer::prepare(const float* w, const float* s, int n) {
 
 // Weighted squared error of distinct values [a, b) around their weighted mean.
 inline double RowClusterer::cost(int a, int b) const {
-    const double s0 = p0_[b] - p0_[a];
-    if (b - a < 2 || s0 <= 0) return 0.0;
-    const double s1 = p1_[b] - p1_[a];
-    const double c = (p2_[b] - p2_[a]) - s1 * s1 / s0;
-    return c > 0 ? c : 0.0;
+    return range_sq_error(p0_.data(), p1_.data(), p2_.data(), a, b);
 }
 
 inline double RowClusterer::mean(int a, int b) const {
@@ -219,16 +215,18 @@ int RowClusterer::best_split(int a, int e) const {
     return split;
 }
 
+void RowClusterer::split_all(const std::vector<int>& cur, std::vector<int>& next) const {
+    next.assign(2 * cur.size() - 1, 0);
+    for (size_t c = 0; c + 1 < cur.size(); ++c) {
+        next[2 * c] = cur[c];
+        next[2 * c + 1] = best_split(cur[c], cur[c + 1]);
+        next[2 * c + 2] = cur[c + 1];
+    }
+}
+
 void RowClusterer::split_up(RowQuant& out, int from, int to) {
     for (int b = from; b < to; ++b) {
-        const int K = 1 << b;
-        next_bounds_.assign(2 * K + 1, 0);
-        for (int c = 0; c < K; ++c) {
-            const int a = bounds_[c], e = bounds_[c + 1];
-            next_bounds_[2 * c] = a;
-            next_bounds_[2 * c + 1] = best_split(a, e);
-            next_bounds_[2 * c + 2] = e;
-        }
+        split_all(bounds_, next_bounds_);
         std::swap(bounds_, next_bounds_);
         fill_width(out, b + 1, &out.table[b]);
     }
@@ -240,12 +238,7 @@ std::array<double, kern::kMaxBits + 1> RowClusterer::greedy_errors(int from, int
     for (int b = from;; ++b) {
         for (size_t c = 0; c + 1 < cur.size(); ++c) e[b] += cost(cur[c], cur[c + 1]);
         if (b == to) return e;
-        next.assign(2 * cur.size() - 1, 0);
-        for (size_t c = 0; c + 1 < cur.size(); ++c) {
-            next[2 * c] = cur[c];
-            next[2 * c + 1] = best_split(cur[c], cur[c + 1]);
-            next[2 * c + 2] = cur[c + 1];
-        }
+        split_all(cur, next);
         std::swap(cur, next);
     }
 }
@@ -293,10 +286,10 @@ std::vector<int> RowClusterer::joint_cuts(int max_points, const std::vector<int>
 // [2^kLo, 2^kHi] (geometric bisection) whose seed error is within the slack;
 // a smaller weight leaves more room for the other widths. When even 2^kHi
 // breaks the slack (or slack is 0) the optimal seed `exact` is kept.
-std::vector<int> RowClusterer::joint_seed(const std::vector<int>& exact, double e_opt, double slack) {
+std::vector<int> RowClusterer::joint_seed(const std::vector<int>& exact, double e_opt, double slack, int seed_bits) {
     constexpr double kLo = -2, kHi = 12;
     constexpr int kSteps = 5;  // mult within a factor 2^(14/32) of the smallest feasible
-    joint_lambda_[joint_seed_bits_] = 0;
+    joint_lambda_[seed_bits] = 0;
     if (!(slack > 0) || !(e_opt > 0)) return exact;
     const double target = e_opt * (1 + slack);
     std::vector<int> seed;
@@ -310,7 +303,7 @@ std::vector<int> RowClusterer::joint_seed(const std::vector<int>& exact, double 
         if (feasible(mid)) { hi = mid; best = seed; }
         else lo = mid;
     }
-    joint_lambda_[joint_seed_bits_] = std::exp2(hi) / e_opt;
+    joint_lambda_[seed_bits] = std::exp2(hi) / e_opt;
     return best;
 }
 
@@ -341,8 +334,7 @@ void RowClusterer::anyprec_joint(const float* w, const float* s, int n, int seed
     std::vector<int> exact_idx(exact.size());
     for (size_t c = 0; c < exact.size(); ++c)
         exact_idx[c] = int(std::lower_bound(cuts.begin(), cuts.end(), exact[c]) - cuts.begin());
-    joint_seed_bits_ = seed_bits;
-    const std::vector<int> seed = joint_seed(exact_idx, e[seed_bits], opt.seed_slack);
+    const std::vector<int> seed = joint_seed(exact_idx, e[seed_bits], opt.seed_slack, seed_bits);
     std::array<std::vector<int>, 9> tree;
     joint_.expand(seed, tree);
     for (int b = seed_bits; b <= top; ++b) {

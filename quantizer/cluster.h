@@ -107,12 +107,14 @@ private:
     void lloyd_refine(int k);
     // Best split point of values [a, e) into two ranges (e when e - a < 2).
     int best_split(int a, int e) const;
+    // Every range [cur[c], cur[c+1]) split at its best point: next has 2x the ranges.
+    void split_all(const std::vector<int>& cur, std::vector<int>& next) const;
     // Splits every cluster of bounds_ (2^from ranges) at its best point up to `to` bits.
     void split_up(RowQuant& out, int from, int to);
     // Errors E_b of the greedy tree grown from bounds_, for b = from..to.
     std::array<double, kern::kMaxBits + 1> greedy_errors(int from, int to) const;
     std::vector<int> joint_cuts(int max_points, const std::vector<int>& seed) const;
-    std::vector<int> joint_seed(const std::vector<int>& exact, double e_opt, double slack);
+    std::vector<int> joint_seed(const std::vector<int>& exact, double e_opt, double slack, int seed_bits);
     // Writes tables/masses for width `bits` from bounds_ (2^bits ranges), with
     // empty ranges taking `inherit[c]` (or their lower neighbour's value).
     void fill_width(RowQuant& out, int bits, const std::vector<float>* inherit);
@@ -134,7 +136,6 @@ private:
     bool used_lloyd_ = false;
     JointNesting joint_;
     std::array<double, kern::kMaxBits + 1> joint_lambda_{};
-    int joint_seed_bits_ = 0;
 };
 
 }  // namespace ap::quant

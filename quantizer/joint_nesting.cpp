@@ -15,11 +15,7 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // Same formula as RowClusterer::cost (weighted squared error around the mean).
 double JointNesting::range_cost(int a, int b) const {
-    const double s0 = p0_[b] - p0_[a];
-    if (b - a < 2 || s0 <= 0) return 0.0;
-    const double s1 = p1_[b] - p1_[a];
-    const double c = (p2_[b] - p2_[a]) - s1 * s1 / s0;
-    return c > 0 ? c : 0.0;
+    return range_sq_error(p0_, p1_, p2_, a, b);
 }
 
 void JointNesting::build(const double* p0, const double* p1, const double* p2, const std::vector<int>& cuts,

@@ -46,7 +46,6 @@ public:
     // (not cut indices) for b = seed..top; children of cluster c are 2c, 2c+1.
     void expand(const std::vector<int>& seed, std::array<std::vector<int>, 9>& bounds) const;
 
-    int points() const { return P_; }
 
 private:
     double range_cost(int a, int b) const;  // on value positions

@@ -1,10 +1,20 @@
-// One layer of a contiguous-partition programme, shared by the optimal seed
+// Pieces of the contiguous-partition programmes shared by the optimal seed
 // (cluster.cpp) and the joint seed (joint_nesting.cpp).
 #pragma once
 #include <algorithm>
 #include <limits>
 
 namespace ap::quant {
+
+// Weighted squared error of values [a, b) about their weighted mean, from
+// prefix sums of s, s*v and s*v^2: O(1) whatever the range holds.
+inline double range_sq_error(const double* p0, const double* p1, const double* p2, int a, int b) {
+    const double s0 = p0[b] - p0[a];
+    if (b - a < 2 || s0 <= 0) return 0.0;
+    const double s1 = p1[b] - p1[a];
+    const double c = (p2[b] - p2[a]) - s1 * s1 / s0;
+    return c > 0 ? c : 0.0;
+}
 
 // cur[i] = min over t in [tlo, min(thi, i - 1)] of prev[t] + cell(t, i) for i
 // in [ilo, ihi], and arg[i] = the best t. The best t never decreases with i

@@ -72,6 +72,19 @@ std::vector<std::vector<int>> clusters_at(const RowQuant& q, int bits) {
     return cl;
 }
 
+// The b-bit clusters are contiguous value ranges, in index order, disjoint.
+bool ranges_ordered(const Row& r, const RowQuant& q, int bits) {
+    float prev_max = -std::numeric_limits<float>::infinity();
+    for (const auto& c : clusters_at(q, bits)) {
+        if (c.empty()) continue;
+        float lo = r.w[c[0]], hi = lo;
+        for (int i : c) { lo = std::min(lo, r.w[i]); hi = std::max(hi, r.w[i]); }
+        if (!(lo > prev_max)) return false;
+        prev_max = hi;
+    }
+    return true;
+}
+
 double partition_cost(const Row& r, const RowQuant& q, int bits) {
     double e = 0;
     for (const auto& c : clusters_at(q, bits)) e += sse(r, c);
@@ -195,14 +208,7 @@ void TestCluster::nestedContiguousClusters() {
                 for (uint8_t idx : q.index) QVERIFY(idx < (1 << parent));
                 for (int b = seed; b <= parent; ++b) {
                     QCOMPARE(int(q.table[b].size()), 1 << b);
-                    float prev_max = -std::numeric_limits<float>::infinity();
-                    for (const auto& c : clusters_at(q, b)) {
-                        if (c.empty()) continue;
-                        float lo = r.w[c[0]], hi = lo;
-                        for (int i : c) { lo = std::min(lo, r.w[i]); hi = std::max(hi, r.w[i]); }
-                        QVERIFY(lo > prev_max);  // ranges ordered and disjoint
-                        prev_max = hi;
-                    }
+                    QVERIFY(ranges_ordered(r, q, b));
                     // Nesting: members of b-bit cluster c are exactly those of children 2c, 2c+1.
                     if (b < parent) {
                         const auto lo_cl = clusters_at(q, b), hi_cl = clusters_at(q, b + 1);
@@ -750,14 +756,7 @@ void TestCluster::jointNestedAndBinned() {
                     QCOMPARE(int(q.index.size()), n);
                     for (int b = seed; b <= parent; ++b) {
                         QCOMPARE(int(q.table[b].size()), 1 << b);
-                        float prev_max = -std::numeric_limits<float>::infinity();
-                        for (const auto& c : clusters_at(q, b)) {
-                            if (c.empty()) continue;
-                            float lo = r.w[c[0]], hi = lo;
-                            for (int i : c) { lo = std::min(lo, r.w[i]); hi = std::max(hi, r.w[i]); }
-                            QVERIFY(lo > prev_max);
-                            prev_max = hi;
-                        }
+                        QVERIFY(ranges_ordered(r, q, b));
                         // Tables are the clusters' weighted means (shared by nested clusters).
                         const auto cl = clusters_at(q, b);
                         for (size_t c = 0; c < cl.size(); ++c) {
