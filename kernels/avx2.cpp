@@ -14,6 +14,7 @@ namespace ap::kern {
 
 namespace avx2 {
 
+template <bool VNNI>
 void gemm_ap(const ApMatrix& m, int bits, const float* X, int ldx, int n, float* Y, int ldy, int r0, int r1) {
     if (r1 <= r0 || n <= 0) return;
     if (bits < kMinBits || bits > kMaxBits) {
@@ -21,7 +22,7 @@ void gemm_ap(const ApMatrix& m, int bits, const float* X, int ldx, int n, float*
         return;
     }
     if (n <= kFewTokens) {
-        gemm_ap_few(m, bits, X, size_t(ldx), n, Y, size_t(ldy), r0, r1);
+        gemm_ap_few<VNNI>(m, bits, X, size_t(ldx), n, Y, size_t(ldy), r0, r1);
         return;
     }
     const int K = m.cols;
@@ -35,16 +36,21 @@ void gemm_ap(const ApMatrix& m, int bits, const float* X, int ldx, int n, float*
     }
 }
 
+template void gemm_ap<false>(const ApMatrix&, int, const float*, int, int, float*, int, int, int);
+template void gemm_ap<true>(const ApMatrix&, int, const float*, int, int, float*, int, int, int);
+
 }  // namespace avx2
 
-KernelSet avx2_kernels() {
+// vnni: the any-precision products use vpdpbusd (the caller has checked
+// avxvnni); everything else is the same code.
+KernelSet avx2_kernels(bool vnni) {
     KernelSet k;
-    k.name = "avx2";
+    k.name = vnni ? "avx2+avxvnni" : "avx2";
     k.gemm_f32 = avx2::gemm_f32;
     k.gemm_h16 = avx2::gemm_h16;
-    k.gemm_ap = avx2::gemm_ap;
-    k.prepare_x = avx2::prepare_x;
-    k.gemm_ap_prepared = avx2::gemm_ap_prepared;
+    k.gemm_ap = vnni ? avx2::gemm_ap<true> : avx2::gemm_ap<false>;
+    k.prepare_x = vnni ? avx2::prepare_x<true> : avx2::prepare_x<false>;
+    k.gemm_ap_prepared = vnni ? avx2::gemm_ap_prepared<true> : avx2::gemm_ap_prepared<false>;
     k.dequant_ap = avx2::dequant_ap;
     k.attend_f16 = avx2::attend_f16;
     k.f32_to_f16 = avx2::f32_to_f16;

@@ -12,15 +12,20 @@ namespace ap::kern::avx2 {
 // draft verified at high precision matches plain decoding); 16 covers
 // draft lengths in use, prompt chunks above it take the exact fp32 route.
 constexpr int kFewTokens = kern::kFewTokens;
+// VNNI: the AVX-VNNI flavour (vpdpbusd; the caller has checked the CPU).
+template <bool VNNI>
 void gemm_ap_few(const ApMatrix& m, int bits, const float* X, size_t ldx, int n, float* Y, size_t ldy, int r0, int r1);
 // The AVX2 set's any-precision entry (avx2.cpp): the few-token route up to
 // kFewTokens, dequantized fp32 tiles above; the AVX-512 set falls back to it.
+template <bool VNNI>
 void gemm_ap(const ApMatrix& m, int bits, const float* X, int ldx, int n, float* Y, int ldy, int r0, int r1);
 
 // The same with the activations quantized once (KernelSet::prepare_x /
 // gemm_ap_prepared), for any number of tokens: groups of kFewTokens run the
 // few-token kernel one after the other (the int8 prompt route).
+template <bool VNNI>
 std::unique_ptr<PreparedX> prepare_x(const float* X, int ldx, int n, int cols);
+template <bool VNNI>
 void gemm_ap_prepared(const ApMatrix& m, int bits, const PreparedX& x, float* Y, int ldy, int r0, int r1);
 
 // Natural-order fp32 rows r0..r1-1 at `bits` (avx2_ap_dequant.cpp).

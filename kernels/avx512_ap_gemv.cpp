@@ -13,7 +13,7 @@
 
 namespace ap::kern {
 
-KernelSet avx2_kernels();  // avx2.cpp
+KernelSet avx2_kernels(bool vnni);  // avx2.cpp
 
 namespace avx512 {
 
@@ -25,7 +25,7 @@ template <bool VNNI>
 void gemm_ap(const ApMatrix& m, int bits, const float* X, int ldx, int n, float* Y, int ldy, int r0, int r1) {
     if (r1 <= r0 || n <= 0) return;
     if (bits < kMinBits || bits > kMaxBits || n > avx2::kFewTokens) {
-        avx2::gemm_ap(m, bits, X, ldx, n, Y, ldy, r0, r1);
+        avx2::gemm_ap<false>(m, bits, X, ldx, n, Y, ldy, r0, r1);
         return;
     }
     const XLayout xl(X, size_t(ldx), n, m.cols, VNNI ? kActMaxVnni : kActMaxMaddubs);
@@ -51,7 +51,7 @@ void gemm_ap_prepared(const ApMatrix& m, int bits, const PreparedX& x, float* Y,
 // vnni: use vpdpbusd (the caller has checked avx512vnni); both flavours give
 // identical results, the choice only exists so tests can run each.
 KernelSet avx512_kernels(bool vnni) {
-    KernelSet k = avx2_kernels();
+    KernelSet k = avx2_kernels(false);
     k.name = "avx512vbmi";
     k.gemm_ap = vnni ? avx512::gemm_ap<true> : avx512::gemm_ap<false>;
     k.prepare_x = vnni ? avx512::prepare_xtok_vnni : avx512::prepare_xtok_maddubs;

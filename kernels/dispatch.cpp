@@ -7,7 +7,7 @@
 namespace ap::kern {
 
 #ifdef ANYPREC_HAVE_AVX2_KERNELS
-KernelSet avx2_kernels();  // avx2.cpp, compiled with -mavx2 -mfma
+KernelSet avx2_kernels(bool vnni);  // avx2.cpp, compiled with -mavx2 -mfma
 double sum_f32_avx2(const float* x, size_t n);  // avx2_util.cpp
 #endif
 #ifdef ANYPREC_HAVE_AVX512_KERNELS
@@ -18,6 +18,15 @@ bool cpu_has_avx2_fma() {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return false;
+#endif
+}
+
+bool cpu_has_avx_vnni() {
+#if defined(ANYPREC_HAVE_AVX2_KERNELS) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_cpu_init();
+    return cpu_has_avx2_fma() && __builtin_cpu_supports("avxvnni");
 #else
     return false;
 #endif
@@ -70,16 +79,20 @@ static KernelSet scalar_kernels() {
 KernelSet select_kernels(KernelChoice c) {
 #ifdef ANYPREC_HAVE_AVX2_KERNELS
 #ifdef ANYPREC_HAVE_AVX512_KERNELS
-    // Auto takes the widest set the CPU runs; an explicit Avx2 keeps the AVX2 set (for comparisons).
+    // Auto takes the widest set the CPU runs; an explicit choice keeps that set (for comparisons).
     if (c == KernelChoice::Auto && cpu_has_avx512_vbmi()) return select_avx512_kernels();
 #endif
+    const bool vnni = c == KernelChoice::AvxVnni || (c == KernelChoice::Auto && cpu_has_avx_vnni());
+    if (c == KernelChoice::AvxVnni && !cpu_has_avx_vnni())
+        throw std::runtime_error("AVX-VNNI kernels requested but this CPU or build lacks AVX2+FMA+AVX-VNNI");
     if (c != KernelChoice::Scalar && cpu_has_avx2_fma()) {
-        KernelSet k = avx2_kernels();
+        KernelSet k = avx2_kernels(vnni);
         k.sum_f32 = sum_f32_avx2;
         return k;
     }
 #endif
     if (c == KernelChoice::Avx2) throw std::runtime_error("AVX2 kernels requested but this CPU or build lacks AVX2+FMA");
+    if (c == KernelChoice::AvxVnni) throw std::runtime_error("AVX-VNNI kernels requested but this build lacks them");
     return scalar_kernels();
 }
 

@@ -80,10 +80,14 @@ struct KernelSet {
     SiluMulFn silu_mul = nullptr;
 };
 
-enum class KernelChoice { Auto, Scalar, Avx2 };
+// Auto: AVX-512 VBMI where the CPU has it, else AVX2 with AVX-VNNI where it
+// has that (Intel client CPUs), else AVX2, else scalar. Avx2 is the plain
+// AVX2 set even where AVX-VNNI exists (what AMD Zen 2/3 users run).
+enum class KernelChoice { Auto, Scalar, Avx2, AvxVnni };
 
 bool cpu_has_avx2_fma();
-// Throws std::runtime_error if Avx2 is requested on a CPU without it.
+bool cpu_has_avx_vnni();
+// Throws std::runtime_error if a set is requested on a CPU without it.
 KernelSet select_kernels(KernelChoice c = KernelChoice::Auto);
 
 // Scalar reference implementations (always available; tests compare against them).

@@ -178,6 +178,9 @@ class TestKernels : public QObject {
         if (set == "avx2") {
             if (!cpu_has_avx2_fma()) return false;
             k_ = select_kernels(KernelChoice::Avx2);
+        } else if (set == "avx2+avxvnni") {
+            if (!cpu_has_avx_vnni()) return false;
+            k_ = select_kernels(KernelChoice::AvxVnni);
         } else if (set == "avx512vbmi") {
             if (!cpu_has_avx512_vbmi()) return false;
             k_ = select_avx512_kernels(false);
@@ -195,6 +198,7 @@ private slots:
     void initTestCase_data() {
         QTest::addColumn<QString>("set");
         QTest::newRow("avx2") << QString("avx2");
+        QTest::newRow("avx2+avxvnni") << QString("avx2+avxvnni");
         QTest::newRow("avx512vbmi") << QString("avx512vbmi");
         QTest::newRow("avx512vbmi+vnni") << QString("avx512vbmi+vnni");
     }
@@ -202,14 +206,14 @@ private slots:
     void setIsComplete() {
         AP_REQUIRE_SET();
         QFETCH_GLOBAL(QString, set);
-        QCOMPARE(QString(k_.name), set == "avx2" ? set : QString("avx512vbmi"));
+        QCOMPARE(QString(k_.name), set.startsWith("avx2") ? set : QString("avx512vbmi"));
         QVERIFY(k_.gemm_f32 && k_.gemm_h16 && k_.gemm_ap && k_.dequant_ap && k_.sum_f32 && k_.attend_f16 && k_.f32_to_f16 && k_.silu_mul);
     }
 
     // Auto picks the widest set this CPU runs.
     void autoPicksWidestSet() {
         AP_REQUIRE_SET();
-        const QString expect = cpu_has_avx512_vbmi() ? "avx512vbmi" : "avx2";
+        const QString expect = cpu_has_avx512_vbmi() ? "avx512vbmi" : cpu_has_avx_vnni() ? "avx2+avxvnni" : "avx2";
         QCOMPARE(QString(select_kernels(KernelChoice::Auto).name), expect);
     }
 

@@ -133,7 +133,7 @@ std::vector<OptionSpec> sampling_options() {
         {"--seed", "", true, "random seed (same seed, same text)", "42"},
         {"--threads", "-t", true, "threads", "CPUs available"},
         {"--ctx", "", true, "context length (tokens)", "2048"},
-        {"--kernels", "", true, "CPU kernel set: auto, avx2 or scalar (to compare sets on one CPU)", "auto"},
+        {"--kernels", "", true, "CPU kernel set: auto, avxvnni (AVX2 with AVX-VNNI), avx2 or scalar (to compare sets on one CPU)", "auto"},
         {"--bits", "", true, "width for any-precision models", "parent width"},
         {"--head-min-bits", "", true, "serve the embedding/head at no less than this width (0 = at the served width)", "the checkpoint's choice"},
         {"--draft-bits", "", true, "self-speculative decoding: draft at this width, verify at --bits", "off"},

@@ -52,8 +52,9 @@ ap::kern::KernelChoice kernels_from(const Args& a) {
     const std::string k = a.str("--kernels", "auto");
     if (k == "auto") return ap::kern::KernelChoice::Auto;
     if (k == "avx2") return ap::kern::KernelChoice::Avx2;
+    if (k == "avxvnni") return ap::kern::KernelChoice::AvxVnni;
     if (k == "scalar") return ap::kern::KernelChoice::Scalar;
-    throw ap::Error("--kernels " + k + ": expected auto, avx2 or scalar");
+    throw ap::Error("--kernels " + k + ": expected auto, avxvnni, avx2 or scalar");
 }
 
 void check_width(const ap::Model& m, int b) {

@@ -21,7 +21,7 @@ OptionSpec head_floor_option();
 void apply_head_floor(const Args& a, ap::Model& m);
 ap::SamplingParams sampling_from(const Args& a);
 ap::SessionOptions session_from(const Args& a);
-// --kernels auto|avx2|scalar (the set chosen at run time unless forced).
+// --kernels auto|avxvnni|avx2|scalar (the set chosen at run time unless forced).
 ap::kern::KernelChoice kernels_from(const Args& a);
 // --bits validated against what the model serves (0 = parent / full precision).
 int bits_from(const Args& a, const ap::Model& m);

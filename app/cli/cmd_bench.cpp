@@ -21,7 +21,7 @@ int cmd_bench(int argc, char** argv, int first) {
         {"--decode-tokens", "", true, "generated tokens per decode measurement", "128"},
         {"--prompt-tokens", "", true, "prompt length for the prompt measurement", "512"},
         {"--reps", "", true, "prompt and decode runs per width (the median is shown)", "3"},
-        {"--kernels", "", true, "CPU kernel set: auto, avx2 or scalar (to compare sets on one CPU)", "auto"},
+        {"--kernels", "", true, "CPU kernel set: auto, avxvnni (AVX2 with AVX-VNNI), avx2 or scalar (to compare sets on one CPU)", "auto"},
         {"--json", "", false, "print a JSON list instead of a table", ""},
         head_floor_option(),
         {"--profile", "", false, "also show where decode time goes, per width", ""},

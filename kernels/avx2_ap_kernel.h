@@ -1,0 +1,133 @@
+// The AVX2 any-precision kernel for one token or a few, in two flavours:
+// plain AVX2 (maddubs) and AVX-VNNI (vpdpbusd, Intel client CPUs since Alder
+// Lake, which have no AVX-512). avx2_ap_gemv.cpp instantiates the plain one,
+// avx2_ap_gemv_vnni.cpp (compiled with -mavxvnni, run only where the CPU
+// reports it) the other. Per row, width and token:
+//   y = offset * sum(x) + scale * sum_k code_k * x_k
+// where the second sum runs in integers block by block (32 columns share one
+// activation scale). Codes are looked up once per group and reused by every
+// token, and each token's arithmetic is the same whatever the batch, so a
+// batch of n gives exactly the results of n single-token calls.
+#pragma once
+#include "ap_affine.h"
+#include "avx2_ap_index.h"
+#include "avx2_xquant.h"
+#include "kernels.h"
+
+namespace ap::kern::avx2 {
+
+// Ways into the int8 products:
+// - maddubs (u8 x s8, int16 pair sums that must not saturate), narrow
+//   widths: codes as uint8 (code + 128) against activations in [-64, 64]:
+//   a pair stays within 2 * 255 * 64 = 32640, and the +128 comes back out
+//   through QuantX::qsum. Nothing per token but the product.
+// - maddubs, wide widths (kWideFrom and up): |code| (at most 128) against
+//   the activation carrying the code's sign (vpsignb), so activations use
+//   [-127, 127]: a pair stays within 2 * 128 * 127 = 32512. Half the
+//   activation rounding error (perplexity at 8 bits on SmolLM2 with int8
+//   activations: 64 levels cost ~1.6%, 127 ~0.55%) for one more operation
+//   per 32 weights and token, which the 4..16 table lookups per 32 weights
+//   at these widths hide; at 2..5 bits it would cost 10-20% of decode.
+// - vpdpbusd (AVX-VNNI), every width: codes as uint8 against activations in
+//   [-127, 127]; the four products of a dword are summed in 32 bits, so
+//   nothing saturates, and one instruction replaces maddubs + madd + add.
+constexpr int kActMax = 64;
+constexpr int kActMaxWide = 127;
+constexpr int kWideFrom = 6;
+constexpr int kCodeBias = 128;
+static_assert(kFewTokens <= QuantBatch::kMaxTokens);
+
+constexpr int act_max(int bits, bool vnni) { return vnni || bits >= kWideFrom ? kActMaxWide : kActMax; }
+
+// Rows r0..r1-1 of n <= QuantBatch::kMaxTokens tokens at `bits` (avx2_ap_gemv.cpp, avx2_ap_gemv_vnni.cpp).
+void ap_rows_plain(const ApMatrix& m, int bits, const QuantBatch& xb, int n, float* Y, size_t ldy, int r0, int r1);
+void ap_rows_vnni(const ApMatrix& m, int bits, const QuantBatch& xb, int n, float* Y, size_t ldy, int r0, int r1);
+
+namespace {  // each flavour's translation unit gets its own copy (different instruction sets)
+
+// NT > 0: exactly NT tokens (accumulators in registers); NT = 0: n tokens, n <= kMaxTokens.
+template <int B, int NT, bool VNNI>
+void ap_rows(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ldy, int r0, int r1) {
+    constexpr int kTok = NT > 0 ? NT : QuantBatch::kMaxTokens;
+    constexpr bool kSigned = !VNNI && B >= kWideFrom;  // the |code| x sign(code) * x route
+    if constexpr (NT > 0) n = NT;
+    const int full = m.words / 4, groups = (m.words + 3) / 4;
+    const __m256i ones = _mm256_set1_epi16(1);
+    const int8_t* lut = m.lut[B];
+    const float* aff = m.lut_affine[B];
+    for (int r = r0; r < r1; r += 2) {
+        const int ra = r, rb = r + 1 < r1 ? r + 1 : r;  // an odd last row pairs with itself
+        PairTable<B> tab;
+        tab.load(lut + size_t(ra) * (1 << B), lut + size_t(rb) * (1 << B), kSigned ? char(0) : char(0x80));
+        const PairPlanes<B> planes(m, ra, rb);
+        __m256 facc[kTok];
+        for (int j = 0; j < n; ++j) facc[j] = _mm256_setzero_ps();
+        for (int g = 0; g < groups; ++g) {
+            __m256i P[B], C[8];
+            if (g < full) planes.load(g, P);
+            else planes.load_tail(g, P);
+            plane_indices<B>(P, C);
+            // With one token, looking up just before use keeps fewer registers live.
+            // The signed route keeps the codes' magnitudes (the u8 operand) beside the codes (their signs).
+            __m256i A[kSigned && NT != 1 ? 8 : 1];
+            if constexpr (NT != 1)
+                for (int t = 0; t < 8; ++t) {
+                    C[t] = tab.lookup(C[t]);
+                    if constexpr (kSigned) A[t] = _mm256_abs_epi8(C[t]);
+                }
+            for (int j = 0; j < n; ++j) {
+                const QuantX& x = xb.token(j);
+                const int8_t* xq = x.q + 128 * g;
+                __m256i acc = _mm256_setzero_si256();
+                for (int t = 0; t < 8; ++t) {
+                    const __m256i xv = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(xq + 16 * t)));
+                    const __m256i code = NT == 1 ? tab.lookup(C[t]) : C[t];
+                    if constexpr (VNNI) {
+#ifdef __AVXVNNI__
+                        acc = _mm256_dpbusd_avx_epi32(acc, code, xv);
+#else
+                        static_assert(!VNNI, "the VNNI flavour needs -mavxvnni");
+#endif
+                    } else {
+                        __m256i p;
+                        if constexpr (kSigned) p = _mm256_maddubs_epi16(NT == 1 ? _mm256_abs_epi8(code) : A[t], _mm256_sign_epi8(xv, code));
+                        else p = _mm256_maddubs_epi16(code, xv);
+                        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
+                    }
+                }
+                const __m256 xs = _mm256_broadcast_ps(reinterpret_cast<const __m128*>(x.scale + 4 * g));
+                facc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), xs, facc[j]);
+            }
+        }
+        for (int j = 0; j < n; ++j) {
+            const QuantX& x = xb.token(j);
+            const float corr = kSigned ? 0.f : -float(kCodeBias) * x.qsum;
+            float* y = Y + ldy * j;
+            y[ra] = ap_affine(aff[2 * ra], aff[2 * ra + 1], x.sum, hsum128(_mm256_castps256_ps128(facc[j])) + corr);
+            if (rb != ra) y[rb] = ap_affine(aff[2 * rb], aff[2 * rb + 1], x.sum, hsum128(_mm256_extractf128_ps(facc[j], 1)) + corr);
+        }
+    }
+}
+
+template <int B, bool VNNI>
+void ap_rows_any(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ldy, int r0, int r1) {
+    if (n == 1) ap_rows<B, 1, VNNI>(m, xb, n, Y, ldy, r0, r1);
+    else ap_rows<B, 0, VNNI>(m, xb, n, Y, ldy, r0, r1);
+}
+
+template <bool VNNI>
+void ap_rows_width(const ApMatrix& m, int bits, const QuantBatch& xb, int n, float* Y, size_t ldy, int r0, int r1) {
+    switch (bits) {
+    case 2: ap_rows_any<2, VNNI>(m, xb, n, Y, ldy, r0, r1); break;
+    case 3: ap_rows_any<3, VNNI>(m, xb, n, Y, ldy, r0, r1); break;
+    case 4: ap_rows_any<4, VNNI>(m, xb, n, Y, ldy, r0, r1); break;
+    case 5: ap_rows_any<5, VNNI>(m, xb, n, Y, ldy, r0, r1); break;
+    case 6: ap_rows_any<6, VNNI>(m, xb, n, Y, ldy, r0, r1); break;
+    case 7: ap_rows_any<7, VNNI>(m, xb, n, Y, ldy, r0, r1); break;
+    case 8: ap_rows_any<8, VNNI>(m, xb, n, Y, ldy, r0, r1); break;
+    }
+}
+
+}  // namespace
+
+}  // namespace ap::kern::avx2
