@@ -53,7 +53,9 @@ KernelSet avx2_kernels(bool vnni) {
     k.gemm_ap_prepared = vnni ? avx2::gemm_ap_prepared<true> : avx2::gemm_ap_prepared<false>;
     k.dequant_ap = avx2::dequant_ap;
     k.attend_f16 = avx2::attend_f16;
+    k.attend_q8 = avx2::attend_q8;
     k.f32_to_f16 = avx2::f32_to_f16;
+    k.f32_to_q8 = avx2::f32_to_q8;
     k.silu_mul = avx2::silu_mul;
     return k;
 }

@@ -46,7 +46,11 @@ void gemm_h16(const uint16_t* W, bool bf16, int K, const float* X, int ldx, int 
 // Attention over the fp16 KV cache and fp16 row stores (avx2_attention.cpp, needs F16C).
 void attend_f16(const float* q, size_t q_stride, int G, const uint16_t* k, const uint16_t* v, size_t stride, int n_pos,
                 int d, float scale, float cap, float* scratch, float* m, float* l, float* acc);
+void attend_q8(const float* q, size_t q_stride, int G, const int8_t* k, const int8_t* v, const float* k_scale,
+               const float* v_scale, size_t stride, int n_pos, int d, float scale, float cap, float* scratch, float* m,
+               float* l, float* acc);
 void f32_to_f16(const float* x, uint16_t* y, size_t n);
+float f32_to_q8(const float* x, int8_t* y, size_t n);
 // SwiGLU with the vectorised exp (avx2_silu.cpp).
 void silu_mul(float* gate, const float* up, size_t n);
 

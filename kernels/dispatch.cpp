@@ -71,7 +71,9 @@ static KernelSet scalar_kernels() {
     k.gemm_ap = gemm_ap_scalar;
     k.dequant_ap = dequant_ap_scalar;
     k.attend_f16 = attend_f16_scalar;
+    k.attend_q8 = attend_q8_scalar;
     k.f32_to_f16 = f32_to_f16_scalar;
+    k.f32_to_q8 = f32_to_q8_scalar;
     k.silu_mul = silu_mul_scalar;
     return k;
 }

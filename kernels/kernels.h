@@ -51,11 +51,20 @@ using SumF32Fn = double (*)(const float* x, size_t n);
 //   s_gj = scale * q_g . k_j, then cap * tanh(s_gj / cap) when cap > 0;
 //   m[g] = max_j s_gj; l[g] = sum_j exp(s_gj - m[g]);
 //   acc[g * d + i] = sum_j exp(s_gj - m[g]) * v_j[i].
-// q: G rows of d floats, q_stride apart. K and V rows are converted once for
-// all G heads. scratch: attend_scratch_floats(n_pos, d) floats.
+// q: G rows of d floats, q_stride apart. K and V rows are read once for up
+// to three heads. scratch: attend_scratch_floats(n_pos, d) floats (the
+// scores of three heads).
 using AttendF16Fn = void (*)(const float* q, size_t q_stride, int G, const uint16_t* k, const uint16_t* v, size_t stride,
                              int n_pos, int d, float scale, float cap, float* scratch, float* m, float* l, float* acc);
-inline size_t attend_scratch_floats(int n_pos, int d) { return size_t(n_pos) * (2 * size_t(d) + 1) + 16; }
+inline size_t attend_scratch_floats(int n_pos, int /*d*/) { return size_t(n_pos) * 3 + 16; }
+// The same over an int8 KV cache (half the bytes of fp16 streamed per token
+// at long contexts): K row j is k_scale[j] * k[j * stride .. + d), V alike.
+using AttendQ8Fn = void (*)(const float* q, size_t q_stride, int G, const int8_t* k, const int8_t* v, const float* k_scale,
+                            const float* v_scale, size_t stride, int n_pos, int d, float scale, float cap, float* scratch,
+                            float* m, float* l, float* acc);
+// Stores one int8 KV row: y[i] = round-to-even(x[i] * (127 / max|x|)) (0 for
+// a zero row); returns the row's scale max|x| / 127. Every set rounds alike.
+using F32ToQ8Fn = float (*)(const float* x, int8_t* y, size_t n);
 // Softmax-weighted V rows of G heads from n_parts parts (part p's m and l at
 // [p * G + g], acc at [(p * G + g) * d]), merged in part order; row g of the
 // result goes to out + g * out_stride.
@@ -76,7 +85,9 @@ struct KernelSet {
     GemmApPreparedFn gemm_ap_prepared = nullptr;
     DequantApFn dequant_ap = nullptr;
     AttendF16Fn attend_f16 = nullptr;
+    AttendQ8Fn attend_q8 = nullptr;
     F32ToF16Fn f32_to_f16 = nullptr;
+    F32ToQ8Fn f32_to_q8 = nullptr;
     SiluMulFn silu_mul = nullptr;
 };
 
@@ -98,7 +109,11 @@ double sum_f32_scalar(const float* x, size_t n);
 void dequant_ap_scalar(const ApMatrix& m, int bits, int r0, int r1, float* dst);
 void attend_f16_scalar(const float* q, size_t q_stride, int G, const uint16_t* k, const uint16_t* v, size_t stride,
                        int n_pos, int d, float scale, float cap, float* scratch, float* m, float* l, float* acc);
+void attend_q8_scalar(const float* q, size_t q_stride, int G, const int8_t* k, const int8_t* v, const float* k_scale,
+                      const float* v_scale, size_t stride, int n_pos, int d, float scale, float cap, float* scratch,
+                      float* m, float* l, float* acc);
 void f32_to_f16_scalar(const float* x, uint16_t* y, size_t n);
+float f32_to_q8_scalar(const float* x, int8_t* y, size_t n);
 void silu_mul_scalar(float* gate, const float* up, size_t n);
 
 }  // namespace ap::kern

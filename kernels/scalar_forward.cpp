@@ -1,5 +1,5 @@
 // Scalar references for the forward-pass kernels around the matrix
-// products: attention over the fp16 KV cache, fp16 row stores, SwiGLU.
+// products: attention over the fp16 and int8 KV caches, KV row stores, SwiGLU.
 #include "half.h"
 #include "kernels.h"
 
@@ -8,16 +8,19 @@
 
 namespace ap::kern {
 
-void attend_f16_scalar(const float* q, size_t q_stride, int G, const uint16_t* k, const uint16_t* v, size_t stride,
-                       int n_pos, int d, float scale, float cap, float* scratch, float* m, float* l, float* acc) {
+namespace {
+
+// One part of attention for G heads; key(j, i) and value(j, i) read element i of cached row j.
+template <class Key, class Value>
+void attend_rows(const float* q, size_t q_stride, int G, Key key, Value value, int n_pos, int d, float scale, float cap,
+                 float* scratch, float* m, float* l, float* acc) {
     float* scores = scratch;
     for (int g = 0; g < G; ++g) {
         const float* qg = q + size_t(g) * q_stride;
         float mx = -INFINITY;
         for (int j = 0; j < n_pos; ++j) {
-            const uint16_t* kr = k + size_t(j) * stride;
             float s = 0;
-            for (int i = 0; i < d; ++i) s += qg[i] * half_to_float(kr[i]);
+            for (int i = 0; i < d; ++i) s += qg[i] * key(j, i);
             s *= scale;
             if (cap > 0) s = cap * std::tanh(s / cap);
             scores[j] = s;
@@ -30,13 +33,36 @@ void attend_f16_scalar(const float* q, size_t q_stride, int G, const uint16_t* k
         }
         float* out = acc + size_t(g) * d;
         for (int i = 0; i < d; ++i) out[i] = 0;
-        for (int j = 0; j < n_pos; ++j) {
-            const uint16_t* vr = v + size_t(j) * stride;
-            for (int i = 0; i < d; ++i) out[i] += scores[j] * half_to_float(vr[i]);
-        }
+        for (int j = 0; j < n_pos; ++j)
+            for (int i = 0; i < d; ++i) out[i] += scores[j] * value(j, i);
         m[g] = mx;
         l[g] = sum;
     }
+}
+
+}  // namespace
+
+void attend_f16_scalar(const float* q, size_t q_stride, int G, const uint16_t* k, const uint16_t* v, size_t stride,
+                       int n_pos, int d, float scale, float cap, float* scratch, float* m, float* l, float* acc) {
+    attend_rows(q, q_stride, G, [&](int j, int i) { return half_to_float(k[size_t(j) * stride + i]); },
+                [&](int j, int i) { return half_to_float(v[size_t(j) * stride + i]); }, n_pos, d, scale, cap, scratch, m, l,
+                acc);
+}
+
+void attend_q8_scalar(const float* q, size_t q_stride, int G, const int8_t* k, const int8_t* v, const float* k_scale,
+                      const float* v_scale, size_t stride, int n_pos, int d, float scale, float cap, float* scratch,
+                      float* m, float* l, float* acc) {
+    attend_rows(q, q_stride, G, [&](int j, int i) { return k_scale[j] * float(k[size_t(j) * stride + i]); },
+                [&](int j, int i) { return v_scale[j] * float(v[size_t(j) * stride + i]); }, n_pos, d, scale, cap, scratch,
+                m, l, acc);
+}
+
+float f32_to_q8_scalar(const float* x, int8_t* y, size_t n) {
+    float amax = 0;
+    for (size_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(x[i]));
+    const float s = amax / 127.f, inv = amax > 0 ? 127.f / amax : 0.f;
+    for (size_t i = 0; i < n; ++i) y[i] = int8_t(std::lrint(std::clamp(x[i] * inv, -127.f, 127.f)));
+    return s;
 }
 
 void attend_merge(int n_parts, int G, int d, const float* m, const float* l, const float* acc, float* out,

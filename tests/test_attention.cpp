@@ -1,5 +1,5 @@
-// Attention over the fp16 KV cache (KernelSet::attend_f16) and the fp16
-// conversions behind it, and SwiGLU (the other exp user), for the scalar reference and every SIMD set this
+// Attention over the fp16 and int8 KV caches (KernelSet::attend_f16, attend_q8), the row
+// stores behind them, and SwiGLU (the other exp user), for the scalar reference and every SIMD set this
 // CPU runs, against a double-precision reference.
 //
 // Tolerance: the output is a convex combination of V rows, so fp32 rounding
@@ -26,14 +26,15 @@ float bits_to_float(uint32_t b) {
     return f;
 }
 
-// Softmax attention in double over fp16 K/V: the exact value the kernels approximate.
-std::vector<double> reference(const std::vector<float>& q, const std::vector<uint16_t>& k, const std::vector<uint16_t>& v,
-                              size_t stride, int n_pos, int d, float scale, float cap = 0, size_t q0 = 0) {
+// Softmax attention in double over cached rows (key(j, i), value(j, i): element i of row j): the exact value the kernels approximate.
+template <class Key, class Value>
+std::vector<double> reference_rows(const std::vector<float>& q, Key key, Value value, int n_pos, int d, float scale,
+                                   float cap, size_t q0) {
     std::vector<double> s(n_pos);
     double mx = -1e300;
     for (int j = 0; j < n_pos; ++j) {
         double a = 0;
-        for (int i = 0; i < d; ++i) a += double(q[q0 + i]) * half_to_float(k[size_t(j) * stride + i]);
+        for (int i = 0; i < d; ++i) a += double(q[q0 + i]) * key(j, i);
         s[j] = a * scale;
         if (cap > 0) s[j] = cap * std::tanh(s[j] / cap);
         mx = std::max(mx, s[j]);
@@ -42,26 +43,43 @@ std::vector<double> reference(const std::vector<float>& q, const std::vector<uin
     for (auto& e : s) sum += (e = std::exp(e - mx));
     std::vector<double> out(d, 0.0);
     for (int j = 0; j < n_pos; ++j)
-        for (int i = 0; i < d; ++i) out[i] += s[j] / sum * half_to_float(v[size_t(j) * stride + i]);
+        for (int i = 0; i < d; ++i) out[i] += s[j] / sum * value(j, i);
     return out;
 }
 
+std::vector<double> reference(const std::vector<float>& q, const std::vector<uint16_t>& k, const std::vector<uint16_t>& v,
+                              size_t stride, int n_pos, int d, float scale, float cap = 0, size_t q0 = 0) {
+    return reference_rows(q, [&](int j, int i) { return double(half_to_float(k[size_t(j) * stride + i])); },
+                          [&](int j, int i) { return double(half_to_float(v[size_t(j) * stride + i])); }, n_pos, d, scale,
+                          cap, q0);
+}
+
 // The kernel's contract as the session uses it: G heads over n_pos
-// positions split into `parts` ranges, then merged. out: G rows of d.
-std::vector<float> attend(const KernelSet& k, const float* q, int G, const uint16_t* K, const uint16_t* V, size_t stride,
-                          int n_pos, int d, float scale, float cap, int parts) {
+// positions split into `parts` ranges, then merged. part(start, n, scratch,
+// m, l, acc) runs the kernel on one range. out: G rows of d.
+template <class Part>
+std::vector<float> attend_parts(Part part, int G, int n_pos, int d, int parts) {
     const int chunk = (n_pos + parts - 1) / parts;
     parts = (n_pos + chunk - 1) / chunk;
     std::vector<float> m(size_t(parts) * G), l(size_t(parts) * G), acc(size_t(parts) * G * d);
     std::vector<float> scratch(attend_scratch_floats(chunk, d));
     for (int p = 0; p < parts; ++p) {
         const int start = p * chunk, n = std::min(chunk, n_pos - start);
-        k.attend_f16(q, size_t(d), G, K + size_t(start) * stride, V + size_t(start) * stride, stride, n, d, scale, cap,
-                     scratch.data(), &m[size_t(p) * G], &l[size_t(p) * G], &acc[size_t(p) * G * d]);
+        part(start, n, scratch.data(), &m[size_t(p) * G], &l[size_t(p) * G], &acc[size_t(p) * G * d]);
     }
     std::vector<float> out(size_t(G) * d + 4, 123.f);
     attend_merge(parts, G, d, m.data(), l.data(), acc.data(), out.data(), size_t(d));
     return out;
+}
+
+std::vector<float> attend(const KernelSet& k, const float* q, int G, const uint16_t* K, const uint16_t* V, size_t stride,
+                          int n_pos, int d, float scale, float cap, int parts) {
+    return attend_parts(
+        [&](int start, int n, float* scratch, float* m, float* l, float* acc) {
+            k.attend_f16(q, size_t(d), G, K + size_t(start) * stride, V + size_t(start) * stride, stride, n, d, scale, cap,
+                         scratch, m, l, acc);
+        },
+        G, n_pos, d, parts);
 }
 
 }  // namespace
@@ -162,6 +180,79 @@ private slots:
                             for (int i = G * d; i < G * d + 4; ++i) QCOMPARE(out[size_t(i)], 123.f);  // nothing written past the heads
                         }
         }
+    }
+
+    // The int8 cache: the same contract over rows k_scale[j] * K[j], checked
+    // against the double reference over exactly those values.
+    void int8AttentionMatchesReference() {
+        std::mt19937 rng(13);
+        std::normal_distribution<float> nd(0.f, 1.f);
+        std::uniform_int_distribution<int> code(-127, 127);
+        std::uniform_real_distribution<float> sd(0.001f, 0.05f);
+        for (auto& [name, k] : sets()) {
+            for (int d : {8, 64, 72, 128, 12})
+                for (int n_pos : {1, 3, 9, 100, 553})
+                    for (auto [G, parts, cap] : {std::tuple{1, 1, 0.f}, std::tuple{3, 2, 0.f}, std::tuple{2, 3, 5.f}}) {
+                        const size_t stride = size_t(d) * 2 + 3;
+                        const float scale = 1.f / std::sqrt(float(d));
+                        std::vector<float> q(size_t(G) * d), ks(n_pos), vs(n_pos);
+                        for (auto& e : q) e = nd(rng);
+                        std::vector<int8_t> K(stride * n_pos), V(stride * n_pos);
+                        for (auto& e : K) e = int8_t(code(rng));
+                        for (auto& e : V) e = int8_t(code(rng));
+                        for (auto& e : ks) e = sd(rng) * 10.f;
+                        for (auto& e : vs) e = sd(rng);
+                        double vmax = 0;
+                        for (int j = 0; j < n_pos; ++j)
+                            for (int i = 0; i < d; ++i) vmax = std::max(vmax, double(vs[j]) * std::abs(V[size_t(j) * stride + i]));
+                        const auto out = attend_parts(
+                            [&](int start, int n, float* scratch, float* m, float* l, float* acc) {
+                                k.attend_q8(q.data(), size_t(d), G, &K[size_t(start) * stride], &V[size_t(start) * stride],
+                                            &ks[start], &vs[start], stride, n, d, scale, cap, scratch, m, l, acc);
+                            },
+                            G, n_pos, d, parts);
+                        for (int g = 0; g < G; ++g) {
+                            const auto want = reference_rows(
+                                q, [&](int j, int i) { return double(ks[j]) * K[size_t(j) * stride + i]; },
+                                [&](int j, int i) { return double(vs[j]) * V[size_t(j) * stride + i]; }, n_pos, d, scale, cap,
+                                size_t(g) * d);
+                            for (int i = 0; i < d; ++i)
+                                if (!(std::fabs(out[size_t(g) * d + i] - want[i]) <= 2e-5 * vmax))
+                                    QFAIL(qPrintable(QString("%1 d %2 n_pos %3 G %4 parts %5 [%6]: %7 vs %8")
+                                                         .arg(name).arg(d).arg(n_pos).arg(G).arg(parts).arg(i)
+                                                         .arg(out[size_t(g) * d + i]).arg(want[i])));
+                        }
+                        for (int i = G * d; i < G * d + 4; ++i) QCOMPARE(out[size_t(i)], 123.f);
+                    }
+        }
+    }
+
+    // An int8 row store: the largest magnitude maps to +-127, every value
+    // within half a step, a zero row to zeros with scale 0, nothing past n;
+    // every set writes the scalar reference's bytes.
+    void int8RowStoreRounds() {
+        std::mt19937 rng(17);
+        std::normal_distribution<float> nd(0.f, 3.f);
+        for (auto& [name, k] : sets())
+            for (size_t n : {size_t(1), size_t(7), size_t(8), size_t(64), size_t(70), size_t(256)}) {
+                std::vector<float> x(n);
+                for (auto& e : x) e = nd(rng);
+                x[n / 2] = -20.f;  // the row's largest magnitude, negative
+                if (n > 3) x[1] = 2.5f * 20.f / 127.f, x[2] = -3.5f * 20.f / 127.f;  // ties: to even
+                std::vector<int8_t> y(n + 4, 99), want(n);
+                const float s = k.f32_to_q8(x.data(), y.data(), n);
+                QCOMPARE(s, 20.f / 127.f);
+                QCOMPARE(f32_to_q8_scalar(x.data(), want.data(), n), s);
+                QCOMPARE(int(y[n / 2]), -127);
+                for (size_t i = 0; i < n; ++i) {
+                    QVERIFY2(std::fabs(y[i] * s - x[i]) <= 0.5001f * s, qPrintable(QString("%1 [%2]").arg(name).arg(i)));
+                    QVERIFY2(y[i] == want[i], qPrintable(QString("%1 [%2]: %3 vs %4").arg(name).arg(i).arg(y[i]).arg(want[i])));
+                }
+                for (size_t i = n; i < y.size(); ++i) QCOMPARE(int(y[i]), 99);
+                std::vector<float> z(n, 0.f);
+                QCOMPARE(k.f32_to_q8(z.data(), y.data(), n), 0.f);
+                for (size_t i = 0; i < n; ++i) QCOMPARE(int(y[i]), 0);
+            }
     }
 
     // SwiGLU with the vectorised exp: within 4 ulp-ish of libm over the range that matters, finite at the extremes.

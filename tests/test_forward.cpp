@@ -23,11 +23,12 @@ class TestForward : public QObject {
         for (size_t i = 0; i < a.size(); ++i) d = std::max(d, std::fabs(a[i] - b[i]));
         return d;
     }
-    std::vector<float> logits_of(const Model& m, int threads, int batch) {
+    std::vector<float> logits_of(const Model& m, int threads, int batch, KvCache kv = KvCache::F16) {
         SessionOptions o;
         o.threads = threads;
         o.batch = batch;
         o.n_ctx = 64;
+        o.kv_cache = kv;
         Session s(m, o);
         std::vector<float> lg;
         s.eval(toks_.data(), int(toks_.size()), 0, &lg, true);
@@ -135,6 +136,32 @@ private slots:
             const auto got16 = logits_of(*h, 1, 64);
             QVERIFY2(max_abs_diff(got16, got) < 5e-3f, qPrintable(QString("%1 in fp16: %2").arg(ggml_type_name(type)).arg(max_abs_diff(got16, got))));
         }
+    }
+
+    // The int8 KV cache: close to the reference (one rounding per cached
+    // value, a scale per head row), the same whatever the batching, and half
+    // the fp16 cache's bytes (plus a scale per row).
+    void int8_kv_cache_stays_close() {
+        auto m = load_model(dir_ + "/tiny.gguf");
+        const auto ref = aptest::reference_logits(tiny_, toks_);
+        const auto f16 = logits_of(*m, 1, 64);
+        const auto q8 = logits_of(*m, 2, 64, KvCache::Q8);
+        const auto q8_steps = logits_of(*m, 1, 1, KvCache::Q8);
+        const float err = max_abs_diff(q8, ref), err16 = max_abs_diff(f16, ref);
+        float range = 0;
+        for (float v : ref) range = std::max(range, std::fabs(v));
+        qInfo("logits up to %.3f; max error: f16 cache %.2e, int8 cache %.2e", range, err16, err);
+        QVERIFY2(err < 0.02f * range, qPrintable(QString::number(err)));
+        QVERIFY2(err > err16, "the int8 cache rounds more than the fp16 one: it must have been used");
+        QVERIFY2(max_abs_diff(q8_steps, q8) < 1e-3f, qPrintable(QString::number(max_abs_diff(q8_steps, q8))));
+        SessionOptions o;
+        o.n_ctx = 64;
+        const uint64_t b16 = Session(*m, o).kv_bytes();
+        o.kv_cache = KvCache::Q8;
+        const uint64_t b8 = Session(*m, o).kv_bytes();
+        const uint64_t rows = uint64_t(m->cfg.n_layer) * m->cfg.n_head_kv * 64 * 2;
+        QCOMPARE(b8, b16 / 2 + rows * sizeof(float));
+        QCOMPARE(QString(kv_cache_name(KvCache::Q8)), QString("q8"));
     }
 
     void greedy_generation_is_deterministic() {

@@ -207,7 +207,7 @@ private slots:
         AP_REQUIRE_SET();
         QFETCH_GLOBAL(QString, set);
         QCOMPARE(QString(k_.name), set.startsWith("avx2") ? set : QString("avx512vbmi"));
-        QVERIFY(k_.gemm_f32 && k_.gemm_h16 && k_.gemm_ap && k_.dequant_ap && k_.sum_f32 && k_.attend_f16 && k_.f32_to_f16 && k_.silu_mul);
+        QVERIFY(k_.gemm_f32 && k_.gemm_h16 && k_.gemm_ap && k_.dequant_ap && k_.sum_f32 && k_.attend_f16 && k_.attend_q8 && k_.f32_to_q8 && k_.f32_to_f16 && k_.silu_mul);
     }
 
     // Auto picks the widest set this CPU runs.

@@ -121,6 +121,10 @@ std::string usage_text(const std::string& synopsis, const std::string& about, co
     return o.str();
 }
 
+OptionSpec kv_cache_option() {
+    return {"--kv-cache", "", true, "KV cache rows: f16, or q8 (int8 with a scale per row: half the memory and the bytes read at long contexts)", "f16"};
+}
+
 std::vector<OptionSpec> sampling_options() {
     return {
         {"--max-tokens", "-n", true, "maximum tokens to generate", "256"},
@@ -133,6 +137,7 @@ std::vector<OptionSpec> sampling_options() {
         {"--seed", "", true, "random seed (same seed, same text)", "42"},
         {"--threads", "-t", true, "threads", "CPUs available"},
         {"--ctx", "", true, "context length (tokens)", "2048"},
+        kv_cache_option(),
         {"--kernels", "", true, "CPU kernel set: auto, avxvnni (AVX2 with AVX-VNNI), avx2 or scalar (to compare sets on one CPU)", "auto"},
         {"--bits", "", true, "width for any-precision models", "parent width"},
         {"--head-min-bits", "", true, "serve the embedding/head at no less than this width (0 = at the served width)", "the checkpoint's choice"},

@@ -38,6 +38,8 @@ private:
 
 std::string usage_text(const std::string& synopsis, const std::string& about, const std::vector<OptionSpec>& specs);
 
+// --kv-cache (the run, chat, bench and ppl commands).
+OptionSpec kv_cache_option();
 // Options shared by the commands that generate text.
 std::vector<OptionSpec> sampling_options();
 std::vector<OptionSpec> operator+(std::vector<OptionSpec> a, const std::vector<OptionSpec>& b);

@@ -45,7 +45,15 @@ ap::SessionOptions session_from(const Args& a) {
     o.threads = threads_from(a);
     o.n_ctx = int(a.integer("--ctx", o.n_ctx, 16, ap::limits::kMaxContext));
     o.kernels = kernels_from(a);
+    o.kv_cache = kv_cache_from(a);
     return o;
+}
+
+ap::KvCache kv_cache_from(const Args& a) {
+    const std::string k = a.str("--kv-cache", "f16");
+    if (k == "f16") return ap::KvCache::F16;
+    if (k == "q8") return ap::KvCache::Q8;
+    throw ap::Error("--kv-cache " + k + ": expected f16 or q8");
 }
 
 ap::kern::KernelChoice kernels_from(const Args& a) {

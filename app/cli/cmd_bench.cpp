@@ -20,10 +20,12 @@ int cmd_bench(int argc, char** argv, int first) {
         {"--no-source", "", false, "skip the unquantized reference", ""},
         {"--decode-tokens", "", true, "generated tokens per decode measurement", "128"},
         {"--prompt-tokens", "", true, "prompt length for the prompt measurement", "512"},
+        {"--decode-after", "", true, "prompt length before the decode measurement (e.g. 2000: decode at a long context)", "32"},
         {"--reps", "", true, "prompt and decode runs per width (the median is shown)", "3"},
         {"--kernels", "", true, "CPU kernel set: auto, avxvnni (AVX2 with AVX-VNNI), avx2 or scalar (to compare sets on one CPU)", "auto"},
         {"--json", "", false, "print a JSON list instead of a table", ""},
         head_floor_option(),
+        kv_cache_option(),
         {"--profile", "", false, "also show where decode time goes, per width", ""},
         {"--draft-bits", "", true, "instead: self-speculative decoding from these draft widths, against plain decoding at --bits", ""},
         {"--draft-k", "", true, "with --draft-bits: tokens drafted per round, e.g. 2,4,6", "4"},
@@ -42,6 +44,7 @@ int cmd_bench(int argc, char** argv, int first) {
     ap::BenchOptions bo;
     bo.decode_tokens = int(a.integer("--decode-tokens", bo.decode_tokens, 1, ap::limits::kMaxContext / 2));
     bo.prompt_tokens = int(a.integer("--prompt-tokens", bo.prompt_tokens, 1, ap::limits::kMaxContext / 2));
+    bo.decode_after = int(a.integer("--decode-after", bo.decode_after, 1, ap::limits::kMaxContext / 2));
     bo.reps = int(a.integer("--reps", bo.reps, 1, 1000));
     if (bo.reps < 1 || bo.reps > 100) throw ap::Error("--reps must be between 1 and 100");
     if (bo.decode_tokens < 1 || bo.prompt_tokens < 1) throw ap::Error("--decode-tokens and --prompt-tokens must be positive");
@@ -64,9 +67,10 @@ int cmd_bench(int argc, char** argv, int first) {
         for (int b : widths) check_width(*m, b);
         ap::SessionOptions so;
         so.threads = threads;
-        so.n_ctx = bo.prompt_tokens + bo.decode_tokens + 64;
+        so.n_ctx = ap::bench_context(bo);
         so.profile = a.has("--profile");
         so.kernels = kc;
+        so.kv_cache = kv_cache_from(a);
         if (a.has("--draft-bits")) {
             so.n_ctx = 2048;
             ap::Session s(*m, so);
@@ -82,7 +86,7 @@ int cmd_bench(int argc, char** argv, int first) {
             rows.push_back(ap::bench_width(s, *it, bo));
             if (so.profile) {
                 double samp = 0;
-                profiles.push_back({m->resolve_bits(*it), ap::profile_decode(s, *it, bo.decode_tokens, &samp)});
+                profiles.push_back({m->resolve_bits(*it), ap::profile_decode(s, *it, bo.decode_tokens, bo.decode_after, &samp)});
                 sample_times.push_back(samp);
             }
         }
@@ -119,7 +123,8 @@ int cmd_bench(int argc, char** argv, int first) {
         ap::SessionOptions so;
         so.threads = threads;
         so.kernels = kc;
-        so.n_ctx = bo.prompt_tokens + bo.decode_tokens + 64;
+        so.kv_cache = kv_cache_from(a);
+        so.n_ctx = ap::bench_context(bo);
         ap::Session s(*src, so);
         if (!json) std::fprintf(stderr, "benchmarking the unquantized source...\n");
         rows.push_back(ap::bench_width(s, 0, bo));

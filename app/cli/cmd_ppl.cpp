@@ -15,6 +15,7 @@ int cmd_ppl(int argc, char** argv, int first) {
         {"--threads", "-t", true, "threads", "CPUs available"},
         {"--int8-activations", "", false, "score with the int8 activations that run and chat use (default: exact fp32)", ""},
         head_floor_option(),
+        kv_cache_option(),
     };
     Args a(specs, argc, argv, first);
     if (a.help() || a.positional().size() != 2) {
@@ -40,6 +41,7 @@ int cmd_ppl(int argc, char** argv, int first) {
     so.n_ctx = ctx + 1;
     so.batch = 128;
     so.exact_prompts = !a.has("--int8-activations");
+    so.kv_cache = kv_cache_from(a);
     ap::Session s(*m, so);
     std::fprintf(stderr, "%zu text tokens, %zu windows of %d, %d threads\n", tokens.size(), tokens.size() / ctx, ctx, s.threads());
     const bool tty = isatty(fileno(stderr));

@@ -43,6 +43,7 @@ RuntimeSettings AppSettings::runtime() const {
     r.threads = threads_.get();
     r.nCtx = nCtx_.get();
     r.reuseKv = reuseKv_.get();
+    r.kvInt8 = kvInt8_.get();
     return r;
 }
 
@@ -50,6 +51,7 @@ void AppSettings::setRuntime(const RuntimeSettings& r) const {
     threads_.set(r.threads);
     nCtx_.set(r.nCtx);
     reuseKv_.set(r.reuseKv);
+    kvInt8_.set(r.kvInt8);
 }
 
 QList<int> AppSettings::compareWidths() const {

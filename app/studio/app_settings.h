@@ -89,6 +89,7 @@ private:
     SettingValue<int> threads_{QStringLiteral("engine/threads"), 0};
     SettingValue<int> nCtx_{QStringLiteral("engine/contextLength"), 2048};
     SettingValue<bool> reuseKv_{QStringLiteral("engine/reuseKvCache"), true};
+    SettingValue<bool> kvInt8_{QStringLiteral("engine/kvCacheInt8"), false};
 };
 
 }  // namespace studio

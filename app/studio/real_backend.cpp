@@ -429,6 +429,7 @@ private:
         ap::SessionOptions so;
         so.n_ctx = runtime_.nCtx;  // the session clamps it to the model's training context
         so.threads = runtime_.threads;
+        so.kv_cache = runtime_.kvInt8 ? ap::KvCache::Q8 : ap::KvCache::F16;
         return so;
     }
 

@@ -40,6 +40,9 @@ SettingsPage::SettingsPage(QWidget* parent) : QScrollArea(parent) {
     reuseKv_ = new QCheckBox(tr("Keep the conversation in the KV cache between turns"), engine);
     reuseKv_->setToolTip(tr("On: a follow-up reads only the new message (fast). Off: every turn reads the whole "
                             "conversation again, from an empty cache."));
+    kvInt8_ = new QCheckBox(tr("Store the KV cache in 8 bits"), engine);
+    kvInt8_->setToolTip(tr("Half the cache's memory and half the bytes read per token at long contexts, "
+                           "for a small rounding of what the model remembers"));
     apply_ = new QPushButton(tr("Apply"), engine);
     apply_->setObjectName(QStringLiteral("Primary"));
     engineNote_ = new QLabel(engine);
@@ -48,6 +51,7 @@ SettingsPage::SettingsPage(QWidget* parent) : QScrollArea(parent) {
     f->addRow(tr("Threads"), threads_);
     f->addRow(tr("Context length"), ctx_);
     f->addRow(QString(), reuseKv_);
+    f->addRow(QString(), kvInt8_);
     f->addRow(QString(), apply_);
     f->addRow(engineNote_);
     v->addWidget(engine);
@@ -64,7 +68,7 @@ SettingsPage::SettingsPage(QWidget* parent) : QScrollArea(parent) {
     setWidget(content);
 
     for (QSpinBox* s : {threads_, ctx_}) connect(s, &QSpinBox::valueChanged, this, &SettingsPage::updateApply);
-    connect(reuseKv_, &QCheckBox::toggled, this, &SettingsPage::updateApply);
+    for (QCheckBox* b : {reuseKv_, kvInt8_}) connect(b, &QCheckBox::toggled, this, &SettingsPage::updateApply);
     connect(apply_, &QPushButton::clicked, this, [this] {
         applied_ = runtime();
         updateApply();
@@ -78,10 +82,11 @@ SettingsPage::SettingsPage(QWidget* parent) : QScrollArea(parent) {
 
 void SettingsPage::setRuntime(const RuntimeSettings& r) {
     applied_ = r;
-    const QSignalBlocker a(threads_), b(ctx_), c(reuseKv_);
+    const QSignalBlocker a(threads_), b(ctx_), c(reuseKv_), d(kvInt8_);
     threads_->setValue(r.threads);
     ctx_->setValue(r.nCtx);
     reuseKv_->setChecked(r.reuseKv);
+    kvInt8_->setChecked(r.kvInt8);
     updateApply();
 }
 
@@ -90,6 +95,7 @@ RuntimeSettings SettingsPage::runtime() const {
     r.threads = threads_->value();
     r.nCtx = ctx_->value();
     r.reuseKv = reuseKv_->isChecked();
+    r.kvInt8 = kvInt8_->isChecked();
     return r;
 }
 

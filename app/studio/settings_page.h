@@ -31,6 +31,7 @@ public:
     QSpinBox* threadsBox() const { return threads_; }
     QSpinBox* contextBox() const { return ctx_; }
     QCheckBox* reuseKvBox() const { return reuseKv_; }
+    QCheckBox* kvInt8Box() const { return kvInt8_; }
     QPushButton* applyButton() const { return apply_; }
     QComboBox* themeBox() const { return theme_; }
 
@@ -45,6 +46,7 @@ private:
     QSpinBox* threads_ = nullptr;
     QSpinBox* ctx_ = nullptr;
     QCheckBox* reuseKv_ = nullptr;
+    QCheckBox* kvInt8_ = nullptr;
     QPushButton* apply_ = nullptr;
     QLabel* engineNote_ = nullptr;
     QComboBox* theme_ = nullptr;

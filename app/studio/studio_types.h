@@ -59,6 +59,7 @@ struct RuntimeSettings {
     int threads = 0;      // 0 = every available core
     int nCtx = 2048;      // context length = KV cache length, clamped to the model's
     bool reuseKv = true;  // keep the conversation's KV cache between turns (false: re-read it every turn)
+    bool kvInt8 = false;  // KV cache rows in int8 (ap::KvCache::Q8: half the memory and the bytes read per token)
     bool operator==(const RuntimeSettings&) const = default;
 };
 

@@ -29,10 +29,12 @@ static std::vector<int32_t> fixed_tokens(const Model& m, int n) {
     return out;
 }
 
-ForwardProfile profile_decode(Session& s, int bits, int tokens, double* sample_s) {
+int bench_context(const BenchOptions& o) { return std::max(o.prompt_tokens, o.decode_after) + o.decode_tokens + 64; }
+
+ForwardProfile profile_decode(Session& s, int bits, int tokens, int after, double* sample_s) {
     const Model& m = s.model();
     s.reset();
-    std::vector<int32_t> prompt = fixed_tokens(m, 32);
+    std::vector<int32_t> prompt = fixed_tokens(m, after);
     std::vector<float> logits;
     s.eval(prompt.data(), int(prompt.size()), bits, &logits, false);
     s.clear_profile();
@@ -102,9 +104,9 @@ WidthBench bench_width(Session& s, int bits, const BenchOptions& o) {
         req.prompt = fixed_tokens(m, o.prompt_tokens);
         req.max_tokens = 1;
         prompt_runs.push_back(s.generate(req).prompt_tok_s());
-        // Decode throughput after a short fixed prompt.
+        // Decode throughput after a fixed prompt (short by default).
         s.reset();
-        req.prompt = fixed_tokens(m, 32);
+        req.prompt = fixed_tokens(m, o.decode_after);
         req.max_tokens = o.decode_tokens + 1;
         decode_runs.push_back(s.generate(req).decode_tok_s());
     }

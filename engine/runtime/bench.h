@@ -10,7 +10,7 @@ namespace ap {
 
 struct WidthBench {
     int bits = 0;                 // 0 = unquantized source
-    double decode_tok_s = 0;      // >= decode_tokens generated after a fixed prompt
+    double decode_tok_s = 0;      // >= decode_tokens generated after a fixed prompt of decode_after tokens
     double prompt_tok_s = 0;      // one prompt of prompt_tokens tokens
     double gemv_s = 0;            // time of every weight matrix once at n = 1 (one token's GEMVs)
     double gemv_gbs = 0;          // bytes those GEMVs read / gemv_s
@@ -21,16 +21,19 @@ struct WidthBench {
 struct BenchOptions {
     int decode_tokens = 128;
     int prompt_tokens = 512;
+    int decode_after = 32;  // decode runs after a prompt this long (long: the KV cache's cost per token)
     int gemv_reps = 20;
     int reps = 3;  // prompt and decode runs per width; the median is reported (machines are noisy)
 };
 
-// The session must have n_ctx >= prompt_tokens + decode_tokens + 64.
+// The context a session needs for these measurements.
+int bench_context(const BenchOptions& o);
+// The session must have n_ctx >= bench_context(o).
 WidthBench bench_width(Session& s, int bits, const BenchOptions& o);
-// Decode `tokens` tokens greedily after the fixed prompt with the session's
+// Decode `tokens` tokens greedily after a fixed prompt of `after` tokens with the session's
 // profiler on (the session must be built with SessionOptions::profile):
 // per-section seconds of the decode steps only. sample_s gets the argmax time.
-ForwardProfile profile_decode(Session& s, int bits, int tokens, double* sample_s);
+ForwardProfile profile_decode(Session& s, int bits, int tokens, int after, double* sample_s);
 // GEMV pass only (used by bench_width and by the app's live figures).
 double time_gemv_pass(Session& s, int bits, int reps);
 // Best-of-several sum over a buffer much larger than the caches, split over `threads`.

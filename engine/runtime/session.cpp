@@ -36,9 +36,34 @@ struct Session::Impl {
         prof.*slot += std::chrono::duration<double>(now - mark).count();
         mark = now;
     }
-    // fp16 like llama.cpp's default: half the bytes attention streams per
-    // token at long contexts, and no measurable change in perplexity.
-    std::vector<uint16_t> kc, vc;  // [layer][n_ctx][kv_dim]
+    // The KV cache. fp16 by default, like llama.cpp's: half the bytes of
+    // fp32 streamed per token at long contexts, and no measurable change in
+    // perplexity; int8 rows with a scale each (SessionOptions::kv_cache)
+    // halve that again. Each KV head's positions are contiguous, so an
+    // attention part streams one block instead of every third 128-byte piece
+    // of [position][kv_dim] rows.
+    KvCache kv = KvCache::F16;
+    int n_ctx = 0;
+    std::vector<uint16_t> kc, vc;  // fp16: [layer][kv head][n_ctx][head_dim]
+    std::vector<int8_t> kq, vq;    // int8: the same layout
+    std::vector<float> ks, vs;     // int8 row scales: [layer][kv head][n_ctx]
+
+    // Stores token t's K and V rows (kk, vv) at position pos of layer l.
+    void store_kv(const ModelConfig& c, int l, int t, int pos) {
+        const int KVH = c.n_head_kv, hd = c.head_dim, KVd = KVH * hd;
+        for (int h = 0; h < KVH; ++h) {
+            const size_t slot = (size_t(l) * KVH + h) * n_ctx + size_t(pos), row = slot * hd;
+            const float* kr = &kk[size_t(t) * KVd + h * hd];
+            const float* vr = &vv[size_t(t) * KVd + h * hd];
+            if (kv == KvCache::Q8) {
+                ks[slot] = k.f32_to_q8(kr, &kq[row], size_t(hd));
+                vs[slot] = k.f32_to_q8(vr, &vq[row], size_t(hd));
+            } else {
+                k.f32_to_f16(kr, &kc[row], size_t(hd));
+                k.f32_to_f16(vr, &vc[row], size_t(hd));
+            }
+        }
+    }
     std::vector<float> x, xn, q, kk, vv, att, tmp, gate, up, cosb, sinb, last_logits;
     std::vector<float> cosl, sinl;  // RoPE tables of sliding-window layers with their own theta (gemma3)
 
@@ -95,9 +120,9 @@ struct Session::Impl {
     // batch it came in or on the thread count.
     int attn_chunk = 256;  // at most 16 ranges per token (Session sets it from n_ctx)
     std::vector<float> att_m, att_l, att_acc;
-    void attention(const ModelConfig& c, int pos0, int nb, const uint16_t* kc, const uint16_t* vc, bool slides) {
+    void attention(const ModelConfig& c, int layer, int pos0, int nb, bool slides) {
         const int H = c.n_head, KVH = c.n_head_kv, hd = c.head_dim, G = H / KVH;
-        const int Qd = H * hd, KVd = KVH * hd;
+        const int Qd = H * hd;
         const float scale = c.attn_scale > 0 ? c.attn_scale : 1.f / std::sqrt(float(hd));
         auto first_pos = [&](int t) { return slides ? std::max(0, pos0 + t + 1 - c.sliding_window) : 0; };
         // Part offsets per token (every KV head of a token has the same number of parts).
@@ -123,9 +148,14 @@ struct Session::Impl {
                 const int start = first_pos(t) + r * attn_chunk;
                 const int n = std::min(attn_chunk, pos0 + t + 1 - start);
                 const size_t pi = size_t(task) * G;
-                k.attend_f16(&q[size_t(t) * Qd + size_t(kvh) * G * hd], size_t(hd), G, kc + size_t(start) * KVd + kvh * hd,
-                             vc + size_t(start) * KVd + kvh * hd, size_t(KVd), n, hd, scale, c.attn_softcap,
-                             scratch.data(), &att_m[pi], &att_l[pi], &att_acc[pi * hd]);
+                const size_t slot = (size_t(layer) * KVH + kvh) * n_ctx + size_t(start), row = slot * hd;
+                const float* qt = &q[size_t(t) * Qd + size_t(kvh) * G * hd];
+                if (kv == KvCache::Q8)
+                    k.attend_q8(qt, size_t(hd), G, &kq[row], &vq[row], &ks[slot], &vs[slot], size_t(hd), n, hd, scale,
+                                c.attn_softcap, scratch.data(), &att_m[pi], &att_l[pi], &att_acc[pi * hd]);
+                else
+                    k.attend_f16(qt, size_t(hd), G, &kc[row], &vc[row], size_t(hd), n, hd, scale, c.attn_softcap,
+                                 scratch.data(), &att_m[pi], &att_l[pi], &att_acc[pi * hd]);
             }
         });
         pool.parallel_for(nb * KVH, 1, [&](int b, int e) {
@@ -153,6 +183,8 @@ struct Session::Impl {
     }
 };
 
+const char* kv_cache_name(KvCache k) { return k == KvCache::Q8 ? "q8" : "f16"; }
+
 const char* stop_reason_name(StopReason r) {
     switch (r) {
     case StopReason::MaxTokens: return "max tokens";
@@ -176,9 +208,18 @@ Session::Session(const Model& m, const SessionOptions& opt) : m_(m) {
     I.attn_chunk = std::max(256, (n_ctx_ + 15) / 16);
     I.profiling = opt.profile;
     const ModelConfig& c = m.cfg;
-    const size_t kv_dim = size_t(c.n_head_kv) * c.head_dim;
-    I.kc.assign(size_t(c.n_layer) * n_ctx_ * kv_dim, 0);
-    I.vc.assign(size_t(c.n_layer) * n_ctx_ * kv_dim, 0);
+    const size_t kv_dim = size_t(c.n_head_kv) * c.head_dim, kv_rows = size_t(c.n_layer) * c.n_head_kv * n_ctx_;
+    I.kv = opt.kv_cache;
+    I.n_ctx = n_ctx_;
+    if (I.kv == KvCache::Q8) {
+        I.kq.assign(kv_rows * c.head_dim, 0);
+        I.vq.assign(kv_rows * c.head_dim, 0);
+        I.ks.assign(kv_rows, 0.f);
+        I.vs.assign(kv_rows, 0.f);
+    } else {
+        I.kc.assign(kv_rows * c.head_dim, 0);
+        I.vc.assign(kv_rows * c.head_dim, 0);
+    }
     const size_t B = I.B, E = c.n_embd, Q = size_t(c.n_head) * c.head_dim;
     I.x.resize(B * E);
     I.xn.resize(B * std::max<size_t>(E, Q));
@@ -231,7 +272,10 @@ int Session::keep_prefix(const std::vector<int32_t>& prompt, int bits) {
     return n_past_;
 }
 
-uint64_t Session::kv_bytes() const { return (impl_->kc.size() + impl_->vc.size()) * sizeof(uint16_t); }
+uint64_t Session::kv_bytes() const {
+    const Impl& I = *impl_;
+    return (I.kc.size() + I.vc.size()) * sizeof(uint16_t) + I.kq.size() + I.vq.size() + (I.ks.size() + I.vs.size()) * sizeof(float);
+}
 
 uint64_t Session::activation_bytes() const {
     const Impl& I = *impl_;
@@ -305,18 +349,15 @@ void Session::eval(const int32_t* tokens, int n, int bits, std::vector<float>* l
             I.lap(&ForwardProfile::qkv_s);
             const bool slides = c.layer_slides(l);
             const bool local_rope = slides && !I.cosl.empty();
-            uint16_t* kc = &I.kc[size_t(l) * n_ctx_ * KVd];
-            uint16_t* vc = &I.vc[size_t(l) * n_ctx_ * KVd];
             for (int t = 0; t < nb; ++t) {
                 const float* cs = &(local_rope ? I.cosl : I.cosb)[size_t(t) * half];
                 const float* sn = &(local_rope ? I.sinl : I.sinb)[size_t(t) * half];
                 for (int h = 0; h < H; ++h) rope_rotate_half(&I.q[size_t(t) * Qd + h * hd], hd, cs, sn);
                 for (int h = 0; h < KVH; ++h) rope_rotate_half(&I.kk[size_t(t) * KVd + h * hd], hd, cs, sn);
-                I.k.f32_to_f16(&I.kk[size_t(t) * KVd], kc + size_t(pos0 + t) * KVd, KVd);
-                I.k.f32_to_f16(&I.vv[size_t(t) * KVd], vc + size_t(pos0 + t) * KVd, KVd);
+                I.store_kv(c, l, t, pos0 + t);
             }
             I.lap(&ForwardProfile::rope_s);
-            I.attention(c, pos0, nb, kc, vc, slides);
+            I.attention(c, l, pos0, nb, slides);
             I.lap(&ForwardProfile::attention_s);
             I.matmul(L.wo, I.att.data(), nb, I.tmp.data(), bits);
             if (!L.post_attn_norm.empty())

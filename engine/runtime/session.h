@@ -12,10 +12,17 @@
 
 namespace ap {
 
+// How the KV cache stores its rows: fp16, or int8 with one fp32 scale per
+// row of head_dim values (half the memory and half the bytes attention reads
+// per token at long contexts).
+enum class KvCache { F16, Q8 };
+const char* kv_cache_name(KvCache k);  // "f16", "q8"
+
 struct SessionOptions {
     int n_ctx = 2048;   // KV cache length (clamped to the model's training context)
     int threads = 0;    // 0 = available_cpus()
     int batch = 64;     // prompt tokens per forward chunk
+    KvCache kv_cache = KvCache::F16;
     kern::KernelChoice kernels = kern::KernelChoice::Auto;
     bool profile = false;  // accumulate per-section times (ForwardProfile)
     // Prompt chunks above kern::kFewTokens tokens: false = int8 activations

@@ -213,13 +213,18 @@ private slots:
         AP_REQUIRE_FILE(aptest::smollm_path());
         auto w = open(QString::fromStdString(aptest::smollm_path()));
         QSignalSpy applied(w->engine(), &EngineController::runtimeChanged);
+        const double kvBefore = double(w->engine()->model().kvBytes) / w->engine()->model().nCtx;  // fp16, per position
         RuntimeSettings r;
         r.nCtx = 1024;
         r.threads = 1;
         r.reuseKv = false;
+        r.kvInt8 = true;
         w->engine()->configure(r);
         QVERIFY(applied.wait(60000));
         QCOMPARE(w->engine()->model().nCtx, 1024);
+        // int8 rows: half the fp16 bytes per position, plus a 4-byte scale per row of 64.
+        const double kvAfter = double(w->engine()->model().kvBytes) / 1024;
+        QVERIFY2(qAbs(kvAfter / kvBefore - (0.5 + 4.0 / 128)) < 0.01, qPrintable(QString("%1 vs %2").arg(kvAfter).arg(kvBefore)));
         QCOMPARE(w->engine()->model().threads, 1);
         QVERIFY(w->engine()->model().details.nLayer > 0);
         QVERIFY(!w->engine()->model().details.chatFormat.isEmpty());

@@ -78,6 +78,7 @@ private slots:
         p->contextBox()->setValue(4096);
         p->threadsBox()->setValue(2);
         p->reuseKvBox()->setChecked(false);
+        p->kvInt8Box()->setChecked(true);
         QVERIFY(p->applyButton()->isEnabled());
         p->applyButton()->click();
         QVERIFY(applied.wait(3000));
@@ -86,6 +87,7 @@ private slots:
         QCOMPARE(w->engine()->model().threads, 2);
         QCOMPARE(AppSettings().runtime().nCtx, 4096);
         QVERIFY(!AppSettings().runtime().reuseKv);
+        QVERIFY(AppSettings().runtime().kvInt8);
         QVERIFY(w->modelPanel()->plainText().contains("4096 tokens"));
         QVERIFY(!p->applyButton()->isEnabled());
         // A new window starts with them.
