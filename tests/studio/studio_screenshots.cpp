@@ -100,15 +100,15 @@ int main(int argc, char** argv) {
             w.chat()->send(QString::fromLatin1(prompt));
             waitFor([&] { return !w.chat()->isStreaming(); }, 600000);
         }
-        w.plotTabs()->setCurrentIndex(3);  // Model
+        w.plotTabs()->setCurrentWidget(w.modelPanel());
         shot(&w, "chat-markdown-1600.png");
         w.resize(1024, 700);
         w.plotTabs()->setCurrentIndex(0);
         shot(&w, "chat-markdown-1024.png");
         w.resize(1600, 1000);
-        w.plotTabs()->setCurrentIndex(3);
+        w.plotTabs()->setCurrentWidget(w.modelPanel());
         shot(w.modelPanel(), "model-panel.png");
-        w.plotTabs()->setCurrentIndex(4);  // Settings
+        w.plotTabs()->setCurrentWidget(w.settingsPage());
         w.settingsPage()->verticalScrollBar()->setValue(w.settingsPage()->verticalScrollBar()->maximum());
         shot(w.plotTabs(), "settings.png");
         AboutDialog* about = w.showAbout();
@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
         w.plotTabs()->setCurrentIndex(1);  // Memory
         shot(&w, "dark-theme-1600.png");
         w.resize(1024, 700);
-        w.plotTabs()->setCurrentIndex(3);
+        w.plotTabs()->setCurrentWidget(w.modelPanel());
         shot(&w, "dark-theme-1024.png");
         w.setThemeMode(theme::Mode::Light);
         w.close();
