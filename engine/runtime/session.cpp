@@ -48,11 +48,17 @@ struct Session::Impl {
     std::vector<int8_t> kq, vq;    // int8: the same layout
     std::vector<float> ks, vs;     // int8 row scales: [layer][kv head][n_ctx]
 
+    // The one place the layout is spelled out: the row index of (layer, KV
+    // head, position); its values start at row * head_dim, its scale at row.
+    size_t kv_row(const ModelConfig& c, int l, int h, int pos) const {
+        return (size_t(l) * c.n_head_kv + h) * n_ctx + size_t(pos);
+    }
+
     // Stores token t's K and V rows (kk, vv) at position pos of layer l.
     void store_kv(const ModelConfig& c, int l, int t, int pos) {
         const int KVH = c.n_head_kv, hd = c.head_dim, KVd = KVH * hd;
         for (int h = 0; h < KVH; ++h) {
-            const size_t slot = (size_t(l) * KVH + h) * n_ctx + size_t(pos), row = slot * hd;
+            const size_t slot = kv_row(c, l, h, pos), row = slot * hd;
             const float* kr = &kk[size_t(t) * KVd + h * hd];
             const float* vr = &vv[size_t(t) * KVd + h * hd];
             if (kv == KvCache::Q8) {
@@ -148,7 +154,7 @@ struct Session::Impl {
                 const int start = first_pos(t) + r * attn_chunk;
                 const int n = std::min(attn_chunk, pos0 + t + 1 - start);
                 const size_t pi = size_t(task) * G;
-                const size_t slot = (size_t(layer) * KVH + kvh) * n_ctx + size_t(start), row = slot * hd;
+                const size_t slot = kv_row(c, layer, kvh, start), row = slot * hd;
                 const float* qt = &q[size_t(t) * Qd + size_t(kvh) * G * hd];
                 if (kv == KvCache::Q8)
                     k.attend_q8(qt, size_t(hd), G, &kq[row], &vq[row], &ks[slot], &vs[slot], size_t(hd), n, hd, scale,
