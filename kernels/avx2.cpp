@@ -1,8 +1,8 @@
 // The AVX2+FMA kernel set. Any-precision products take one of two routes:
 // up to kFewTokens tokens (decode, speculative verification), and prompts of
 // any length through prepare_x / gemm_ap_prepared, read the bitplanes
-// directly with int8 activations (groups of kFewTokens tokens share each
-// row pair's looked-up codes); gemm_ap on larger batches (exact prompts)
+// directly with int8 activations (prompts look up a cache-sized tile of row
+// pairs once and pass every token over it, avx2_ap_tiled.h); gemm_ap on larger batches (exact prompts)
 // dequantizes a cache-sized tile of rows once and runs the fp32 blocked
 // kernel over all tokens, so those see exact fp32 activations.
 #include "avx2_internal.h"

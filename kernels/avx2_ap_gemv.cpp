@@ -3,6 +3,7 @@
 // products), in the plain and the AVX-VNNI flavour.
 #include "avx2_internal.h"
 #include "avx2_ap_kernel.h"
+#include "avx2_ap_tiled.h"
 
 #include <algorithm>
 #include <memory>
@@ -15,6 +16,10 @@ void ap_rows_plain(const ApMatrix& m, int bits, const QuantBatch& xb, int n, flo
     ap_rows_width<false>(m, bits, xb, n, Y, ldy, r0, r1);
 }
 
+void ap_tiled_plain(const ApMatrix& m, int bits, const QuantX* const* x, int n, float* Y, size_t ldy, int r0, int r1) {
+    ap_tiled_width<false>(m, bits, x, n, Y, ldy, r0, r1);
+}
+
 namespace {
 
 template <bool VNNI>
@@ -23,10 +28,16 @@ void ap_rows_flavour(const ApMatrix& m, int bits, const QuantBatch& xb, int n, f
     else ap_rows_plain(m, bits, xb, n, Y, ldy, r0, r1);
 }
 
+template <bool VNNI>
+void ap_tiled_flavour(const ApMatrix& m, int bits, const QuantX* const* x, int n, float* Y, size_t ldy, int r0, int r1) {
+    if constexpr (VNNI) ap_tiled_vnni(m, bits, x, n, Y, ldy, r0, r1);
+    else ap_tiled_plain(m, bits, x, n, Y, ldy, r0, r1);
+}
+
 // Activations quantized once for any number of tokens, in groups of
-// QuantBatch::kMaxTokens: decode (one group) and prompt chunks (many) run the
-// same int8 kernel, each group reusing every row pair's codes for all of its
-// tokens, and every token gets the arithmetic it would get alone. Each
+// QuantBatch::kMaxTokens: decode (one group) runs the few-token kernel,
+// prompt chunks (many groups) the tiled one; every token gets the arithmetic
+// it would get alone. Each
 // activation range is quantized on first use (several threads may ask at once).
 struct Prepared final : PreparedX {
     Prepared(const float* X_, size_t ldx_, int n_, int cols_, bool vnni_) : X(X_), ldx(ldx_), n(n_), cols(cols_), vnni(vnni_) {}
@@ -72,21 +83,19 @@ template <bool VNNI>
 void gemm_ap_prepared(const ApMatrix& m, int bits, const PreparedX& x, float* Y, int ldy, int r0, int r1) {
     const auto& p = static_cast<const Prepared&>(x);
     if (r1 <= r0) return;
-    if (p.n > kFewTokens && bits >= kWideFrom) {
-        // Prompt chunks at wide widths: the int8 kernel's 8..16 lookups per
-        // 32 weights and its per-token sign operation leave it behind the
-        // dequantized fp32 tiles (512-token microbenchmark, K = 576, one
-        // thread: int8 0.030 / 0.039 / 0.045 ns per weight and token at 6 /
-        // 7 / 8 bits, fp32 tiles 0.027 / 0.031 / 0.029; at 3..5 bits int8
-        // 0.022, fp32 0.027), and the tiles are exact.
-        gemm_ap<VNNI>(m, bits, p.X, int(p.ldx), p.n, Y, ldy, r0, r1);
+    const auto& groups = p.groups(bits);
+    if (p.n > kFewTokens) {
+        // Prompt chunks: the tiled kernel, each tile's codes looked up once
+        // for all tokens (avx2_ap_tiled.h).
+        std::vector<const QuantX*> tokens;
+        tokens.reserve(size_t(p.n));
+        for (size_t g = 0; g < groups.size(); ++g)
+            for (int j = 0; j < std::min(QuantBatch::kMaxTokens, p.n - int(g) * QuantBatch::kMaxTokens); ++j)
+                tokens.push_back(&groups[g]->token(j));
+        ap_tiled_flavour<VNNI>(m, bits, tokens.data(), p.n, Y, size_t(ldy), r0, r1);
         return;
     }
-    const auto& groups = p.groups(bits);
-    for (size_t g = 0; g < groups.size(); ++g) {
-        const int t0 = int(g) * QuantBatch::kMaxTokens;
-        ap_rows_flavour<VNNI>(m, bits, *groups[g], std::min(QuantBatch::kMaxTokens, p.n - t0), Y + size_t(ldy) * t0, size_t(ldy), r0, r1);
-    }
+    ap_rows_flavour<VNNI>(m, bits, *groups[0], p.n, Y, size_t(ldy), r0, r1);
 }
 
 template void gemm_ap_few<false>(const ApMatrix&, int, const float*, size_t, int, float*, size_t, int, int);

@@ -10,7 +10,8 @@ namespace ap::kern::avx2 {
 // activations, bits in 2..8 (avx2_ap_gemv.cpp): Y[t * ldy + r], rows r0..r1-1.
 // Such a batch reproduces single-token results bit for bit (a speculative
 // draft verified at high precision matches plain decoding); 16 covers
-// draft lengths in use, prompt chunks above it take the exact fp32 route.
+// draft lengths in use; prompt chunks above it take the tiled int8 kernel
+// (prepared activations) or the exact fp32 route (gemm_ap).
 constexpr int kFewTokens = kern::kFewTokens;
 // VNNI: the AVX-VNNI flavour (vpdpbusd; the caller has checked the CPU).
 template <bool VNNI>
@@ -21,8 +22,9 @@ template <bool VNNI>
 void gemm_ap(const ApMatrix& m, int bits, const float* X, int ldx, int n, float* Y, int ldy, int r0, int r1);
 
 // The same with the activations quantized once (KernelSet::prepare_x /
-// gemm_ap_prepared), for any number of tokens: groups of kFewTokens run the
-// few-token kernel one after the other (the int8 prompt route).
+// gemm_ap_prepared), for any number of tokens: up to kFewTokens the few-token
+// kernel, above it the tiled kernel (avx2_ap_tiled.h), both bit-identical
+// to one token at a time (the int8 prompt route).
 template <bool VNNI>
 std::unique_ptr<PreparedX> prepare_x(const float* X, int ldx, int n, int cols);
 template <bool VNNI>

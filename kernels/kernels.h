@@ -36,7 +36,7 @@ struct PreparedX {
 // unchanged while the result is used: a set may quantize on first use, at the
 // range the width needs); nullptr when the set has no
 // such route (scalar): use gemm_ap then. The SIMD sets take any n (prompt
-// chunks run their int8 kernel in groups of kFewTokens tokens).
+// chunks run their int8 kernel, the AVX2 set over cache-sized tiles of rows).
 using PrepareXFn = std::unique_ptr<PreparedX> (*)(const float* X, int ldx, int n, int cols);
 // gemm_ap on prepared activations (bits in kMinBits..kMaxBits, m.cols = the
 // prepared cols); results are bit-identical to gemm_ap on the same X.
