@@ -1,13 +1,15 @@
 // GCC 12 warns (falsely, GCC PR 105593) about _mm512_undefined_* inside the
 // AVX-512 shift intrinsics; the pragma must precede the intrinsic headers.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 // The AVX-512 (VBMI) kernel set. Any-precision products of 1..kFewTokens
 // tokens run the vpermb/vpermi2b kernel of avx512_ap_kernel.h at every width
 // 2..8 (measured faster than AVX2 at each: 1.2-1.4x at 2..4 bits, where AVX2
-// already needs one pshufb per 32 weights, 1.5-3.9x at 5..8 bits). Larger
-// batches (fp32 tile route), dense fp32 products and dequantization keep the
-// AVX2 implementation.
-#include "avx512_ap_kernel.h"
+// already needs one pshufb per 32 weights, 1.5-3.9x at 5..8 bits); prepared
+// prompt chunks run the tiled form of it (avx512_ap_tiled.h). Exact prompts
+// (gemm_ap on larger batches: fp32 tiles), dense fp32 products and
+// dequantization keep the AVX2 implementation.
+#include "avx512_ap_tiled.h"
 #include "avx2_internal.h"
 #include "avx512_xlayout.h"
 
@@ -19,6 +21,9 @@ namespace avx512 {
 
 void ap_rows_plain(const ApMatrix& m, int bits, const XTok* xt, int n, float* Y, size_t ldy, int r0, int r1) {
     ap_rows_switch<false>(m, bits, xt, n, Y, ldy, r0, r1);
+}
+void ap_tiled_plain(const ApMatrix& m, int bits, const PreparedXTok& p, float* Y, size_t ldy, int r0, int r1) {
+    ap_tiled_width<false>(m, bits, p, Y, ldy, r0, r1);
 }
 
 template <bool VNNI>
@@ -37,6 +42,11 @@ template <bool VNNI>
 void gemm_ap_prepared(const ApMatrix& m, int bits, const PreparedX& x, float* Y, int ldy, int r0, int r1) {
     if (r1 <= r0) return;
     const auto& p = static_cast<const PreparedXTok&>(x);
+    if (p.n > avx2::kFewTokens) {  // prompt chunks: each tile of rows looked up once for all tokens
+        if constexpr (VNNI) ap_tiled_vnni(m, bits, p, Y, size_t(ldy), r0, r1);
+        else ap_tiled_plain(m, bits, p, Y, size_t(ldy), r0, r1);
+        return;
+    }
     const int groups = p.group_count();
     for (int g = 0; g < groups; ++g) {
         const int t0 = g * PreparedXTok::kGroup, nt = p.n - t0 < PreparedXTok::kGroup ? p.n - t0 : PreparedXTok::kGroup;

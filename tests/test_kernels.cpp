@@ -429,9 +429,11 @@ private slots:
             }
         }
         // Prompt chunks above the few-token route give every token exactly its
-        // single-token result (the AVX2 tiled kernel: several row tiles at
-        // cols 1536, a last token block of 3 at n 103, an odd last row).
-        for (auto [cols, n] : {std::pair{200, 17}, {200, 40}, {1536, 103}}) {
+        // single-token result (the tiled kernels: several row tiles at cols
+        // 1536 (AVX2) and 4100 (AVX-512), a last token block of 3 at n 103,
+        // an odd last row; AVX-512's last group of 7, 9 and 1 words at cols
+        // 200, 800 and 4100).
+        for (auto [cols, n] : {std::pair{200, 17}, {200, 40}, {1536, 103}, {800, 21}, {4100, 19}}) {
             const RandomAp a(37, cols, 8, 5);
             const ApMatrix m = a.view();
             const auto X = random_vector(size_t(n) * cols, rng);
