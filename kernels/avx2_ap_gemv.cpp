@@ -19,6 +19,10 @@ void ap_rows_plain(const ApMatrix& m, int bits, const QuantBatch& xb, int n, flo
 void ap_tiled_plain(const ApMatrix& m, int bits, const QuantX* const* x, int n, float* Y, size_t ldy, int r0, int r1) {
     ap_tiled_width<false>(m, bits, x, n, Y, ldy, r0, r1);
 }
+void ap_copy_plain(const ApMatrix& m, const QuantX* const* x, int n, float* Y, size_t ldy, int r0, int r1) {
+    ap_copy_width<false>(m, x, n, Y, ldy, r0, r1);
+}
+void expand_plain(const ApMatrix& m, int bits, int r0, int r1, int8_t* dst) { expand_width<false>(m, bits, r0, r1, dst); }
 
 namespace {
 
@@ -30,8 +34,14 @@ void ap_rows_flavour(const ApMatrix& m, int bits, const QuantBatch& xb, int n, f
 
 template <bool VNNI>
 void ap_tiled_flavour(const ApMatrix& m, int bits, const QuantX* const* x, int n, float* Y, size_t ldy, int r0, int r1) {
-    if constexpr (VNNI) ap_tiled_vnni(m, bits, x, n, Y, ldy, r0, r1);
-    else ap_tiled_plain(m, bits, x, n, Y, ldy, r0, r1);
+    if (m.codes && m.codes_bits == bits && m.codes_layout == expand_layout(VNNI)) {
+        if constexpr (VNNI) ap_copy_vnni(m, x, n, Y, ldy, r0, r1);
+        else ap_copy_plain(m, x, n, Y, ldy, r0, r1);
+    } else if constexpr (VNNI) {
+        ap_tiled_vnni(m, bits, x, n, Y, ldy, r0, r1);
+    } else {
+        ap_tiled_plain(m, bits, x, n, Y, ldy, r0, r1);
+    }
 }
 
 // Activations quantized once for any number of tokens, in groups of
@@ -95,7 +105,19 @@ void gemm_ap_prepared(const ApMatrix& m, int bits, const PreparedX& x, float* Y,
         ap_tiled_flavour<VNNI>(m, bits, tokens.data(), p.n, Y, size_t(ldy), r0, r1);
         return;
     }
+    if (m.codes && m.codes_bits == bits && m.codes_layout == expand_layout(VNNI)) {  // the expanded copy's token pass
+        const QuantX* tokens[QuantBatch::kMaxTokens];
+        for (int j = 0; j < p.n; ++j) tokens[j] = &groups[0]->token(j);
+        ap_tiled_flavour<VNNI>(m, bits, tokens, p.n, Y, size_t(ldy), r0, r1);
+        return;
+    }
     ap_rows_flavour<VNNI>(m, bits, *groups[0], p.n, Y, size_t(ldy), r0, r1);
+}
+
+template <bool VNNI>
+void expand_ap(const ApMatrix& m, int bits, int r0, int r1, int8_t* dst) {
+    if constexpr (VNNI) expand_vnni(m, bits, r0, r1, dst);
+    else expand_plain(m, bits, r0, r1, dst);
 }
 
 template void gemm_ap_few<false>(const ApMatrix&, int, const float*, size_t, int, float*, size_t, int, int);
@@ -104,5 +126,7 @@ template std::unique_ptr<PreparedX> prepare_x<false>(const float*, int, int, int
 template std::unique_ptr<PreparedX> prepare_x<true>(const float*, int, int, int);
 template void gemm_ap_prepared<false>(const ApMatrix&, int, const PreparedX&, float*, int, int, int);
 template void gemm_ap_prepared<true>(const ApMatrix&, int, const PreparedX&, float*, int, int, int);
+template void expand_ap<false>(const ApMatrix&, int, int, int, int8_t*);
+template void expand_ap<true>(const ApMatrix&, int, int, int, int8_t*);
 
 }  // namespace ap::kern::avx2

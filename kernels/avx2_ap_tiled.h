@@ -11,6 +11,7 @@
 #include "avx2_ap_kernel.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 namespace ap::kern::avx2 {
@@ -18,6 +19,15 @@ namespace ap::kern::avx2 {
 // Rows r0..r1-1 of n tokens (x[j]: token j, any n) at `bits` (avx2_ap_gemv.cpp, avx2_ap_gemv_vnni.cpp).
 void ap_tiled_plain(const ApMatrix& m, int bits, const QuantX* const* x, int n, float* Y, size_t ldy, int r0, int r1);
 void ap_tiled_vnni(const ApMatrix& m, int bits, const QuantX* const* x, int n, float* Y, size_t ldy, int r0, int r1);
+// The same from the expanded copy m.codes (width m.codes_bits), and the copy's
+// rows r0..r1-1 written: the codes a tile holds for the row pairs (2i, 2i + 1),
+// so the token pass is the tiled one and a pair streams as one sequence
+// (two rows 2 KB apart read 16 bytes at a time ran at half the bandwidth).
+// copy_slot gives where row r's 16 bytes of group g, slice t go.
+void ap_copy_plain(const ApMatrix& m, const QuantX* const* x, int n, float* Y, size_t ldy, int r0, int r1);
+void ap_copy_vnni(const ApMatrix& m, const QuantX* const* x, int n, float* Y, size_t ldy, int r0, int r1);
+void expand_plain(const ApMatrix& m, int bits, int r0, int r1, int8_t* dst);
+void expand_vnni(const ApMatrix& m, int bits, int r0, int r1, int8_t* dst);
 
 namespace {  // one copy per flavour's translation unit
 
@@ -29,6 +39,12 @@ struct alignas(32) CodeReg {
     int8_t bytes[32];
 };
 
+// Expanded copies: pair i = rows 2i, 2i + 1 holds per group and slice t 32
+// bytes, row 2i's 16 then row 2i + 1's.
+inline size_t copy_slot(size_t row_bytes, int r, int g, int t) {
+    return size_t(r / 2) * 2 * row_bytes + size_t(256) * g + 32 * t + 16 * (r & 1);
+}
+
 template <int B, bool VNNI>
 struct TileCodes {
     static constexpr bool kSigned = !VNNI && B >= kWideFrom;  // see avx2_ap_kernel.h: |code| x sign(code) * x
@@ -36,6 +52,24 @@ struct TileCodes {
 
     // Row pairs of rows r0..r1-1 (an odd last row pairs with itself), group by group, into dst.
     static void lookup(const ApMatrix& m, int r0, int r1, __m256i* dst) {
+        each_pair(m, r0, r1, [&](int, int, int, int t, __m256i c) {
+            _mm256_store_si256(dst + t, c);
+            if constexpr (kSigned) _mm256_store_si256(dst + 8 + t, _mm256_abs_epi8(c));
+            if (t == 7) dst += kRegs;
+        });
+    }
+    // Rows r0..r1-1 into an expanded copy (ApMatrix::codes): row a's half of
+    // every code register to its row, row b's to its own.
+    static void expand(const ApMatrix& m, int r0, int r1, int8_t* copy) {
+        const size_t row_bytes = expanded_row_bytes(m.cols);
+        each_pair(m, r0, r1, [&](int ra, int rb, int g, int t, __m256i c) {
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(copy + copy_slot(row_bytes, ra, g, t)), _mm256_castsi256_si128(c));
+            if (rb != ra) _mm_storeu_si128(reinterpret_cast<__m128i*>(copy + copy_slot(row_bytes, rb, g, t)), _mm256_extracti128_si256(c, 1));
+        });
+    }
+    // store(ra, rb, g, t, codes) for every looked-up code register, pair by pair, group by group.
+    template <class Store>
+    static void each_pair(const ApMatrix& m, int r0, int r1, Store&& store) {
         const int full = m.words / 4, groups = (m.words + 3) / 4;
         const int8_t* lut = m.lut[B];
         for (int r = r0; r < r1; r += 2) {
@@ -43,34 +77,59 @@ struct TileCodes {
             PairTable<B> tab;
             tab.load(lut + size_t(ra) * (1 << B), lut + size_t(rb) * (1 << B), kSigned ? char(0) : char(0x80));
             const PairPlanes<B> planes(m, ra, rb);
-            for (int g = 0; g < groups; ++g, dst += kRegs) {
+            for (int g = 0; g < groups; ++g) {
                 __m256i P[B], C[8];
                 if (g < full) planes.load(g, P);
                 else planes.load_tail(g, P);
                 plane_indices<B>(P, C);
-                for (int t = 0; t < 8; ++t) {
-                    const __m256i c = tab.lookup(C[t]);
-                    _mm256_store_si256(dst + t, c);
-                    if constexpr (kSigned) _mm256_store_si256(dst + 8 + t, _mm256_abs_epi8(c));
-                }
+                for (int t = 0; t < 8; ++t) store(ra, rb, g, t, tab.lookup(C[t]));
             }
         }
     }
 };
 
+// Where tile_pair reads a row pair's code registers: a tile (codes, then
+// magnitudes on the signed route) or an expanded copy (each row's 16-byte
+// halves; magnitudes computed).
+template <int B, bool VNNI>
+struct FromTile {
+    const __m256i* p;
+    __m256i code(int t) const { return _mm256_load_si256(p + t); }
+    __m256i magnitude(int t, __m256i) const { return _mm256_load_si256(p + 8 + t); }
+    void next_group() { p += TileCodes<B, VNNI>::kRegs; }
+};
+// A stored pair (rows 2i, 2i + 1): one 32-byte load per register.
+struct FromCopyPair {
+    const int8_t* p;
+    __m256i code(int t) const { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * t)); }
+    __m256i magnitude(int, __m256i c) const { return _mm256_abs_epi8(c); }
+    void next_group() { p += 256; }
+};
+// Any two rows (a row range starting at an odd row, an odd last row).
+struct FromCopyRows {
+    const int8_t *a, *b;
+    __m256i code(int t) const {
+        return _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(b + 32 * t), reinterpret_cast<const __m128i*>(a + 32 * t));
+    }
+    __m256i magnitude(int, __m256i c) const { return _mm256_abs_epi8(c); }
+    void next_group() { a += 256; b += 256; }
+};
+
 // T tokens against one looked-up row pair (rows ra and rb; rb == ra for an odd last row).
-template <int B, int T, bool VNNI>
-void tile_pair(const __m256i* codes, const ApMatrix& m, const QuantX* const* x, float* Y, size_t ldy, int ra, int rb) {
+template <int B, int T, bool VNNI, class Codes>
+void tile_pair(Codes codes, const ApMatrix& m, const QuantX* const* x, float* Y, size_t ldy, int ra, int rb) {
     using TC = TileCodes<B, VNNI>;
     const int groups = (m.words + 3) / 4;
     const __m256i ones = _mm256_set1_epi16(1);
     __m256 facc[T];
     for (int j = 0; j < T; ++j) facc[j] = _mm256_setzero_ps();
-    for (int g = 0; g < groups; ++g, codes += TC::kRegs) {
+    for (int g = 0; g < groups; ++g, codes.next_group()) {
         __m256i acc[T];
         for (int j = 0; j < T; ++j) acc[j] = _mm256_setzero_si256();
         for (int t = 0; t < 8; ++t) {
-            const __m256i code = _mm256_load_si256(codes + t);
+            const __m256i code = codes.code(t);
+            __m256i mag;
+            if constexpr (TC::kSigned) mag = codes.magnitude(t, code);
             for (int j = 0; j < T; ++j) {
                 const __m256i xv = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[j]->q + 128 * g + 16 * t)));
                 if constexpr (VNNI) {
@@ -81,7 +140,7 @@ void tile_pair(const __m256i* codes, const ApMatrix& m, const QuantX* const* x, 
 #endif
                 } else {
                     __m256i p;
-                    if constexpr (TC::kSigned) p = _mm256_maddubs_epi16(_mm256_load_si256(codes + 8 + t), _mm256_sign_epi8(xv, code));
+                    if constexpr (TC::kSigned) p = _mm256_maddubs_epi16(mag, _mm256_sign_epi8(xv, code));
                     else p = _mm256_maddubs_epi16(code, xv);
                     acc[j] = _mm256_add_epi32(acc[j], _mm256_madd_epi16(p, ones));
                 }
@@ -101,6 +160,17 @@ void tile_pair(const __m256i* codes, const ApMatrix& m, const QuantX* const* x, 
     }
 }
 
+// min(kTileTokens, n) tokens against one row pair.
+template <int B, bool VNNI, class Codes>
+void tile_block(Codes codes, const ApMatrix& m, const QuantX* const* x, int n, float* Y, size_t ldy, int ra, int rb) {
+    switch (std::min(kTileTokens, n)) {
+    case 4: tile_pair<B, 4, VNNI>(codes, m, x, Y, ldy, ra, rb); break;
+    case 3: tile_pair<B, 3, VNNI>(codes, m, x, Y, ldy, ra, rb); break;
+    case 2: tile_pair<B, 2, VNNI>(codes, m, x, Y, ldy, ra, rb); break;
+    default: tile_pair<B, 1, VNNI>(codes, m, x, Y, ldy, ra, rb); break;
+    }
+}
+
 template <int B, bool VNNI>
 void ap_tiled_rows(const ApMatrix& m, const QuantX* const* x, int n, float* Y, size_t ldy, int r0, int r1) {
     using TC = TileCodes<B, VNNI>;
@@ -116,30 +186,62 @@ void ap_tiled_rows(const ApMatrix& m, const QuantX* const* x, int n, float* Y, s
             float* Yj = Y + ldy * size_t(j);
             for (int r = t0; r < t1; r += 2) {
                 const int rb = r + 1 < t1 ? r + 1 : r;
-                const __m256i* codes = tile + pair_regs * size_t((r - t0) / 2);
-                switch (std::min(kTileTokens, n - j)) {
-                case 4: tile_pair<B, 4, VNNI>(codes, m, xj, Yj, ldy, r, rb); break;
-                case 3: tile_pair<B, 3, VNNI>(codes, m, xj, Yj, ldy, r, rb); break;
-                case 2: tile_pair<B, 2, VNNI>(codes, m, xj, Yj, ldy, r, rb); break;
-                default: tile_pair<B, 1, VNNI>(codes, m, xj, Yj, ldy, r, rb); break;
-                }
+                tile_block<B, VNNI>(FromTile<B, VNNI>{tile + pair_regs * size_t((r - t0) / 2)}, m, xj, n - j, Yj, ldy, r, rb);
             }
         }
+    }
+}
+
+// Rows r0..r1-1 from the expanded copy: row tiles of about kTileBytes of the
+// copy, every token over each (decode: one token, the copy streamed once).
+template <int B, bool VNNI>
+void ap_copy_rows(const ApMatrix& m, const QuantX* const* x, int n, float* Y, size_t ldy, int r0, int r1) {
+    const size_t row_bytes = expanded_row_bytes(m.cols);
+    const int tile_rows = std::max(2, int(kTileBytes / row_bytes) & ~1);
+    for (int t0 = r0; t0 < r1; t0 += tile_rows) {
+        const int t1 = std::min(r1, t0 + tile_rows);
+        for (int j = 0; j < n; j += kTileTokens)
+            for (int r = t0; r < t1; r += 2) {
+                const int rb = r + 1 < t1 ? r + 1 : r;
+                const QuantX* const* xj = x + j;
+                float* Yj = Y + ldy * size_t(j);
+                if (r % 2 == 0 && rb == r + 1)
+                    tile_block<B, VNNI>(FromCopyPair{m.codes + copy_slot(row_bytes, r, 0, 0)}, m, xj, n - j, Yj, ldy, r, rb);
+                else
+                    tile_block<B, VNNI>(FromCopyRows{m.codes + copy_slot(row_bytes, r, 0, 0), m.codes + copy_slot(row_bytes, rb, 0, 0)},
+                                        m, xj, n - j, Yj, ldy, r, rb);
+            }
+    }
+}
+
+// f(integral_constant<int, bits>) for bits in kMinBits..kMaxBits.
+template <class F>
+void with_width(int bits, F&& f) {
+    switch (bits) {
+    case 2: f(std::integral_constant<int, 2>{}); break;
+    case 3: f(std::integral_constant<int, 3>{}); break;
+    case 4: f(std::integral_constant<int, 4>{}); break;
+    case 5: f(std::integral_constant<int, 5>{}); break;
+    case 6: f(std::integral_constant<int, 6>{}); break;
+    case 7: f(std::integral_constant<int, 7>{}); break;
+    case 8: f(std::integral_constant<int, 8>{}); break;
     }
 }
 
 template <bool VNNI>
 void ap_tiled_width(const ApMatrix& m, int bits, const QuantX* const* x, int n, float* Y, size_t ldy, int r0, int r1) {
     if (r1 <= r0 || n <= 0) return;
-    switch (bits) {
-    case 2: ap_tiled_rows<2, VNNI>(m, x, n, Y, ldy, r0, r1); break;
-    case 3: ap_tiled_rows<3, VNNI>(m, x, n, Y, ldy, r0, r1); break;
-    case 4: ap_tiled_rows<4, VNNI>(m, x, n, Y, ldy, r0, r1); break;
-    case 5: ap_tiled_rows<5, VNNI>(m, x, n, Y, ldy, r0, r1); break;
-    case 6: ap_tiled_rows<6, VNNI>(m, x, n, Y, ldy, r0, r1); break;
-    case 7: ap_tiled_rows<7, VNNI>(m, x, n, Y, ldy, r0, r1); break;
-    case 8: ap_tiled_rows<8, VNNI>(m, x, n, Y, ldy, r0, r1); break;
-    }
+    with_width(bits, [&](auto b) { ap_tiled_rows<decltype(b)::value, VNNI>(m, x, n, Y, ldy, r0, r1); });
+}
+template <bool VNNI>
+void ap_copy_width(const ApMatrix& m, const QuantX* const* x, int n, float* Y, size_t ldy, int r0, int r1) {
+    if (r1 <= r0 || n <= 0) return;
+    with_width(m.codes_bits, [&](auto b) { ap_copy_rows<decltype(b)::value, VNNI>(m, x, n, Y, ldy, r0, r1); });
+}
+template <bool VNNI>
+void expand_width(const ApMatrix& m, int bits, int r0, int r1, int8_t* dst) {
+    if (r1 <= r0) return;
+    with_width(bits, [&](auto b) { TileCodes<decltype(b)::value, VNNI>::expand(m, r0, r1, dst); });
 }
 
 }  // namespace

@@ -29,6 +29,12 @@ template <bool VNNI>
 std::unique_ptr<PreparedX> prepare_x(const float* X, int ldx, int n, int cols);
 template <bool VNNI>
 void gemm_ap_prepared(const ApMatrix& m, int bits, const PreparedX& x, float* Y, int ldy, int r0, int r1);
+// Expanded copies (ApMatrix::codes) for gemm_ap_prepared: the codes of the
+// tiled kernel row by row; the flavours differ (the plain one keeps signed
+// codes from kWideFrom bits up), hence a layout per flavour.
+constexpr int expand_layout(bool vnni) { return vnni ? 2 : 1; }
+template <bool VNNI>
+void expand_ap(const ApMatrix& m, int bits, int r0, int r1, int8_t* dst);
 
 // Natural-order fp32 rows r0..r1-1 at `bits` (avx2_ap_dequant.cpp).
 void dequant_ap(const ApMatrix& m, int bits, int r0, int r1, float* dst);

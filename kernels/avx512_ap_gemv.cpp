@@ -66,6 +66,8 @@ KernelSet avx512_kernels(bool vnni) {
     k.gemm_ap = vnni ? avx512::gemm_ap<true> : avx512::gemm_ap<false>;
     k.prepare_x = vnni ? avx512::prepare_xtok_vnni : avx512::prepare_xtok_maddubs;
     k.gemm_ap_prepared = vnni ? avx512::gemm_ap_prepared<true> : avx512::gemm_ap_prepared<false>;
+    k.expand_ap = nullptr;  // its lookups are cheap: no expanded copies
+    k.expand_layout = 0;
     return k;
 }
 

@@ -449,6 +449,54 @@ private slots:
         }
     }
 
+    // An expanded copy (KernelSet::expand_ap) gives exactly the table
+    // kernel's results at its width, for decode and prompt chunks, whatever
+    // the row split (rows expanded in uneven chunks, read in others); other
+    // widths keep the table route.
+    void expandedCopyMatchesTables() {
+        AP_REQUIRE_SET();
+        if (!k_.expand_ap) QSKIP("this set keeps no expanded copies");
+        QVERIFY(k_.expand_layout != 0);
+        std::mt19937 rng(8);
+        for (int cols : {200, 576, 1000}) {
+            const int rows = 37;
+            const RandomAp a(rows, cols, 8, uint32_t(cols) + 1);
+            ApMatrix m = a.view();
+            for (int bits = kMinBits; bits <= 8; ++bits) {
+                std::vector<int8_t> copy(expanded_bytes(rows, cols), int8_t(77));
+                for (auto [r0, r1] : {std::pair{0, 3}, {3, 20}, {20, 37}}) k_.expand_ap(m, bits, r0, r1, copy.data());
+                for (int n : {1, 3, 16, 40}) {
+                    const auto X = random_vector(size_t(n) * cols, rng);
+                    const auto px = k_.prepare_x(X.data(), cols, n, cols);
+                    std::vector<float> want(size_t(n) * rows, kSentinel), got(want.size(), kSentinel), other(want.size(), kSentinel);
+                    m.codes = nullptr;
+                    k_.gemm_ap_prepared(m, bits, *px, want.data(), rows, 0, rows);
+                    m.codes = copy.data();
+                    m.codes_bits = bits;
+                    m.codes_layout = k_.expand_layout;
+                    for (auto [r0, r1] : {std::pair{0, 5}, {5, 37}}) k_.gemm_ap_prepared(m, bits, *px, got.data(), rows, r0, r1);
+                    if (got != want)
+                        QFAIL(qPrintable(QString("cols %1 bits %2 n %3: the expanded copy differs from the tables").arg(cols).arg(bits).arg(n)));
+                    // ... and it is what was read: other codes, other results.
+                    std::vector<int8_t> saved = copy;
+                    std::fill(copy.begin(), copy.end(), int8_t(3));
+                    std::vector<float> wrong(want.size(), kSentinel);
+                    k_.gemm_ap_prepared(m, bits, *px, wrong.data(), rows, 0, rows);
+                    QVERIFY(wrong != want);
+                    copy = saved;
+                    // A copy of another width is not read.
+                    const int wider = bits == 8 ? 7 : bits + 1;
+                    std::vector<float> table(want.size(), kSentinel);
+                    m.codes = nullptr;
+                    k_.gemm_ap_prepared(m, wider, *px, table.data(), rows, 0, rows);
+                    m.codes = copy.data();
+                    k_.gemm_ap_prepared(m, wider, *px, other.data(), rows, 0, rows);
+                    QVERIFY(other == table);
+                }
+            }
+        }
+    }
+
     // Blocks of zeros (scale 0), tiny and huge magnitudes side by side, and a
     // split of the rows at odd points must not change any row's result.
     void gemmApExtremeActivationsAndSplits() {

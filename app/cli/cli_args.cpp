@@ -125,6 +125,10 @@ OptionSpec kv_cache_option() {
     return {"--kv-cache", "", true, "KV cache rows: f16, or q8 (int8 with a scale per row: half the memory and the bytes read at long contexts)", "f16"};
 }
 
+OptionSpec code_copy_option() {
+    return {"--code-copy", "", true, "widths from B up keep an int8 copy of the active width's codes (1 byte per weight; faster 6..8 bits with the AVX2 kernels; 0 = off)", "0"};
+}
+
 std::vector<OptionSpec> sampling_options() {
     return {
         {"--max-tokens", "-n", true, "maximum tokens to generate", "256"},
@@ -138,6 +142,7 @@ std::vector<OptionSpec> sampling_options() {
         {"--threads", "-t", true, "threads", "CPUs available"},
         {"--ctx", "", true, "context length (tokens)", "2048"},
         kv_cache_option(),
+        code_copy_option(),
         {"--kernels", "", true, "CPU kernel set: auto, avxvnni (AVX2 with AVX-VNNI), avx2 or scalar (to compare sets on one CPU)", "auto"},
         {"--bits", "", true, "width for any-precision models", "parent width"},
         {"--head-min-bits", "", true, "serve the embedding/head at no less than this width (0 = at the served width)", "the checkpoint's choice"},

@@ -46,7 +46,14 @@ ap::SessionOptions session_from(const Args& a) {
     o.n_ctx = int(a.integer("--ctx", o.n_ctx, 16, ap::limits::kMaxContext));
     o.kernels = kernels_from(a);
     o.kv_cache = kv_cache_from(a);
+    o.code_copy_from = code_copy_from(a);
     return o;
+}
+
+int code_copy_from(const Args& a) {
+    const int b = int(a.integer("--code-copy", 0, 0, ap::kern::kMaxBits));
+    if (b != 0 && b < ap::kern::kMinBits) throw ap::Error("--code-copy " + std::to_string(b) + ": expected 0 (off) or a width");
+    return b;
 }
 
 ap::KvCache kv_cache_from(const Args& a) {

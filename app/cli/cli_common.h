@@ -20,6 +20,8 @@ std::unique_ptr<ap::Model> load_model_verbose(const std::string& path);
 OptionSpec head_floor_option();
 // --kv-cache f16|q8 (SessionOptions::kv_cache; its spec: kv_cache_option).
 ap::KvCache kv_cache_from(const Args& a);
+// --code-copy B: 0 (off) or a width in kMinBits..kMaxBits.
+int code_copy_from(const Args& a);
 void apply_head_floor(const Args& a, ap::Model& m);
 ap::SamplingParams sampling_from(const Args& a);
 ap::SessionOptions session_from(const Args& a);

@@ -26,6 +26,7 @@ int cmd_bench(int argc, char** argv, int first) {
         {"--json", "", false, "print a JSON list instead of a table", ""},
         head_floor_option(),
         kv_cache_option(),
+        code_copy_option(),
         {"--profile", "", false, "also show where decode time goes, per width", ""},
         {"--draft-bits", "", true, "instead: self-speculative decoding from these draft widths, against plain decoding at --bits", ""},
         {"--draft-k", "", true, "with --draft-bits: tokens drafted per round, e.g. 2,4,6", "4"},
@@ -71,6 +72,7 @@ int cmd_bench(int argc, char** argv, int first) {
         so.profile = a.has("--profile");
         so.kernels = kc;
         so.kv_cache = kv_cache_from(a);
+        so.code_copy_from = code_copy_from(a);
         if (a.has("--draft-bits")) {
             so.n_ctx = 2048;
             ap::Session s(*m, so);
@@ -99,6 +101,7 @@ int cmd_bench(int argc, char** argv, int first) {
                           human_bytes(r.dense_bytes).c_str(), human_bytes(s.kv_bytes()).c_str(), s.n_ctx(),
                           human_bytes(s.activation_bytes()).c_str());
             memory_text = buf;
+            if (s.code_copy_bytes() > 0) memory_text += ", code copies " + human_bytes(s.code_copy_bytes()) + " (--code-copy)";
             if (!r.separate_bytes.empty()) {
                 std::snprintf(buf, sizeof buf, "\nseparate %d..%d-bit models would take %s; this checkpoint holds all in %s",
                               r.separate_bytes.front().first, r.separate_bytes.back().first,

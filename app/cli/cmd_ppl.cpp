@@ -16,6 +16,7 @@ int cmd_ppl(int argc, char** argv, int first) {
         {"--int8-activations", "", false, "score with the int8 activations that run and chat use (default: exact fp32)", ""},
         head_floor_option(),
         kv_cache_option(),
+        code_copy_option(),
     };
     Args a(specs, argc, argv, first);
     if (a.help() || a.positional().size() != 2) {
@@ -42,6 +43,7 @@ int cmd_ppl(int argc, char** argv, int first) {
     so.batch = 128;
     so.exact_prompts = !a.has("--int8-activations");
     so.kv_cache = kv_cache_from(a);
+    so.code_copy_from = code_copy_from(a);
     ap::Session s(*m, so);
     std::fprintf(stderr, "%zu text tokens, %zu windows of %d, %d threads\n", tokens.size(), tokens.size() / ctx, ctx, s.threads());
     const bool tty = isatty(fileno(stderr));

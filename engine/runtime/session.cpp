@@ -16,6 +16,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <memory>
+#include <unordered_map>
 
 namespace ap {
 
@@ -26,6 +27,13 @@ struct Session::Impl {
     LinearInputHook hook;
     int B = 64;
     bool exact_prompts = false;
+    int code_copy_from = 0;
+    // SessionOptions::code_copy_from: per matrix, its codes at one width.
+    struct CodeCopy {
+        int bits = 0;
+        std::vector<int8_t> codes;
+    };
+    std::unordered_map<const ApWeight*, CodeCopy> copies;
     bool profiling = false;
     ForwardProfile prof;
     std::chrono::steady_clock::time_point mark;
@@ -105,6 +113,7 @@ struct Session::Impl {
         int total = 0;
         for (const Product& p : ps) {
             parts.push_back(Part{p.L->ap->view(), p.Y, total});
+            attach_copy(parts.back().v, *p.L->ap, bits);
             total += p.L->rows;
         }
         pool.parallel_for(total, 16, [&](int b, int e) {
@@ -115,6 +124,21 @@ struct Session::Impl {
         });
     }
     void matmul(const Linear& L, const float* X, int n, float* Y, int bits) { matmuls({{&L, Y}}, X, n, bits); }
+
+    // Points v at W's code copy for `bits` when the options ask for one,
+    // expanding it first (all threads) if it holds another width.
+    void attach_copy(kern::ApMatrix& v, const ApWeight& W, int bits) {
+        if (!k.expand_ap || code_copy_from <= 0 || bits < code_copy_from) return;
+        CodeCopy& c = copies[&W];
+        if (c.bits != bits) {
+            c.codes.resize(kern::expanded_bytes(W.rows, W.cols));
+            pool.parallel_for(W.rows, 16, [&](int r0, int r1) { k.expand_ap(v, bits, r0, r1, c.codes.data()); });
+            c.bits = bits;
+        }
+        v.codes = c.codes.data();
+        v.codes_bits = bits;
+        v.codes_layout = k.expand_layout;
+    }
 
     // Attention of nb tokens at positions pos0.. over one layer's cache. Work
     // is split into (token, KV head, range of positions) parts so that the
@@ -211,6 +235,7 @@ Session::Session(const Model& m, const SessionOptions& opt) : m_(m) {
     Impl& I = *impl_;
     I.B = std::max(1, opt.batch);
     I.exact_prompts = opt.exact_prompts;
+    I.code_copy_from = opt.code_copy_from;
     I.attn_chunk = std::max(256, (n_ctx_ + 15) / 16);
     I.profiling = opt.profile;
     const ModelConfig& c = m.cfg;
@@ -281,6 +306,12 @@ int Session::keep_prefix(const std::vector<int32_t>& prompt, int bits) {
 uint64_t Session::kv_bytes() const {
     const Impl& I = *impl_;
     return (I.kc.size() + I.vc.size()) * sizeof(uint16_t) + I.kq.size() + I.vq.size() + (I.ks.size() + I.vs.size()) * sizeof(float);
+}
+
+uint64_t Session::code_copy_bytes() const {
+    uint64_t n = 0;
+    for (const auto& [w, c] : impl_->copies) n += c.codes.size();
+    return n;
 }
 
 uint64_t Session::activation_bytes() const {

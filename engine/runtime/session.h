@@ -30,6 +30,11 @@ struct SessionOptions {
     // 1.5x faster prompts, like decode), true = dequantized fp32 tiles and
     // exact fp32 activations (what perplexity reports by default).
     bool exact_prompts = false;
+    // Widths from this one up (0 = never) keep an int8 copy of the active
+    // width's codes, one byte per weight, where the kernel set has that route
+    // (AVX2: a table lookup per weight costs more than the byte read at 6..8
+    // bits). Same results; rebuilt on the first token at another width.
+    int code_copy_from = 0;
 };
 
 // Where forward-pass time goes (collected when SessionOptions::profile is set).
@@ -131,6 +136,7 @@ public:
     void clear_profile();
 
     uint64_t kv_bytes() const;
+    uint64_t code_copy_bytes() const;  // SessionOptions::code_copy_from's copies held now
     uint64_t activation_bytes() const;
 
 private:
