@@ -19,12 +19,13 @@ class TestRuntime : public QObject {
     std::string dir_, ckpt_;
     std::vector<int32_t> toks_;
 
-    std::vector<float> logits(const Model& m, int bits, kern::KernelChoice k, int threads) {
+    std::vector<float> logits(const Model& m, int bits, kern::KernelChoice k, int threads, int code_copy_from = 0) {
         SessionOptions o;
         o.n_ctx = 64;
         o.threads = threads;
         o.batch = 8;  // several chunks: exercises the batched (tile) path and n = 1 leftovers
         o.kernels = k;
+        o.code_copy_from = code_copy_from;
         Session s(m, o);
         std::vector<float> lg;
         s.eval(toks_.data(), int(toks_.size()), bits, &lg, true);
@@ -97,6 +98,34 @@ private slots:
             QVERIFY(bits_per_weight(*m, b) < bits_per_weight(*m, b + 1));
             QVERIFY(bytes_per_token(*m, b) < bytes_per_token(*m, b + 1));
         }
+    }
+
+    // Code copies (SessionOptions::code_copy_from) change speed, not results:
+    // identical logits at the widths they cover, one copy per matrix, and a
+    // width change rebuilds them (a session stepping 6 -> 8 -> 6 -> 5).
+    void code_copies_give_identical_results() {
+        if (!kern::cpu_has_avx2_fma()) QSKIP("no AVX2 on this CPU: no code copies");
+        auto m = load_model(ckpt_);
+        for (int b = 5; b <= 8; ++b)
+            QCOMPARE(logits(*m, b, kern::KernelChoice::Avx2, 2, 6), logits(*m, b, kern::KernelChoice::Avx2, 2));
+        SessionOptions o;
+        o.n_ctx = 64;
+        o.threads = 2;
+        o.kernels = kern::KernelChoice::Avx2;
+        o.code_copy_from = 6;
+        Session s(*m, o);
+        QCOMPARE(s.code_copy_bytes(), uint64_t(0));
+        std::vector<float> lg;
+        for (int b : {6, 8, 6, 5}) {
+            s.reset();
+            s.eval(toks_.data(), int(toks_.size()), b, &lg, true);
+            QCOMPARE(lg, logits(*m, b, kern::KernelChoice::Avx2, 2));
+        }
+        uint64_t want = 0;
+        for (const auto& L : m->layers)
+            for (const Linear* p : L.projections()) want += kern::expanded_bytes(p->rows, p->cols);
+        if (m->output().quantized()) want += kern::expanded_bytes(m->output().rows, m->output().cols);
+        QCOMPARE(s.code_copy_bytes(), want);
     }
 
     void fast_kernels_match_scalar_reference() {

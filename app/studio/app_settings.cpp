@@ -44,6 +44,7 @@ RuntimeSettings AppSettings::runtime() const {
     r.nCtx = nCtx_.get();
     r.reuseKv = reuseKv_.get();
     r.kvInt8 = kvInt8_.get();
+    r.codeCopy = codeCopy_.get();
     return r;
 }
 
@@ -52,6 +53,7 @@ void AppSettings::setRuntime(const RuntimeSettings& r) const {
     nCtx_.set(r.nCtx);
     reuseKv_.set(r.reuseKv);
     kvInt8_.set(r.kvInt8);
+    codeCopy_.set(r.codeCopy);
 }
 
 QList<int> AppSettings::compareWidths() const {

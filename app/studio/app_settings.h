@@ -90,6 +90,7 @@ private:
     SettingValue<int> nCtx_{QStringLiteral("engine/contextLength"), 2048};
     SettingValue<bool> reuseKv_{QStringLiteral("engine/reuseKvCache"), true};
     SettingValue<bool> kvInt8_{QStringLiteral("engine/kvCacheInt8"), false};
+    SettingValue<bool> codeCopy_{QStringLiteral("engine/codeCopy"), false};
 };
 
 }  // namespace studio

@@ -32,7 +32,7 @@ struct BackendResult {
     int droppedMessages = 0;  // set by the worker when it trimmed the conversation
     int nPrompt = 0, nPromptEvaluated = 0, nGenerated = 0;
     double promptS = 0, decodeS = 0, ttftS = 0;
-    quint64 kvBytes = 0, activationBytes = 0;
+    quint64 kvBytes = 0, activationBytes = 0, copyBytes = 0;
     int rounds = 0, drafted = 0, accepted = 0;  // speculative decoding totals
 };
 

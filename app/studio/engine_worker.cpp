@@ -28,6 +28,7 @@ GenerationSummary summarize(const BackendResult& r, double totalS) {
     s.totalS = totalS;
     s.kvBytes = r.kvBytes;
     s.activationBytes = r.activationBytes;
+    s.copyBytes = r.copyBytes;
     s.rounds = r.rounds;
     s.drafted = r.drafted;
     s.accepted = r.accepted;

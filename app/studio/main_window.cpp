@@ -123,7 +123,7 @@ MainWindow::MainWindow(BackendFactory backend, MainWindowOptions opt, QWidget* p
     });
     connect(chat_, &ChatController::turnFinished, this, [this](const GenerationSummary& s, int) {
         status_->setSummary(s);
-        memory_->setRuntimeBytes(s.kvBytes, s.activationBytes);
+        memory_->setRuntimeBytes(s.kvBytes, s.activationBytes, s.copyBytes);
     });
     connect(chat_, &ChatController::errorOccurred, this, [this](const QString& m) { statusBar()->showMessage(m, 8000); });
     connect(chat_, &ChatController::conversationsChanged, this, [this] {

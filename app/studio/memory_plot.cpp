@@ -12,7 +12,7 @@ namespace {
 // bar is coloured by width, and a KV cache in the 6-bit green or bitplanes in
 // the 8-bit blue read as widths.
 const QColor kPlanes(0x34, 0x49, 0x5e), kTables(0x8a, 0x9b, 0xb0), kDense(0xc9, 0xcd, 0xd3), kKv(0x9c, 0x5b, 0x2e),
-    kActivations(0xe8, 0x9c, 0xc4);
+    kActivations(0xe8, 0x9c, 0xc4), kCopy(0x5e, 0x4a, 0x7a);
 }  // namespace
 
 MemoryPlot::MemoryPlot(QWidget* parent) : PlotCard(tr("Memory"), parent) {
@@ -36,10 +36,11 @@ void MemoryPlot::setModel(const ModelInfo& info) {
     rebuild();
 }
 
-void MemoryPlot::setRuntimeBytes(quint64 kvBytes, quint64 activationBytes) {
-    if (info_.kvBytes == kvBytes && info_.activationBytes == activationBytes) return;
+void MemoryPlot::setRuntimeBytes(quint64 kvBytes, quint64 activationBytes, quint64 copyBytes) {
+    if (info_.kvBytes == kvBytes && info_.activationBytes == activationBytes && info_.copyBytes == copyBytes) return;
     info_.kvBytes = kvBytes;
     info_.activationBytes = activationBytes;
+    info_.copyBytes = copyBytes;
     rebuild();
 }
 
@@ -99,7 +100,9 @@ void MemoryPlot::rebuild() {
         segment(tr("Unquantized tensors"), kDense, {info_.denseBytes / MB, 0});
         segment(tr("KV cache"), kKv, {kv, kv});
         segment(tr("Activations"), kActivations, {act, act});
-        const double apTotal = info_.weightBytes() / MB + kv + act;
+        const double copy = info_.copyBytes / MB;  // separate models need none: they hold their codes as they are
+        segment(tr("8-bit copy of the active width"), kCopy, {copy, 0});
+        const double apTotal = info_.weightBytes() / MB + kv + act + copy;
         const double sepAll = sepTotal / MB + kv + act;
         top = qMax(apTotal, sepAll);
         setNote(tr("Weights: %1 for every width at once, against %2 for separate models (%3\u00d7).")

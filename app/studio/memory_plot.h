@@ -14,7 +14,7 @@ public:
 
     void setModel(const ModelInfo& info);
     // KV cache and activations change with the conversation; weights do not.
-    void setRuntimeBytes(quint64 kvBytes, quint64 activationBytes);
+    void setRuntimeBytes(quint64 kvBytes, quint64 activationBytes, quint64 copyBytes);
     QString csv() const override;
     int segmentCount() const;  // bar segments with data (tests)
     QList<QColor> segmentColors() const;  // fill of every segment with data, legend order (tests)

@@ -127,6 +127,7 @@ BackendResult convert(const ap::GenerateResult& r, const ap::Session& s) {
     out.ttftS = r.ttft_s;
     out.kvBytes = s.kv_bytes();
     out.activationBytes = s.activation_bytes();
+    out.copyBytes = s.code_copy_bytes();
     out.rounds = r.n_rounds;
     out.drafted = r.n_drafted;
     out.accepted = r.n_accepted;
@@ -389,6 +390,7 @@ private:
         info.denseBytes = mem.dense_bytes;
         info.kvBytes = chat_->kv_bytes();
         info.activationBytes = chat_->activation_bytes();
+        info.copyBytes = chat_->code_copy_bytes();
         for (int b : m.widths()) {
             WidthInfo w;
             w.bits = b;
@@ -430,6 +432,7 @@ private:
         so.n_ctx = runtime_.nCtx;  // the session clamps it to the model's training context
         so.threads = runtime_.threads;
         so.kv_cache = runtime_.kvInt8 ? ap::KvCache::Q8 : ap::KvCache::F16;
+        so.code_copy_from = runtime_.codeCopy ? ap::kCodeCopyPays : 0;
         return so;
     }
 

@@ -43,6 +43,10 @@ SettingsPage::SettingsPage(QWidget* parent) : QScrollArea(parent) {
     kvInt8_ = new QCheckBox(tr("Store the KV cache in 8 bits"), engine);
     kvInt8_->setToolTip(tr("Half the cache's memory and half the bytes read per token at long contexts, "
                            "for a small rounding of what the model remembers"));
+    codeCopy_ = new QCheckBox(tr("Keep an 8-bit copy of the active width (6\u20138 bits)"), engine);
+    codeCopy_->setToolTip(tr("One byte per weight more memory, rebuilt when the width changes; decode at 6\u20138 bits "
+                             "then reads bytes instead of looking codes up (much faster on CPUs without AVX-512, "
+                             "same results)"));
     apply_ = new QPushButton(tr("Apply"), engine);
     apply_->setObjectName(QStringLiteral("Primary"));
     engineNote_ = new QLabel(engine);
@@ -52,6 +56,7 @@ SettingsPage::SettingsPage(QWidget* parent) : QScrollArea(parent) {
     f->addRow(tr("Context length"), ctx_);
     f->addRow(QString(), reuseKv_);
     f->addRow(QString(), kvInt8_);
+    f->addRow(QString(), codeCopy_);
     f->addRow(QString(), apply_);
     f->addRow(engineNote_);
     v->addWidget(engine);
@@ -68,7 +73,7 @@ SettingsPage::SettingsPage(QWidget* parent) : QScrollArea(parent) {
     setWidget(content);
 
     for (QSpinBox* s : {threads_, ctx_}) connect(s, &QSpinBox::valueChanged, this, &SettingsPage::updateApply);
-    for (QCheckBox* b : {reuseKv_, kvInt8_}) connect(b, &QCheckBox::toggled, this, &SettingsPage::updateApply);
+    for (QCheckBox* b : {reuseKv_, kvInt8_, codeCopy_}) connect(b, &QCheckBox::toggled, this, &SettingsPage::updateApply);
     connect(apply_, &QPushButton::clicked, this, [this] {
         applied_ = runtime();
         updateApply();
@@ -82,11 +87,12 @@ SettingsPage::SettingsPage(QWidget* parent) : QScrollArea(parent) {
 
 void SettingsPage::setRuntime(const RuntimeSettings& r) {
     applied_ = r;
-    const QSignalBlocker a(threads_), b(ctx_), c(reuseKv_), d(kvInt8_);
+    const QSignalBlocker a(threads_), b(ctx_), c(reuseKv_), d(kvInt8_), e(codeCopy_);
     threads_->setValue(r.threads);
     ctx_->setValue(r.nCtx);
     reuseKv_->setChecked(r.reuseKv);
     kvInt8_->setChecked(r.kvInt8);
+    codeCopy_->setChecked(r.codeCopy);
     updateApply();
 }
 
@@ -96,6 +102,7 @@ RuntimeSettings SettingsPage::runtime() const {
     r.nCtx = ctx_->value();
     r.reuseKv = reuseKv_->isChecked();
     r.kvInt8 = kvInt8_->isChecked();
+    r.codeCopy = codeCopy_->isChecked();
     return r;
 }
 

@@ -46,7 +46,7 @@ void StatusPanel::setModel(const ModelInfo& info) {
     device_->setText(info.device);
     speed_->setText(tr("\u2013 tok/s"));
     ttft_->setText(tr("TTFT \u2013"));
-    setRuntimeMemory(info.kvBytes, info.activationBytes);
+    setRuntimeMemory(info.kvBytes, info.activationBytes, info.copyBytes);
     setBits(info.anyPrecision ? info.parentBits : 0);
 }
 
@@ -72,17 +72,19 @@ void StatusPanel::setSummary(const GenerationSummary& s) {
     speed_->setToolTip(tr("Decode %1 \u00b7 prompt %2 (%3 prompt tokens)")
                            .arg(fmt::tokensPerSecond(s.decodeTokensPerSecond), fmt::tokensPerSecond(s.promptTokensPerSecond))
                            .arg(s.nPrompt));
-    if (s.kvBytes) setRuntimeMemory(s.kvBytes, s.activationBytes);
+    if (s.kvBytes) setRuntimeMemory(s.kvBytes, s.activationBytes, s.copyBytes);
 }
 
-void StatusPanel::setRuntimeMemory(quint64 kvBytes, quint64 activationBytes) {
+void StatusPanel::setRuntimeMemory(quint64 kvBytes, quint64 activationBytes, quint64 copyBytes) {
     if (!info_.isValid()) {
         memory_->clear();
         return;
     }
-    memory_->setText(tr("Memory: %1").arg(fmt::bytes(info_.weightBytes() + kvBytes + activationBytes)));
-    memory_->setToolTip(tr("Weights %1 \u00b7 KV cache %2 \u00b7 activations %3")
-                            .arg(fmt::bytes(info_.weightBytes()), fmt::bytes(kvBytes), fmt::bytes(activationBytes)));
+    memory_->setText(tr("Memory: %1").arg(fmt::bytes(info_.weightBytes() + kvBytes + activationBytes + copyBytes)));
+    QString tip = tr("Weights %1 \u00b7 KV cache %2 \u00b7 activations %3")
+                      .arg(fmt::bytes(info_.weightBytes()), fmt::bytes(kvBytes), fmt::bytes(activationBytes));
+    if (copyBytes) tip += tr(" \u00b7 8-bit copy %1").arg(fmt::bytes(copyBytes));
+    memory_->setToolTip(tip);
 }
 
 void StatusPanel::setLoading(bool on, double fraction, const QString& what) {

@@ -22,7 +22,7 @@ public:
     void setBits(int bits);
     void setLiveStats(const TokenStats& s);   // coalesced
     void setSummary(const GenerationSummary& s);
-    void setRuntimeMemory(quint64 kvBytes, quint64 activationBytes);
+    void setRuntimeMemory(quint64 kvBytes, quint64 activationBytes, quint64 copyBytes);
     void setLoading(bool on, double fraction = 0, const QString& what = {});
     QString text() const;  // all fields, for tests
 

@@ -44,6 +44,7 @@ struct ModelInfo {
     ModelDetails details;
     QList<WidthInfo> widths;
     quint64 planeBytes = 0, tableBytes = 0, denseBytes = 0, kvBytes = 0, activationBytes = 0;
+    quint64 copyBytes = 0;  // the session's code copies (RuntimeSettings::codeCopy)
 
     bool isValid() const { return !path.isEmpty(); }
     quint64 weightBytes() const { return planeBytes + tableBytes + denseBytes; }
@@ -60,6 +61,7 @@ struct RuntimeSettings {
     int nCtx = 2048;      // context length = KV cache length, clamped to the model's
     bool reuseKv = true;  // keep the conversation's KV cache between turns (false: re-read it every turn)
     bool kvInt8 = false;  // KV cache rows in int8 (ap::KvCache::Q8: half the memory and the bytes read per token)
+    bool codeCopy = false;  // 6..8 bits: an int8 copy of the active width's codes (ap::SessionOptions::code_copy_from)
     bool operator==(const RuntimeSettings&) const = default;
 };
 
@@ -124,7 +126,7 @@ struct GenerationSummary {
     StopReason reason = StopReason::None;
     int nPrompt = 0, nGenerated = 0;
     double ttftS = 0, decodeTokensPerSecond = 0, promptTokensPerSecond = 0, totalS = 0;
-    quint64 kvBytes = 0, activationBytes = 0;
+    quint64 kvBytes = 0, activationBytes = 0, copyBytes = 0;
     int rounds = 0, drafted = 0, accepted = 0;  // speculative decoding (0 without)
     double acceptance() const { return drafted ? double(accepted) / drafted : 0; }
     double tokensPerRound() const { return rounds ? double(accepted + rounds) / rounds : 0; }

@@ -36,6 +36,10 @@ struct SessionOptions {
     // bits). Same results; rebuilt on the first token at another width.
     int code_copy_from = 0;
 };
+// Where code copies pay with the AVX2 kernels (SmolLM2 and a 1B-shaped model
+// on Zen 4: 6..8 bits 1.3-3.6x faster decode; 5 bits and below read fewer
+// bytes through the tables than the copy's one per weight).
+constexpr int kCodeCopyPays = 6;
 
 // Where forward-pass time goes (collected when SessionOptions::profile is set).
 struct ForwardProfile {

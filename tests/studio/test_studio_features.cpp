@@ -79,6 +79,7 @@ private slots:
         p->threadsBox()->setValue(2);
         p->reuseKvBox()->setChecked(false);
         p->kvInt8Box()->setChecked(true);
+        p->codeCopyBox()->setChecked(true);
         QVERIFY(p->applyButton()->isEnabled());
         p->applyButton()->click();
         QVERIFY(applied.wait(3000));
@@ -88,6 +89,7 @@ private slots:
         QCOMPARE(AppSettings().runtime().nCtx, 4096);
         QVERIFY(!AppSettings().runtime().reuseKv);
         QVERIFY(AppSettings().runtime().kvInt8);
+        QVERIFY(AppSettings().runtime().codeCopy);
         QVERIFY(w->modelPanel()->plainText().contains("4096 tokens"));
         QVERIFY(!p->applyButton()->isEnabled());
         // A new window starts with them.
