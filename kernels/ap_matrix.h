@@ -1,7 +1,6 @@
 // Non-owning view of one any-precision weight matrix: parent-width
 // bitplanes plus an affine-int8 centroid table per row for every width.
 #pragma once
-#include <cstddef>
 #include <cstdint>
 
 namespace ap::kern {
@@ -23,18 +22,14 @@ struct ApMatrix {
     const int8_t* lut[kMaxBits + 1] = {};
     const float* lut_affine[kMaxBits + 1] = {};  // [rows][2] = {scale, offset}
     // Optional: width codes_bits expanded to one int8 code per weight in a
-    // kernel set's own order (KernelSet::expand_ap, expanded_bytes(rows, cols)
-    // bytes): products at that width then read one byte per weight and skip
+    // kernel set's own order (KernelSet::expand_ap and expand_bytes):
+    // products at that width then read one byte per weight and skip
     // the bitplanes and the table lookups, with the same results. Read only
     // by the set whose expand_layout equals codes_layout.
     const int8_t* codes = nullptr;
     int codes_bits = 0, codes_layout = 0;
 };
 
-// Bytes per row of an expanded copy: columns padded to 128 (the AVX2 group).
-inline size_t expanded_row_bytes(int cols) { return (size_t(cols) + 127) / 128 * 128; }
-// Bytes of a whole copy: rows padded to an even count (rows go in pairs).
-inline size_t expanded_bytes(int rows, int cols) { return (size_t(rows) + 1) / 2 * 2 * expanded_row_bytes(cols); }
 
 // Bytes a b-bit matrix-vector product reads: b planes plus the b-bit tables.
 inline uint64_t ap_bytes_read(const ApMatrix& m, int bits) {

@@ -52,6 +52,7 @@ KernelSet avx2_kernels(bool vnni) {
     k.prepare_x = vnni ? avx2::prepare_x<true> : avx2::prepare_x<false>;
     k.gemm_ap_prepared = vnni ? avx2::gemm_ap_prepared<true> : avx2::gemm_ap_prepared<false>;
     k.expand_ap = vnni ? avx2::expand_ap<true> : avx2::expand_ap<false>;
+    k.expand_bytes = avx2::expand_bytes;
     k.expand_layout = avx2::expand_layout(vnni);
     k.dequant_ap = avx2::dequant_ap;
     k.attend_f16 = avx2::attend_f16;

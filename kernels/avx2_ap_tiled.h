@@ -7,8 +7,11 @@
 // spills; here a block needs 13. Per token the arithmetic is the few-token
 // kernel's (the same exact int32 block sums, converted and accumulated in
 // the same order), so a prompt token gets bit for bit its decode result.
+// The same token pass reads expanded copies (ApMatrix::codes): the codes of
+// a whole matrix at one width, stored once, for decode as well as prompts.
 #pragma once
 #include "avx2_ap_kernel.h"
+#include "avx2_internal.h"  // expanded_row_bytes
 
 #include <algorithm>
 #include <type_traits>

@@ -43,9 +43,10 @@ using PrepareXFn = std::unique_ptr<PreparedX> (*)(const float* X, int ldx, int n
 using GemmApPreparedFn = void (*)(const ApMatrix& m, int bits, const PreparedX& x, float* Y, int ldy, int r0, int r1);
 
 // Rows r0..r1-1 of width `bits` expanded into dst (the whole copy,
-// expanded_bytes(m.rows, m.cols)), in the order of this set's expand_layout;
-// see ApMatrix::codes. nullptr where a set has no such route.
+// expand_bytes(m.rows, m.cols) bytes, 64-byte aligned), in the order of this
+// set's expand_layout; see ApMatrix::codes. nullptr where a set has no such route.
 using ExpandApFn = void (*)(const ApMatrix& m, int bits, int r0, int r1, int8_t* dst);
+using ExpandBytesFn = size_t (*)(int rows, int cols);
 
 // Sum of n floats: the streaming-read probe behind bandwidth figures.
 using SumF32Fn = double (*)(const float* x, size_t n);
@@ -89,6 +90,7 @@ struct KernelSet {
     PrepareXFn prepare_x = nullptr;  // may stay null
     GemmApPreparedFn gemm_ap_prepared = nullptr;
     ExpandApFn expand_ap = nullptr;  // may stay null
+    ExpandBytesFn expand_bytes = nullptr;
     int expand_layout = 0;           // what ApMatrix::codes_layout must say for gemm_ap_prepared to read the copy
     DequantApFn dequant_ap = nullptr;
     AttendF16Fn attend_f16 = nullptr;

@@ -85,7 +85,7 @@ WidthBench bench_width(Session& s, int bits, const BenchOptions& o) {
     const Model& m = s.model();
     WidthBench w;
     w.bits = m.resolve_bits(bits);
-    w.bytes_per_token = bytes_per_token(m, bits);
+    w.bytes_per_token = s.bytes_per_token(bits);
 
     GenerateRequest req;
     req.bits = bits;

@@ -14,7 +14,7 @@ struct WidthBench {
     double prompt_tok_s = 0;      // one prompt of prompt_tokens tokens
     double gemv_s = 0;            // time of every weight matrix once at n = 1 (one token's GEMVs)
     double gemv_gbs = 0;          // bytes those GEMVs read / gemv_s
-    uint64_t bytes_per_token = 0; // weight + table bytes read per decoded token
+    uint64_t bytes_per_token = 0; // weight + table bytes read per decoded token (code copies at their size)
     uint64_t resident_bytes = 0;  // process resident set after the run
 };
 

@@ -31,7 +31,9 @@ struct Session::Impl {
     // SessionOptions::code_copy_from: per matrix, its codes at one width.
     struct CodeCopy {
         int bits = 0;
-        std::vector<int8_t> codes;
+        std::vector<int8_t> storage;
+        int8_t* codes = nullptr;  // 64-byte aligned inside storage (whole-register loads)
+        size_t bytes = 0;
     };
     std::unordered_map<const ApWeight*, CodeCopy> copies;
     bool profiling = false;
@@ -131,11 +133,13 @@ struct Session::Impl {
         if (!k.expand_ap || code_copy_from <= 0 || bits < code_copy_from) return;
         CodeCopy& c = copies[&W];
         if (c.bits != bits) {
-            c.codes.resize(kern::expanded_bytes(W.rows, W.cols));
-            pool.parallel_for(W.rows, 16, [&](int r0, int r1) { k.expand_ap(v, bits, r0, r1, c.codes.data()); });
+            c.bytes = k.expand_bytes(W.rows, W.cols);
+            c.storage.resize(c.bytes + 64);
+            c.codes = c.storage.data() + (64 - reinterpret_cast<uintptr_t>(c.storage.data()) % 64) % 64;
+            pool.parallel_for(W.rows, 16, [&](int r0, int r1) { k.expand_ap(v, bits, r0, r1, c.codes); });
             c.bits = bits;
         }
-        v.codes = c.codes.data();
+        v.codes = c.codes;
         v.codes_bits = bits;
         v.codes_layout = k.expand_layout;
     }
@@ -310,7 +314,23 @@ uint64_t Session::kv_bytes() const {
 
 uint64_t Session::code_copy_bytes() const {
     uint64_t n = 0;
-    for (const auto& [w, c] : impl_->copies) n += c.codes.size();
+    for (const auto& [w, c] : impl_->copies) n += c.bytes;
+    return n;
+}
+
+uint64_t Session::bytes_per_token(int bits) const {
+    const Impl& I = *impl_;
+    uint64_t n = ap::bytes_per_token(m_, bits);
+    if (!I.k.expand_ap || I.code_copy_from <= 0) return n;
+    auto copied = [&](const Linear& l, int w) {
+        if (!l.quantized() || w < I.code_copy_from) return;
+        n -= kern::ap_bytes_read(l.ap->view(), w);
+        n += I.k.expand_bytes(l.rows, l.cols) + uint64_t(l.rows) * 8;  // the codes and each row's scale and offset
+    };
+    const int b = m_.resolve_bits(bits);
+    for (const auto& L : m_.layers)
+        for (const Linear* l : L.projections()) copied(*l, b);
+    copied(m_.output(), m_.head_bits(b));
     return n;
 }
 

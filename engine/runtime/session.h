@@ -141,6 +141,9 @@ public:
 
     uint64_t kv_bytes() const;
     uint64_t code_copy_bytes() const;  // SessionOptions::code_copy_from's copies held now
+    // Weight bytes a decoded token reads at `bits`: ap::bytes_per_token, with
+    // matrices served from code copies counted at the copy's size.
+    uint64_t bytes_per_token(int bits) const;
     uint64_t activation_bytes() const;
 
 private:
