@@ -129,6 +129,20 @@ private slots:
         // Bytes per token count the copies where they serve: fewer at 8 bits (no tables), unchanged at 5.
         QVERIFY(s.bytes_per_token(8) < bytes_per_token(*m, 8));
         QCOMPARE(s.bytes_per_token(5), bytes_per_token(*m, 5));
+        // Auto, the default: from kCodeCopyPays where the kernel set keeps
+        // copies and all of them fit in the budget (a tiny model's always do).
+        SessionOptions a;
+        QCOMPARE(a.code_copy_from, kCodeCopyAuto);
+        a.n_ctx = 64;
+        a.kernels = kern::KernelChoice::Avx2;
+        QVERIFY(code_copy_budget() > want);
+        Session sa(*m, a);
+        QCOMPARE(sa.code_copy_from(), kCodeCopyPays);
+        QVERIFY(sa.code_copy_max_bytes() >= want);
+        a.kernels = kern::KernelChoice::Scalar;  // no copy route
+        Session sn(*m, a);
+        QCOMPARE(sn.code_copy_from(), 0);
+        QCOMPARE(sn.code_copy_max_bytes(), uint64_t(0));
     }
 
     void fast_kernels_match_scalar_reference() {

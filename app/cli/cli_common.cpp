@@ -51,8 +51,9 @@ ap::SessionOptions session_from(const Args& a) {
 }
 
 int code_copy_from(const Args& a) {
+    if (a.str("--code-copy", "auto") == "auto") return ap::kCodeCopyAuto;
     const int b = int(a.integer("--code-copy", 0, 0, ap::kern::kMaxBits));
-    if (b != 0 && b < ap::kern::kMinBits) throw ap::Error("--code-copy " + std::to_string(b) + ": expected 0 (off) or a width");
+    if (b != 0 && b < ap::kern::kMinBits) throw ap::Error("--code-copy " + std::to_string(b) + ": expected auto, 0 (off) or a width");
     return b;
 }
 

@@ -101,7 +101,9 @@ int cmd_bench(int argc, char** argv, int first) {
                           human_bytes(r.dense_bytes).c_str(), human_bytes(s.kv_bytes()).c_str(), s.n_ctx(),
                           human_bytes(s.activation_bytes()).c_str());
             memory_text = buf;
-            if (s.code_copy_bytes() > 0) memory_text += ", code copies " + human_bytes(s.code_copy_bytes()) + " (--code-copy)";
+            if (s.code_copy_from() > 0)
+                memory_text += ", code copies " + human_bytes(s.code_copy_max_bytes()) + " from " +
+                               std::to_string(s.code_copy_from()) + " bits (--code-copy 0: none)";
             if (!r.separate_bytes.empty()) {
                 std::snprintf(buf, sizeof buf, "\nseparate %d..%d-bit models would take %s; this checkpoint holds all in %s",
                               r.separate_bytes.front().first, r.separate_bytes.back().first,

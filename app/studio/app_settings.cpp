@@ -44,7 +44,8 @@ RuntimeSettings AppSettings::runtime() const {
     r.nCtx = nCtx_.get();
     r.reuseKv = reuseKv_.get();
     r.kvInt8 = kvInt8_.get();
-    r.codeCopy = codeCopy_.get();
+    const QString copy = codeCopy_.get();
+    r.codeCopy = copy == QLatin1String("always") ? CodeCopy::Always : copy == QLatin1String("never") ? CodeCopy::Never : CodeCopy::Auto;
     return r;
 }
 
@@ -53,7 +54,9 @@ void AppSettings::setRuntime(const RuntimeSettings& r) const {
     nCtx_.set(r.nCtx);
     reuseKv_.set(r.reuseKv);
     kvInt8_.set(r.kvInt8);
-    codeCopy_.set(r.codeCopy);
+    codeCopy_.set(r.codeCopy == CodeCopy::Always  ? QStringLiteral("always")
+                  : r.codeCopy == CodeCopy::Never ? QStringLiteral("never")
+                                                  : QStringLiteral("auto"));
 }
 
 QList<int> AppSettings::compareWidths() const {

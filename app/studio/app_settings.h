@@ -90,7 +90,7 @@ private:
     SettingValue<int> nCtx_{QStringLiteral("engine/contextLength"), 2048};
     SettingValue<bool> reuseKv_{QStringLiteral("engine/reuseKvCache"), true};
     SettingValue<bool> kvInt8_{QStringLiteral("engine/kvCacheInt8"), false};
-    SettingValue<bool> codeCopy_{QStringLiteral("engine/codeCopy"), false};
+    SettingValue<QString> codeCopy_{QStringLiteral("engine/codeCopyMode"), QStringLiteral("auto")};  // auto, always, never
 };
 
 }  // namespace studio

@@ -43,10 +43,13 @@ SettingsPage::SettingsPage(QWidget* parent) : QScrollArea(parent) {
     kvInt8_ = new QCheckBox(tr("Store the KV cache in 8 bits"), engine);
     kvInt8_->setToolTip(tr("Half the cache's memory and half the bytes read per token at long contexts, "
                            "for a small rounding of what the model remembers"));
-    codeCopy_ = new QCheckBox(tr("Keep an 8-bit copy of the active width (6\u20138 bits)"), engine);
-    codeCopy_->setToolTip(tr("One byte per weight more memory, rebuilt when the width changes; decode at 6\u20138 bits "
-                             "then reads bytes instead of looking codes up (much faster on CPUs without AVX-512, "
-                             "same results)"));
+    codeCopy_ = new QComboBox(engine);
+    codeCopy_->addItem(tr("Automatic: when it fits in a quarter of the memory"), int(CodeCopy::Auto));
+    codeCopy_->addItem(tr("Always"), int(CodeCopy::Always));
+    codeCopy_->addItem(tr("Never"), int(CodeCopy::Never));
+    codeCopy_->setToolTip(tr("At 6\u20138 bits, keep the active width's codes as bytes: one byte per weight more "
+                             "memory, rebuilt when the width changes; decode then reads bytes instead of looking "
+                             "codes up (2\u20134x faster on CPUs without AVX-512, same results; AVX-512 CPUs keep none)"));
     apply_ = new QPushButton(tr("Apply"), engine);
     apply_->setObjectName(QStringLiteral("Primary"));
     engineNote_ = new QLabel(engine);
@@ -56,7 +59,7 @@ SettingsPage::SettingsPage(QWidget* parent) : QScrollArea(parent) {
     f->addRow(tr("Context length"), ctx_);
     f->addRow(QString(), reuseKv_);
     f->addRow(QString(), kvInt8_);
-    f->addRow(QString(), codeCopy_);
+    f->addRow(tr("8-bit copy"), codeCopy_);
     f->addRow(QString(), apply_);
     f->addRow(engineNote_);
     v->addWidget(engine);
@@ -73,7 +76,8 @@ SettingsPage::SettingsPage(QWidget* parent) : QScrollArea(parent) {
     setWidget(content);
 
     for (QSpinBox* s : {threads_, ctx_}) connect(s, &QSpinBox::valueChanged, this, &SettingsPage::updateApply);
-    for (QCheckBox* b : {reuseKv_, kvInt8_, codeCopy_}) connect(b, &QCheckBox::toggled, this, &SettingsPage::updateApply);
+    for (QCheckBox* b : {reuseKv_, kvInt8_}) connect(b, &QCheckBox::toggled, this, &SettingsPage::updateApply);
+    connect(codeCopy_, &QComboBox::currentIndexChanged, this, &SettingsPage::updateApply);
     connect(apply_, &QPushButton::clicked, this, [this] {
         applied_ = runtime();
         updateApply();
@@ -92,7 +96,7 @@ void SettingsPage::setRuntime(const RuntimeSettings& r) {
     ctx_->setValue(r.nCtx);
     reuseKv_->setChecked(r.reuseKv);
     kvInt8_->setChecked(r.kvInt8);
-    codeCopy_->setChecked(r.codeCopy);
+    codeCopy_->setCurrentIndex(codeCopy_->findData(int(r.codeCopy)));
     updateApply();
 }
 
@@ -102,7 +106,7 @@ RuntimeSettings SettingsPage::runtime() const {
     r.nCtx = ctx_->value();
     r.reuseKv = reuseKv_->isChecked();
     r.kvInt8 = kvInt8_->isChecked();
-    r.codeCopy = codeCopy_->isChecked();
+    r.codeCopy = CodeCopy(codeCopy_->currentData().toInt());
     return r;
 }
 

@@ -32,7 +32,7 @@ public:
     QSpinBox* contextBox() const { return ctx_; }
     QCheckBox* reuseKvBox() const { return reuseKv_; }
     QCheckBox* kvInt8Box() const { return kvInt8_; }
-    QCheckBox* codeCopyBox() const { return codeCopy_; }
+    QComboBox* codeCopyBox() const { return codeCopy_; }
     QPushButton* applyButton() const { return apply_; }
     QComboBox* themeBox() const { return theme_; }
 
@@ -48,7 +48,7 @@ private:
     QSpinBox* ctx_ = nullptr;
     QCheckBox* reuseKv_ = nullptr;
     QCheckBox* kvInt8_ = nullptr;
-    QCheckBox* codeCopy_ = nullptr;
+    QComboBox* codeCopy_ = nullptr;
     QPushButton* apply_ = nullptr;
     QLabel* engineNote_ = nullptr;
     QComboBox* theme_ = nullptr;

@@ -55,13 +55,16 @@ struct ModelInfo {
     }
 };
 
+// ap::SessionOptions::code_copy_from as a choice: kCodeCopyAuto, kCodeCopyPays, 0.
+enum class CodeCopy { Auto, Always, Never };
+
 // Engine settings applied without reloading the model (a new chat session).
 struct RuntimeSettings {
     int threads = 0;      // 0 = every available core
     int nCtx = 2048;      // context length = KV cache length, clamped to the model's
     bool reuseKv = true;  // keep the conversation's KV cache between turns (false: re-read it every turn)
     bool kvInt8 = false;  // KV cache rows in int8 (ap::KvCache::Q8: half the memory and the bytes read per token)
-    bool codeCopy = false;  // 6..8 bits: an int8 copy of the active width's codes (ap::SessionOptions::code_copy_from)
+    CodeCopy codeCopy = CodeCopy::Auto;  // an int8 copy of the active width's codes (ap::SessionOptions::code_copy_from)
     bool operator==(const RuntimeSettings&) const = default;
 };
 

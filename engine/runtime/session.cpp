@@ -17,8 +17,22 @@
 #include <initializer_list>
 #include <memory>
 #include <unordered_map>
+#include <unistd.h>
 
 namespace ap {
+
+// What code copies of every quantized matrix take in kernel set k's layout.
+static uint64_t copies_total(const Model& m, const kern::KernelSet& k) {
+    if (!k.expand_bytes) return 0;
+    uint64_t n = 0;
+    auto add = [&](const Linear& l) {
+        if (l.quantized()) n += k.expand_bytes(l.rows, l.cols) + 64;
+    };
+    for (const auto& L : m.layers)
+        for (const Linear* l : L.projections()) add(*l);
+    add(m.output());
+    return n;
+}
 
 struct Session::Impl {
     Impl(int threads, kern::KernelChoice kc) : pool(threads), k(kern::select_kernels(kc)) {}
@@ -240,6 +254,8 @@ Session::Session(const Model& m, const SessionOptions& opt) : m_(m) {
     I.B = std::max(1, opt.batch);
     I.exact_prompts = opt.exact_prompts;
     I.code_copy_from = opt.code_copy_from;
+    if (I.code_copy_from == kCodeCopyAuto)
+        I.code_copy_from = I.k.expand_ap && copies_total(m, I.k) <= code_copy_budget() ? kCodeCopyPays : 0;
     I.attn_chunk = std::max(256, (n_ctx_ + 15) / 16);
     I.profiling = opt.profile;
     const ModelConfig& c = m.cfg;
@@ -311,6 +327,15 @@ uint64_t Session::kv_bytes() const {
     const Impl& I = *impl_;
     return (I.kc.size() + I.vc.size()) * sizeof(uint16_t) + I.kq.size() + I.vq.size() + (I.ks.size() + I.vs.size()) * sizeof(float);
 }
+
+uint64_t code_copy_budget() {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? uint64_t(pages) * uint64_t(page) / 4 : 0;
+}
+
+int Session::code_copy_from() const { return impl_->code_copy_from; }
+
+uint64_t Session::code_copy_max_bytes() const { return impl_->code_copy_from > 0 ? copies_total(m_, impl_->k) : 0; }
 
 uint64_t Session::code_copy_bytes() const {
     uint64_t n = 0;

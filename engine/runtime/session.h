@@ -18,6 +18,8 @@ namespace ap {
 enum class KvCache { F16, Q8 };
 const char* kv_cache_name(KvCache k);  // "f16", "q8"
 
+constexpr int kCodeCopyAuto = -1;  // SessionOptions::code_copy_from
+
 struct SessionOptions {
     int n_ctx = 2048;   // KV cache length (clamped to the model's training context)
     int threads = 0;    // 0 = available_cpus()
@@ -34,12 +36,17 @@ struct SessionOptions {
     // width's codes, one byte per weight, where the kernel set has that route
     // (AVX2: a table lookup per weight costs more than the byte read at 6..8
     // bits). Same results; rebuilt on the first token at another width.
-    int code_copy_from = 0;
+    // kCodeCopyAuto: from kCodeCopyPays when the copies of every matrix fit
+    // in code_copy_budget() (the session resolves it: Session::code_copy_from).
+    int code_copy_from = kCodeCopyAuto;
 };
 // Where code copies pay with the AVX2 kernels (SmolLM2 and a 1B-shaped model
 // on Zen 4: 6..8 bits 1.3-3.6x faster decode; 5 bits and below read fewer
 // bytes through the tables than the copy's one per weight).
 constexpr int kCodeCopyPays = 6;
+// What kCodeCopyAuto lets the copies take: a quarter of physical memory (a
+// 1B model's 1.1 GB on any desktop; an 8B model's 8 GB only from 32 GB up).
+uint64_t code_copy_budget();
 
 // Where forward-pass time goes (collected when SessionOptions::profile is set).
 struct ForwardProfile {
@@ -141,6 +148,8 @@ public:
 
     uint64_t kv_bytes() const;
     uint64_t code_copy_bytes() const;  // SessionOptions::code_copy_from's copies held now
+    int code_copy_from() const;        // the width copies start from, kCodeCopyAuto resolved (0 = none)
+    uint64_t code_copy_max_bytes() const;  // what the copies take at the widest width (0 where none are kept)
     // Weight bytes a decoded token reads at `bits`: ap::bytes_per_token, with
     // matrices served from code copies counted at the copy's size.
     uint64_t bytes_per_token(int bits) const;

@@ -79,7 +79,8 @@ private slots:
         p->threadsBox()->setValue(2);
         p->reuseKvBox()->setChecked(false);
         p->kvInt8Box()->setChecked(true);
-        p->codeCopyBox()->setChecked(true);
+        QCOMPARE(CodeCopy(p->codeCopyBox()->currentData().toInt()), CodeCopy::Auto);  // the default
+        p->codeCopyBox()->setCurrentIndex(p->codeCopyBox()->findData(int(CodeCopy::Always)));
         QVERIFY(p->applyButton()->isEnabled());
         p->applyButton()->click();
         QVERIFY(applied.wait(3000));
@@ -89,7 +90,7 @@ private slots:
         QCOMPARE(AppSettings().runtime().nCtx, 4096);
         QVERIFY(!AppSettings().runtime().reuseKv);
         QVERIFY(AppSettings().runtime().kvInt8);
-        QVERIFY(AppSettings().runtime().codeCopy);
+        QCOMPARE(AppSettings().runtime().codeCopy, CodeCopy::Always);
         QVERIFY(w->modelPanel()->plainText().contains("4096 tokens"));
         QVERIFY(!p->applyButton()->isEnabled());
         // A new window starts with them.
