@@ -47,7 +47,7 @@ SettingsPage::SettingsPage(QWidget* parent) : QScrollArea(parent) {
     codeCopy_->addItem(tr("Automatic: when it fits in a quarter of the memory"), int(CodeCopy::Auto));
     codeCopy_->addItem(tr("Always"), int(CodeCopy::Always));
     codeCopy_->addItem(tr("Never"), int(CodeCopy::Never));
-    codeCopy_->setToolTip(tr("At 6\u20138 bits, keep the active width's codes as bytes: one byte per weight more "
+    codeCopy_->setToolTip(tr("At 5\u20138 bits, keep the active width's codes as bytes: one byte per weight more "
                              "memory, rebuilt when the width changes; decode then reads bytes instead of looking "
                              "codes up (2\u20134x faster on CPUs without AVX-512, same results; AVX-512 CPUs keep none)"));
     apply_ = new QPushButton(tr("Apply"), engine);
