@@ -24,38 +24,53 @@ AP_ALWAYS_INLINE __m256i load_pair_masked(const uint32_t* a, const uint32_t* b, 
                                    _mm_maskload_epi32(reinterpret_cast<const int*>(b), mask), 1);
 }
 
-// Indices from B planes (P[0] = most significant). For B <= 4 a 4x4 bit
-// transpose inside every nibble leaves two indices per byte (weights t and
-// t + 4), split afterwards; for B > 4 a full 8x8 transpose inside every byte.
-// Planes above the width are zero and their transpose steps shrink to splits.
+// B <= 4: the 4x4 bit transpose inside every nibble. R[u] holds in every
+// byte the indices of weights t = u (low nibble) and t = u + 4 (high
+// nibble): the form an expanded copy keeps at these widths (PairNibbles).
+template <int B>
+AP_ALWAYS_INLINE void plane_nibbles(const __m256i* P, __m256i* R) {
+    static_assert(B >= kMinBits && B <= 4);
+    const __m256i m1 = _mm256_set1_epi8(0x55), m2 = _mm256_set1_epi8(0x33);
+    for (int j = 0; j < 4; ++j) R[j] = j < B ? P[B - 1 - j] : _mm256_setzero_si256();
+    if constexpr (B > 2) swap_bits<2>(R[0], R[2], m2); else split_bits<2>(R[0], R[2], m2);
+    if constexpr (B > 3) swap_bits<2>(R[1], R[3], m2); else split_bits<2>(R[1], R[3], m2);
+    swap_bits<1>(R[0], R[1], m1);
+    swap_bits<1>(R[2], R[3], m1);
+}
+
+// The eight index registers from plane_nibbles' four.
+template <int B>
+AP_ALWAYS_INLINE void split_nibbles(const __m256i* R, __m256i* O) {
+    if constexpr (B == 4) {
+        const __m256i lo = _mm256_set1_epi8(0x0f);
+        for (int u = 0; u < 4; ++u) {
+            O[u] = _mm256_and_si256(R[u], lo);
+            O[u + 4] = _mm256_and_si256(_mm256_srli_epi16(R[u], 4), lo);
+        }
+    } else {
+        // Index bit 3 is zero below 4 bits, so bit 7 of every byte is clear
+        // (pshufb would zero the lookup otherwise) and the neighbour nibble
+        // left in bits 4..6 is ignored by pshufb: no masking needed.
+        for (int u = 0; u < 4; ++u) {
+            O[u] = R[u];
+            O[u + 4] = _mm256_srli_epi16(R[u], 4);
+        }
+    }
+}
+
+// Indices from B planes (P[0] = most significant). For B <= 4 the 4x4 bit
+// transpose leaves two indices per byte (weights t and t + 4), split
+// afterwards; for B > 4 a full 8x8 transpose inside every byte. Planes above
+// the width are zero and their transpose steps shrink to splits.
 template <int B>
 AP_ALWAYS_INLINE void plane_indices(const __m256i* P, __m256i* O) {
     static_assert(B >= kMinBits && B <= kMaxBits);
-    const __m256i m1 = _mm256_set1_epi8(0x55), m2 = _mm256_set1_epi8(0x33);
     if constexpr (B <= 4) {
         __m256i R[4];
-        for (int j = 0; j < 4; ++j) R[j] = j < B ? P[B - 1 - j] : _mm256_setzero_si256();
-        if constexpr (B > 2) swap_bits<2>(R[0], R[2], m2); else split_bits<2>(R[0], R[2], m2);
-        if constexpr (B > 3) swap_bits<2>(R[1], R[3], m2); else split_bits<2>(R[1], R[3], m2);
-        swap_bits<1>(R[0], R[1], m1);
-        swap_bits<1>(R[2], R[3], m1);
-        if constexpr (B == 4) {
-            const __m256i lo = _mm256_set1_epi8(0x0f);
-            for (int u = 0; u < 4; ++u) {
-                O[u] = _mm256_and_si256(R[u], lo);
-                O[u + 4] = _mm256_and_si256(_mm256_srli_epi16(R[u], 4), lo);
-            }
-        } else {
-            // Index bit 3 is zero below 4 bits, so bit 7 of every byte is clear
-            // (pshufb would zero the lookup otherwise) and the neighbour nibble
-            // left in bits 4..6 is ignored by pshufb: no masking needed.
-            for (int u = 0; u < 4; ++u) {
-                O[u] = R[u];
-                O[u + 4] = _mm256_srli_epi16(R[u], 4);
-            }
-        }
+        plane_nibbles<B>(P, R);
+        split_nibbles<B>(R, O);
     } else {
-        const __m256i m4 = _mm256_set1_epi8(0x0f);
+        const __m256i m1 = _mm256_set1_epi8(0x55), m2 = _mm256_set1_epi8(0x33), m4 = _mm256_set1_epi8(0x0f);
         for (int j = 0; j < 8; ++j) O[j] = j < B ? P[B - 1 - j] : _mm256_setzero_si256();
         if constexpr (B > 4) swap_bits<4>(O[0], O[4], m4);
         if constexpr (B > 5) swap_bits<4>(O[1], O[5], m4); else split_bits<4>(O[1], O[5], m4);
@@ -187,6 +202,34 @@ struct PairPlanes {
     AP_ALWAYS_INLINE void load_tail(int g, __m256i* P) const {
         for (int p = 0; p < B; ++p)
             P[p] = load_pair_masked(a + p * plane_stride + 4 * g, b + p * plane_stride + 4 * g, tail_mask);
+    }
+};
+
+// Walks a row pair's nibble-packed copy (ApMatrix::codes at 4 bits and
+// below: plane_nibbles' registers, half a byte per weight) group by group.
+// Pair i = rows 2i, 2i + 1 holds per group four 32-byte registers, row 2i's
+// 16 bytes then row 2i + 1's, so an aligned pair is one sequential stream.
+struct PairNibbles {
+    const int8_t *a, *b;  // row a's and row b's 16-byte halves of group 0, register 0
+    bool together;        // rows 2i, 2i + 1: one 32-byte load per register
+
+    static size_t slot(size_t pair_bytes, int r, int g, int u) {
+        return size_t(r / 2) * pair_bytes + size_t(128) * g + 32 * u + 16 * (r & 1);
+    }
+    // A pair's bytes: 128 per group of 4 plane words.
+    static size_t pair_bytes(const ApMatrix& m) { return size_t(128) * ((m.words + 3) / 4); }
+
+    PairNibbles() : a(nullptr), b(nullptr), together(false) {}
+    PairNibbles(const ApMatrix& m, int ra, int rb)
+        : a(m.codes + slot(pair_bytes(m), ra, 0, 0)), b(m.codes + slot(pair_bytes(m), rb, 0, 0)),
+          together(ra % 2 == 0 && rb == ra + 1) {}
+
+    AP_ALWAYS_INLINE void load(int g, __m256i* R) const {
+        for (int u = 0; u < 4; ++u) {
+            const size_t o = size_t(128) * g + 32 * u;
+            R[u] = together ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + o))
+                            : _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(b + o), reinterpret_cast<const __m128i*>(a + o));
+        }
     }
 };
 

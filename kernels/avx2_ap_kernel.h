@@ -11,6 +11,7 @@
 #pragma once
 #include "ap_affine.h"
 #include "avx2_ap_index.h"
+#include "avx2_internal.h"  // expand_layout
 #include "avx2_xquant.h"
 #include "kernels.h"
 
@@ -46,7 +47,8 @@ void ap_rows_vnni(const ApMatrix& m, int bits, const QuantBatch& xb, int n, floa
 namespace {  // each flavour's translation unit gets its own copy (different instruction sets)
 
 // NT > 0: exactly NT tokens (accumulators in registers); NT = 0: n tokens, n <= kMaxTokens.
-template <int B, int NT, bool VNNI>
+// NIB: indices from the nibble-packed copy (PairNibbles) instead of the planes.
+template <int B, int NT, bool VNNI, bool NIB = false>
 void ap_rows(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ldy, int r0, int r1) {
     constexpr int kTok = NT > 0 ? NT : QuantBatch::kMaxTokens;
     constexpr bool kSigned = !VNNI && B >= kWideFrom;  // the |code| x sign(code) * x route
@@ -60,10 +62,17 @@ void ap_rows(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ld
         PairTable<B> tab;
         tab.load(lut + size_t(ra) * (1 << B), lut + size_t(rb) * (1 << B), kSigned ? char(0) : char(0x80));
         const PairPlanes<B> planes(m, ra, rb);
+        const PairNibbles nib = NIB ? PairNibbles(m, ra, rb) : PairNibbles();
         __m256 facc[kTok];
         for (int j = 0; j < n; ++j) facc[j] = _mm256_setzero_ps();
         for (int g = 0; g < groups; ++g) {
             __m256i P[B], C[8];
+            if constexpr (NIB) {
+                static_assert(B <= 4);
+                __m256i R[4];
+                nib.load(g, R);
+                split_nibbles<B>(R, C);
+            } else {
             if (g < full) planes.load(g, P);
             else planes.load_tail(g, P);
             // Decode streams the planes once. Asking for them a few rows ahead
@@ -73,6 +82,7 @@ void ap_rows(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ld
             if constexpr (NT == 1 && B <= 6)
                 if (g % 2 == 0) planes.prefetch(g);
             plane_indices<B>(P, C);
+            }
             // With one token, looking up just before use keeps fewer registers live.
             // The signed route keeps the codes' magnitudes (the u8 operand) beside the codes (their signs).
             __m256i A[kSigned && NT != 1 ? 8 : 1];
@@ -117,6 +127,13 @@ void ap_rows(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ld
 
 template <int B, bool VNNI>
 void ap_rows_any(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ldy, int r0, int r1) {
+    if constexpr (B <= 4) {
+        if (m.codes && m.codes_bits == B && m.codes_layout == expand_layout(VNNI)) {
+            if (n == 1) ap_rows<B, 1, VNNI, true>(m, xb, n, Y, ldy, r0, r1);
+            else ap_rows<B, 0, VNNI, true>(m, xb, n, Y, ldy, r0, r1);
+            return;
+        }
+    }
     if (n == 1) ap_rows<B, 1, VNNI>(m, xb, n, Y, ldy, r0, r1);
     else ap_rows<B, 0, VNNI>(m, xb, n, Y, ldy, r0, r1);
 }

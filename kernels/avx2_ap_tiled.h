@@ -63,7 +63,30 @@ struct TileCodes {
     }
     // Rows r0..r1-1 into an expanded copy (ApMatrix::codes): row a's half of
     // every code register to its row, row b's to its own.
+    // At 4 bits and below the copy keeps indices, nibble-packed (PairNibbles):
+    // half the bytes, and decode skips only the transpose, not the lookup
+    // (one pshufb per 32 weights).
     static void expand(const ApMatrix& m, int r0, int r1, int8_t* copy) {
+        if constexpr (B <= 4) {
+            const size_t pair_bytes = PairNibbles::pair_bytes(m);
+            const int full = m.words / 4, groups = (m.words + 3) / 4;
+            for (int r = r0; r < r1; r += 2) {
+                const int ra = r, rb = r + 1 < r1 ? r + 1 : r;
+                const PairPlanes<B> planes(m, ra, rb);
+                for (int g = 0; g < groups; ++g) {
+                    __m256i P[B], R[4];
+                    if (g < full) planes.load(g, P);
+                    else planes.load_tail(g, P);
+                    plane_nibbles<B>(P, R);
+                    for (int u = 0; u < 4; ++u) {
+                        _mm_storeu_si128(reinterpret_cast<__m128i*>(copy + PairNibbles::slot(pair_bytes, ra, g, u)), _mm256_castsi256_si128(R[u]));
+                        if (rb != ra)
+                            _mm_storeu_si128(reinterpret_cast<__m128i*>(copy + PairNibbles::slot(pair_bytes, rb, g, u)), _mm256_extracti128_si256(R[u], 1));
+                    }
+                }
+            }
+            return;
+        }
         const size_t row_bytes = expanded_row_bytes(m.cols);
         each_pair(m, r0, r1, [&](int ra, int rb, int g, int t, __m256i c) {
             _mm_storeu_si128(reinterpret_cast<__m128i*>(copy + copy_slot(row_bytes, ra, g, t)), _mm256_castsi256_si128(c));

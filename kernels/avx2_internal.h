@@ -34,9 +34,12 @@ void gemm_ap_prepared(const ApMatrix& m, int bits, const PreparedX& x, float* Y,
 // codes from kWideFrom bits up), hence a layout per flavour.
 constexpr int expand_layout(bool vnni) { return vnni ? 2 : 1; }
 // Bytes per row (columns padded to the 128 of a group) and of a whole copy
-// (rows padded to an even count: rows go in pairs).
+// (rows padded to an even count: rows go in pairs); at 4 bits and below the
+// copy keeps nibble-packed indices, half a byte per weight (PairNibbles).
 inline size_t expanded_row_bytes(int cols) { return (size_t(cols) + 127) / 128 * 128; }
-inline size_t expand_bytes(int rows, int cols) { return (size_t(rows) + 1) / 2 * 2 * expanded_row_bytes(cols); }
+inline size_t expand_bytes(int rows, int cols, int bits) {
+    return (size_t(rows) + 1) / 2 * (bits <= 4 ? 1 : 2) * expanded_row_bytes(cols);
+}
 template <bool VNNI>
 void expand_ap(const ApMatrix& m, int bits, int r0, int r1, int8_t* dst);
 

@@ -43,14 +43,14 @@ using PrepareXFn = std::unique_ptr<PreparedX> (*)(const float* X, int ldx, int n
 using GemmApPreparedFn = void (*)(const ApMatrix& m, int bits, const PreparedX& x, float* Y, int ldy, int r0, int r1);
 
 // Rows r0..r1-1 of width `bits` expanded into dst (the whole copy,
-// expand_bytes(m.rows, m.cols) bytes, 64-byte aligned), in the order of this
+// expand_bytes(m.rows, m.cols, bits) bytes, 64-byte aligned), in the order of this
 // set's expand_layout; see ApMatrix::codes. nullptr where a set has no such route.
 // Products of up to kFewTokens tokens read an attached copy at any width;
 // prompt chunks only from kCopyPromptsFrom up (below it a tile's lookups cost
 // less than the copy's byte per weight). Either way the results are the same.
 using ExpandApFn = void (*)(const ApMatrix& m, int bits, int r0, int r1, int8_t* dst);
 constexpr int kCopyPromptsFrom = 6;
-using ExpandBytesFn = size_t (*)(int rows, int cols);
+using ExpandBytesFn = size_t (*)(int rows, int cols, int bits);  // a copy's size at one width
 
 // Sum of n floats: the streaming-read probe behind bandwidth figures.
 using SumF32Fn = double (*)(const float* x, size_t n);

@@ -464,9 +464,9 @@ private slots:
             const RandomAp a(rows, cols, 8, uint32_t(cols) + 1);
             ApMatrix m = a.view();
             for (int bits = kMinBits; bits <= 8; ++bits) {
-                std::vector<int8_t> storage(k_.expand_bytes(rows, cols) + 64, int8_t(77));
+                std::vector<int8_t> storage(k_.expand_bytes(rows, cols, bits) + 64, int8_t(77));
                 int8_t* copy_at = storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64) % 64;  // 64-byte aligned, as the engine keeps it
-                std::span<int8_t> copy(copy_at, k_.expand_bytes(rows, cols));
+                std::span<int8_t> copy(copy_at, k_.expand_bytes(rows, cols, bits));
                 for (auto [r0, r1] : {std::pair{0, 3}, {3, 20}, {20, 37}}) k_.expand_ap(m, bits, r0, r1, copy.data());
                 for (int n : {1, 3, 16, 40}) {
                     const auto X = random_vector(size_t(n) * cols, rng);

@@ -126,7 +126,7 @@ OptionSpec kv_cache_option() {
 }
 
 OptionSpec code_copy_option() {
-    return {"--code-copy", "", true, "widths from B up keep an int8 copy of the active width's codes (1 byte per weight; faster 5..8 bits with the AVX2 kernels); auto = from 5 bits when the copies fit in a quarter of the memory; 0 = off", "auto"};
+    return {"--code-copy", "", true, "widths from B up keep an int8 copy of the active width's codes (1 byte per weight, half at 3..4 bits; faster decode with the AVX2 kernels); auto = from 3 bits when the copies fit in a quarter of the memory; 0 = off", "auto"};
 }
 
 std::vector<OptionSpec> sampling_options() {

@@ -101,7 +101,7 @@ void MemoryPlot::rebuild() {
         segment(tr("KV cache"), kKv, {kv, kv});
         segment(tr("Activations"), kActivations, {act, act});
         const double copy = info_.copyBytes / MB;  // separate models need none: they hold their codes as they are
-        segment(tr("8-bit copy of the active width"), kCopy, {copy, 0});
+        segment(tr("Copy of the active width's codes"), kCopy, {copy, 0});
         const double apTotal = info_.weightBytes() / MB + kv + act + copy;
         const double sepAll = sepTotal / MB + kv + act;
         top = qMax(apTotal, sepAll);

@@ -83,7 +83,7 @@ void StatusPanel::setRuntimeMemory(quint64 kvBytes, quint64 activationBytes, qui
     memory_->setText(tr("Memory: %1").arg(fmt::bytes(info_.weightBytes() + kvBytes + activationBytes + copyBytes)));
     QString tip = tr("Weights %1 \u00b7 KV cache %2 \u00b7 activations %3")
                       .arg(fmt::bytes(info_.weightBytes()), fmt::bytes(kvBytes), fmt::bytes(activationBytes));
-    if (copyBytes) tip += tr(" \u00b7 8-bit copy %1").arg(fmt::bytes(copyBytes));
+    if (copyBytes) tip += tr(" \u00b7 code copy %1").arg(fmt::bytes(copyBytes));
     memory_->setToolTip(tip);
 }
 

@@ -64,7 +64,7 @@ struct RuntimeSettings {
     int nCtx = 2048;      // context length = KV cache length, clamped to the model's
     bool reuseKv = true;  // keep the conversation's KV cache between turns (false: re-read it every turn)
     bool kvInt8 = false;  // KV cache rows in int8 (ap::KvCache::Q8: half the memory and the bytes read per token)
-    CodeCopy codeCopy = CodeCopy::Auto;  // an int8 copy of the active width's codes (ap::SessionOptions::code_copy_from)
+    CodeCopy codeCopy = CodeCopy::Auto;  // a copy of the active width's codes, unpacked (ap::SessionOptions::code_copy_from)
     bool operator==(const RuntimeSettings&) const = default;
 };
 

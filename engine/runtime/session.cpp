@@ -26,7 +26,7 @@ static uint64_t copies_total(const Model& m, const kern::KernelSet& k) {
     if (!k.expand_bytes) return 0;
     uint64_t n = 0;
     auto add = [&](const Linear& l) {
-        if (l.quantized()) n += k.expand_bytes(l.rows, l.cols) + 64;
+        if (l.quantized()) n += k.expand_bytes(l.rows, l.cols, kern::kMaxBits) + 64;  // the widest layout
     };
     for (const auto& L : m.layers)
         for (const Linear* l : L.projections()) add(*l);
@@ -147,7 +147,8 @@ struct Session::Impl {
         if (!k.expand_ap || code_copy_from <= 0 || bits < code_copy_from) return;
         CodeCopy& c = copies[&W];
         if (c.bits != bits) {
-            c.bytes = k.expand_bytes(W.rows, W.cols);
+            c.bytes = k.expand_bytes(W.rows, W.cols, bits);
+            c.storage = std::vector<int8_t>();  // the size depends on the width: the old one goes first
             c.storage.resize(c.bytes + 64);
             c.codes = c.storage.data() + (64 - reinterpret_cast<uintptr_t>(c.storage.data()) % 64) % 64;
             pool.parallel_for(W.rows, 16, [&](int r0, int r1) { k.expand_ap(v, bits, r0, r1, c.codes); });
@@ -350,7 +351,8 @@ uint64_t Session::bytes_per_token(int bits) const {
     auto copied = [&](const Linear& l, int w) {
         if (!l.quantized() || w < I.code_copy_from) return;
         n -= kern::ap_bytes_read(l.ap->view(), w);
-        n += I.k.expand_bytes(l.rows, l.cols) + uint64_t(l.rows) * 8;  // the codes and each row's scale and offset
+        // The codes, each row's scale and offset, and at 4 bits and below (a copy of indices) the tables.
+        n += I.k.expand_bytes(l.rows, l.cols, w) + uint64_t(l.rows) * (8 + (w <= 4 ? 1u << w : 0u));
     };
     const int b = m_.resolve_bits(bits);
     for (const auto& L : m_.layers)

@@ -41,12 +41,13 @@ struct SessionOptions {
     int code_copy_from = kCodeCopyAuto;
 };
 // Where code copies pay with the AVX2 kernels (SmolLM2 and a 1B-shaped model
-// on Zen 4: 6..8 bits 1.3-3.6x faster decode; 5 bits as fast as its tables
-// or faster, and without a copy it ran slower than 6 bits with one; 4 bits
-// and below read fewer bytes through the tables than the copy's one per
-// weight). One copy serves whichever width is active, so 5 costs no memory
-// beyond 6..8's.
-constexpr int kCodeCopyPays = 5;
+// on Zen 4): 6..8 bits 1.3-3.6x faster decode; 5 bits as fast as its tables
+// or faster (without a copy it ran slower than 6 bits with one); 3..4 bits,
+// whose copy keeps nibble-packed indices (half a byte per weight, no bitplane
+// transpose), 1.15-1.65x on the 1B model and even on SmolLM2. One copy
+// serves whichever width is active, so the narrow widths cost no memory
+// beyond 8 bits' one byte per weight.
+constexpr int kCodeCopyPays = 3;
 // What kCodeCopyAuto lets the copies take: a quarter of physical memory (a
 // 1B model's 1.1 GB on any desktop; an 8B model's 8 GB only from 32 GB up).
 uint64_t code_copy_budget();

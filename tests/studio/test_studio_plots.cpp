@@ -74,10 +74,10 @@ private slots:
         QCOMPARE(p.segmentCount(), 2 + 6 + 1 + 2);
         QVERIFY(p.csv().contains("Bitplanes"));
         QVERIFY(p.csv().contains("KV cache"));
-        // A session's code copy (Settings: 8-bit copy of the active width) stacks on the any-precision bar only.
+        // A session's code copy (Settings: Code copy) stacks on the any-precision bar only.
         p.setRuntimeBytes(ap.kvBytes, ap.activationBytes, 160ull << 20);
         QCOMPARE(p.segmentCount(), 2 + 6 + 1 + 2 + 1);
-        QVERIFY(p.csv().contains("8-bit copy of the active width"));
+        QVERIFY(p.csv().contains("Copy of the active width's codes"));
         p.setModel(FakeBackend::fakeModelInfo("/x/m.gguf"));
         QCOMPARE(p.segmentCount(), 3);
     }
