@@ -32,12 +32,12 @@ void ap_rows_flavour(const ApMatrix& m, int bits, const QuantBatch& xb, int n, f
     else ap_rows_plain(m, bits, xb, n, Y, ldy, r0, r1);
 }
 
-// The expanded copy serves every product at its width except prompt chunks
-// below kCopyPromptsFrom (5-bit prompts were 10-15% faster from tiles on
-// Zen 4); both give the same results bit for bit.
+// The expanded copy serves products of up to kFewTokens tokens at its width
+// (prompt chunks keep the tiles: see ExpandApFn); both give the same results
+// bit for bit.
 template <bool VNNI>
 bool use_copy(const ApMatrix& m, int bits, int n) {
-    return m.codes && m.codes_bits == bits && m.codes_layout == expand_layout(VNNI) && (n <= kFewTokens || bits >= kCopyPromptsFrom);
+    return m.codes && m.codes_bits == bits && m.codes_layout == expand_layout(VNNI) && n <= kFewTokens;
 }
 
 template <bool VNNI>

@@ -8,7 +8,8 @@
 // kernel's (the same exact int32 block sums, converted and accumulated in
 // the same order), so a prompt token gets bit for bit its decode result.
 // The same token pass reads expanded copies (ApMatrix::codes): the codes of
-// a whole matrix at one width, stored once, for decode as well as prompts.
+// a whole matrix at one width, stored once, for decode (up to kFewTokens
+// tokens: prompt chunks keep the tiles, see ExpandApFn).
 #pragma once
 #include "avx2_ap_kernel.h"
 #include "avx2_internal.h"  // expanded_row_bytes
