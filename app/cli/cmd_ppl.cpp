@@ -16,7 +16,11 @@ int cmd_ppl(int argc, char** argv, int first) {
         {"--int8-activations", "", false, "score with the int8 activations that run and chat use (default: exact fp32)", ""},
         head_floor_option(),
         kv_cache_option(),
-        code_copy_option(),
+        [] {
+            OptionSpec o = code_copy_option();
+            o.def = "0";  // see below
+            return o;
+        }(),
     };
     Args a(specs, argc, argv, first);
     if (a.help() || a.positional().size() != 2) {
@@ -43,7 +47,9 @@ int cmd_ppl(int argc, char** argv, int first) {
     so.batch = 128;
     so.exact_prompts = !a.has("--int8-activations");
     so.kv_cache = kv_cache_from(a);
-    so.code_copy_from = code_copy_from(a);
+    // Windows are prompts, which keep the tiles: by default no copy (auto
+    // would build one per width for each window's last few tokens only).
+    so.code_copy_from = a.has("--code-copy") ? code_copy_from(a) : 0;
     ap::Session s(*m, so);
     std::fprintf(stderr, "%zu text tokens, %zu windows of %d, %d threads\n", tokens.size(), tokens.size() / ctx, ctx, s.threads());
     const bool tty = isatty(fileno(stderr));

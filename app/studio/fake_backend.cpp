@@ -211,6 +211,9 @@ void FakeBackend::applyRuntime() {
     info_.threads = runtime_.threads > 0 ? runtime_.threads : 4;
     info_.device = QStringLiteral("CPU (fake engine) \u00b7 %1 threads").arg(info_.threads);
     info_.kvBytes = 2ull * 30 * quint64(info_.nCtx) * 192 * 4;
+    // As the engine resolves it for a small model on copy-reading kernels: Automatic keeps one.
+    info_.copyFrom = runtime_.codeCopy == CodeCopy::Never ? 0 : 3;
+    info_.copyMaxBytes = info_.copyFrom ? 140ull << 20 : 0;
 }
 
 ModelInfo FakeBackend::configure(const RuntimeSettings& r) {

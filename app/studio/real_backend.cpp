@@ -183,6 +183,7 @@ public:
         ap::SessionOptions so;
         so.n_ctx = ctx + 1;
         so.exact_prompts = true;  // the same figure as `anyprec ppl`
+        so.code_copy_from = 0;    // windows are prompts: a copy would only be built for each window's last few tokens
         session_ = std::make_unique<ap::Session>(m, so);
     }
     bool step() override {
@@ -279,7 +280,10 @@ public:
 
     std::unique_ptr<TokenStream> openStream(const QList<ChatTurn>& turns, const SamplingSettings& s,
                                             int bits) override {
-        return std::make_unique<RealStream>(*model_, sessionOptions(), turns, s, bits);
+        // Columns keep no code copy: up to four sessions run at once and each would hold its own.
+        ap::SessionOptions so = sessionOptions();
+        so.code_copy_from = 0;
+        return std::make_unique<RealStream>(*model_, so, turns, s, bits);
     }
 
     std::unique_ptr<PerplexityJob> openPerplexity(const QString& textPath, int bits, int ctx,
@@ -391,6 +395,8 @@ private:
         info.kvBytes = chat_->kv_bytes();
         info.activationBytes = chat_->activation_bytes();
         info.copyBytes = chat_->code_copy_bytes();
+        info.copyFrom = chat_->code_copy_from();
+        info.copyMaxBytes = chat_->code_copy_max_bytes();
         for (int b : m.widths()) {
             WidthInfo w;
             w.bits = b;

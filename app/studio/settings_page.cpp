@@ -130,10 +130,17 @@ void SettingsPage::updateApply() {
                           .arg(info_.nCtx)
                           .arg(info_.nCtxTrain)
                           .arg(fmt::bytes(info_.kvBytes));
+        // What Automatic decided (it keeps none where the copies would not fit or the kernels read none).
+        if (info_.copyFrom > 0)
+            note += ' ' + tr("Code copy from %1 bits, up to %2.").arg(info_.copyFrom).arg(fmt::bytes(info_.copyMaxBytes));
+        else
+            note += ' ' + tr("No code copy.");
         if (ctx_->value() > info_.nCtxTrain && info_.nCtxTrain > 0)
             note += ' ' + tr("Longer than that is cut to %1.").arg(info_.nCtxTrain);
     }
     engineNote_->setText(note);
 }
+
+QString SettingsPage::engineNote() const { return engineNote_->text(); }
 
 }  // namespace studio

@@ -32,6 +32,7 @@ public:
     QSpinBox* contextBox() const { return ctx_; }
     QCheckBox* reuseKvBox() const { return reuseKv_; }
     QCheckBox* kvInt8Box() const { return kvInt8_; }
+    QString engineNote() const;
     QComboBox* codeCopyBox() const { return codeCopy_; }
     QPushButton* applyButton() const { return apply_; }
     QComboBox* themeBox() const { return theme_; }

@@ -45,6 +45,8 @@ struct ModelInfo {
     QList<WidthInfo> widths;
     quint64 planeBytes = 0, tableBytes = 0, denseBytes = 0, kvBytes = 0, activationBytes = 0;
     quint64 copyBytes = 0;  // the session's code copies (RuntimeSettings::codeCopy)
+    int copyFrom = 0;         // widths from this one up keep a code copy (0: none, by choice, for room or by kernel set)
+    quint64 copyMaxBytes = 0; // what the copy can take (its widest layout)
 
     bool isValid() const { return !path.isEmpty(); }
     quint64 weightBytes() const { return planeBytes + tableBytes + denseBytes; }

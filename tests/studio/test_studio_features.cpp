@@ -91,6 +91,11 @@ private slots:
         QVERIFY(!AppSettings().runtime().reuseKv);
         QVERIFY(AppSettings().runtime().kvInt8);
         QCOMPARE(AppSettings().runtime().codeCopy, CodeCopy::Always);
+        QVERIFY2(p->engineNote().contains("Code copy from 3 bits"), qPrintable(p->engineNote()));
+        p->codeCopyBox()->setCurrentIndex(p->codeCopyBox()->findData(int(CodeCopy::Never)));
+        p->applyButton()->click();
+        QVERIFY(applied.wait(3000));
+        QVERIFY2(p->engineNote().contains("No code copy."), qPrintable(p->engineNote()));
         QVERIFY(w->modelPanel()->plainText().contains("4096 tokens"));
         QVERIFY(!p->applyButton()->isEnabled());
         // A new window starts with them.
