@@ -43,12 +43,6 @@ struct alignas(32) CodeReg {
     int8_t bytes[32];
 };
 
-// Expanded copies: pair i = rows 2i, 2i + 1 holds per group and slice t 32
-// bytes, row 2i's 16 then row 2i + 1's.
-inline size_t copy_slot(size_t row_bytes, int r, int g, int t) {
-    return size_t(r / 2) * 2 * row_bytes + size_t(256) * g + 32 * t + 16 * (r & 1);
-}
-
 template <int B, bool VNNI>
 struct TileCodes {
     static constexpr bool kSigned = !VNNI && B >= kWideFrom;  // see avx2_ap_kernel.h: |code| x sign(code) * x
@@ -70,22 +64,15 @@ struct TileCodes {
     static void expand(const ApMatrix& m, int r0, int r1, int8_t* copy) {
         if constexpr (B <= 4) {
             const size_t pair_bytes = PairNibbles::pair_bytes(m);
-            const int full = m.words / 4, groups = (m.words + 3) / 4;
-            for (int r = r0; r < r1; r += 2) {
-                const int ra = r, rb = r + 1 < r1 ? r + 1 : r;
-                const PairPlanes<B> planes(m, ra, rb);
-                for (int g = 0; g < groups; ++g) {
-                    __m256i P[B], R[4];
-                    if (g < full) planes.load(g, P);
-                    else planes.load_tail(g, P);
-                    plane_nibbles<B>(P, R);
-                    for (int u = 0; u < 4; ++u) {
-                        _mm_storeu_si128(reinterpret_cast<__m128i*>(copy + PairNibbles::slot(pair_bytes, ra, g, u)), _mm256_castsi256_si128(R[u]));
-                        if (rb != ra)
-                            _mm_storeu_si128(reinterpret_cast<__m128i*>(copy + PairNibbles::slot(pair_bytes, rb, g, u)), _mm256_extracti128_si256(R[u], 1));
-                    }
+            each_group(m, r0, r1, [&](int ra, int rb, int g, __m256i* P) {
+                __m256i R[4];
+                plane_nibbles<B>(P, R);
+                for (int u = 0; u < 4; ++u) {
+                    _mm_storeu_si128(reinterpret_cast<__m128i*>(copy + PairNibbles::slot(pair_bytes, ra, g, u)), _mm256_castsi256_si128(R[u]));
+                    if (rb != ra)
+                        _mm_storeu_si128(reinterpret_cast<__m128i*>(copy + PairNibbles::slot(pair_bytes, rb, g, u)), _mm256_extracti128_si256(R[u], 1));
                 }
-            }
+            });
             return;
         }
         const size_t row_bytes = expanded_row_bytes(m.cols);
@@ -94,24 +81,33 @@ struct TileCodes {
             if (rb != ra) _mm_storeu_si128(reinterpret_cast<__m128i*>(copy + copy_slot(row_bytes, rb, g, t)), _mm256_extracti128_si256(c, 1));
         });
     }
+    // f(ra, rb, g, P) for every row pair of rows r0..r1-1 (an odd last row
+    // pairs with itself) and group g, P holding the group's B plane registers.
+    template <class F>
+    static void each_group(const ApMatrix& m, int r0, int r1, F&& f) {
+        const int full = m.words / 4, groups = (m.words + 3) / 4;
+        for (int r = r0; r < r1; r += 2) {
+            const int ra = r, rb = r + 1 < r1 ? r + 1 : r;
+            const PairPlanes<B> planes(m, ra, rb);
+            for (int g = 0; g < groups; ++g) {
+                __m256i P[B];
+                if (g < full) planes.load(g, P);
+                else planes.load_tail(g, P);
+                f(ra, rb, g, P);
+            }
+        }
+    }
     // store(ra, rb, g, t, codes) for every looked-up code register, pair by pair, group by group.
     template <class Store>
     static void each_pair(const ApMatrix& m, int r0, int r1, Store&& store) {
-        const int full = m.words / 4, groups = (m.words + 3) / 4;
         const int8_t* lut = m.lut[B];
-        for (int r = r0; r < r1; r += 2) {
-            const int ra = r, rb = r + 1 < r1 ? r + 1 : r;
-            PairTable<B> tab;
-            tab.load(lut + size_t(ra) * (1 << B), lut + size_t(rb) * (1 << B), kSigned ? char(0) : char(0x80));
-            const PairPlanes<B> planes(m, ra, rb);
-            for (int g = 0; g < groups; ++g) {
-                __m256i P[B], C[8];
-                if (g < full) planes.load(g, P);
-                else planes.load_tail(g, P);
-                plane_indices<B>(P, C);
-                for (int t = 0; t < 8; ++t) store(ra, rb, g, t, tab.lookup(C[t]));
-            }
-        }
+        PairTable<B> tab{};  // loaded at each pair's first group
+        each_group(m, r0, r1, [&](int ra, int rb, int g, __m256i* P) {
+            if (g == 0) tab.load(lut + size_t(ra) * (1 << B), lut + size_t(rb) * (1 << B), kSigned ? char(0) : char(0x80));
+            __m256i C[8];
+            plane_indices<B>(P, C);
+            for (int t = 0; t < 8; ++t) store(ra, rb, g, t, tab.lookup(C[t]));
+        });
     }
 };
 

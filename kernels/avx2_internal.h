@@ -37,6 +37,14 @@ constexpr int expand_layout(bool vnni) { return vnni ? 2 : 1; }
 // (rows padded to an even count: rows go in pairs); at 4 bits and below the
 // copy keeps nibble-packed indices, half a byte per weight (PairNibbles).
 inline size_t expanded_row_bytes(int cols) { return (size_t(cols) + 127) / 128 * 128; }
+// Where row r's 16 bytes of 128-column group g, slice t go in a copy of
+// codes (above 4 bits here; every width in the AVX-512 set's copy): pair i =
+// rows 2i, 2i + 1 holds per group and slice 32 bytes, row 2i's 16 then row
+// 2i + 1's, so a pair streams as one sequence. Slice t byte 4i + m is
+// column 128g + 32i + 8m + t (the order of avx2_ap_index.h).
+constexpr size_t copy_slot(size_t row_bytes, int r, int g, int t) {
+    return size_t(r / 2) * 2 * row_bytes + size_t(256) * g + 32 * t + 16 * (r & 1);
+}
 inline size_t expand_bytes(int rows, int cols, int bits) {
     return (size_t(rows) + 1) / 2 * (bits <= 4 ? 1 : 2) * expanded_row_bytes(cols);
 }

@@ -9,6 +9,7 @@
 // prompt chunks run the tiled form of it (avx512_ap_tiled.h). Exact prompts
 // (gemm_ap on larger batches: fp32 tiles), dense fp32 products and
 // dequantization keep the AVX2 implementation.
+#include "avx512_ap_copy.h"
 #include "avx512_ap_tiled.h"
 #include "avx2_internal.h"
 #include "avx512_xlayout.h"
@@ -25,6 +26,39 @@ void ap_rows_plain(const ApMatrix& m, int bits, const XTok* xt, int n, float* Y,
 void ap_tiled_plain(const ApMatrix& m, int bits, const PreparedXTok& p, float* Y, size_t ldy, int r0, int r1) {
     ap_tiled_width<false>(m, bits, p, Y, ldy, r0, r1);
 }
+void ap_copy_plain(const ApMatrix& m, const XTok* xt, int n, float* Y, size_t ldy, int r0, int r1) {
+    ap_copy_rows<false>(m, xt, n, Y, ldy, r0, r1);
+}
+
+size_t expand_bytes(int rows, int cols, int /*bits*/) {
+    return (size_t(rows) + 1) / 2 * 2 * avx2::expanded_row_bytes(cols);
+}
+
+void expand_ap(const ApMatrix& m, int bits, int r0, int r1, int8_t* dst) {
+    switch (bits) {
+    case 2: expand_rows<2>(m, r0, r1, dst); break;
+    case 3: expand_rows<3>(m, r0, r1, dst); break;
+    case 4: expand_rows<4>(m, r0, r1, dst); break;
+    case 5: expand_rows<5>(m, r0, r1, dst); break;
+    case 6: expand_rows<6>(m, r0, r1, dst); break;
+    case 7: expand_rows<7>(m, r0, r1, dst); break;
+    case 8: expand_rows<8>(m, r0, r1, dst); break;
+    }
+}
+
+// Up to 16 tokens of one activation group: from the copy where one of this
+// width is attached, else from the planes and tables.
+template <bool VNNI>
+void rows_or_copy(const ApMatrix& m, int bits, const XTok* xt, int n, float* Y, size_t ldy, int r0, int r1) {
+    if (reads_copy(m, bits)) {
+        if constexpr (VNNI) ap_copy_vnni(m, xt, n, Y, ldy, r0, r1);
+        else ap_copy_plain(m, xt, n, Y, ldy, r0, r1);
+    } else if constexpr (VNNI) {
+        ap_rows_vnni(m, bits, xt, n, Y, ldy, r0, r1);
+    } else {
+        ap_rows_plain(m, bits, xt, n, Y, ldy, r0, r1);
+    }
+}
 
 template <bool VNNI>
 void gemm_ap(const ApMatrix& m, int bits, const float* X, int ldx, int n, float* Y, int ldy, int r0, int r1) {
@@ -34,8 +68,7 @@ void gemm_ap(const ApMatrix& m, int bits, const float* X, int ldx, int n, float*
         return;
     }
     const XLayout xl(X, size_t(ldx), n, m.cols, VNNI ? kActMaxVnni : kActMaxMaddubs);
-    if constexpr (VNNI) ap_rows_vnni(m, bits, xl.tokens(), n, Y, size_t(ldy), r0, r1);
-    else ap_rows_plain(m, bits, xl.tokens(), n, Y, size_t(ldy), r0, r1);
+    rows_or_copy<VNNI>(m, bits, xl.tokens(), n, Y, size_t(ldy), r0, r1);
 }
 
 template <bool VNNI>
@@ -51,8 +84,7 @@ void gemm_ap_prepared(const ApMatrix& m, int bits, const PreparedX& x, float* Y,
     for (int g = 0; g < groups; ++g) {
         const int t0 = g * PreparedXTok::kGroup, nt = p.n - t0 < PreparedXTok::kGroup ? p.n - t0 : PreparedXTok::kGroup;
         float* Yg = Y + size_t(ldy) * t0;
-        if constexpr (VNNI) ap_rows_vnni(m, bits, p.group_tokens(g), nt, Yg, size_t(ldy), r0, r1);
-        else ap_rows_plain(m, bits, p.group_tokens(g), nt, Yg, size_t(ldy), r0, r1);
+        rows_or_copy<VNNI>(m, bits, p.group_tokens(g), nt, Yg, size_t(ldy), r0, r1);
     }
 }
 
@@ -66,12 +98,14 @@ KernelSet avx512_kernels(bool vnni) {
     k.gemm_ap = vnni ? avx512::gemm_ap<true> : avx512::gemm_ap<false>;
     k.prepare_x = vnni ? avx512::prepare_xtok_vnni : avx512::prepare_xtok_maddubs;
     k.gemm_ap_prepared = vnni ? avx512::gemm_ap_prepared<true> : avx512::gemm_ap_prepared<false>;
-    // No code copies: its lookups are cheap, and copies in this kernel's
-    // register layout measured slower than the tables (SmolLM2 8 bits on Zen 4:
-    // 106-110 tok/s against 116-123; 576-wide rows pad the copy by a third).
-    k.expand_ap = nullptr;
-    k.expand_bytes = nullptr;
-    k.expand_layout = 0;
+    // Copies of u8 codes in the AVX2 pair layout (avx512_ap_copy.h).
+    k.expand_ap = avx512::expand_ap;
+    k.expand_bytes = avx512::expand_bytes;
+    k.expand_layout = avx512::kExpandLayout;
+    // Pays at 8 bits only (Intel Xeon with AVX-512, SmolLM2: 8 bits 98.6
+    // tok/s against 92.1 from the tables; 7 bits 100.9 against 121.6).
+    k.copy_pays_from = 8;
+    k.copy_indices_upto = 0;
     return k;
 }
 

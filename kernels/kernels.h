@@ -96,6 +96,12 @@ struct KernelSet {
     ExpandApFn expand_ap = nullptr;  // may stay null
     ExpandBytesFn expand_bytes = nullptr;
     int expand_layout = 0;           // what ApMatrix::codes_layout must say for gemm_ap_prepared to read the copy
+    // The narrowest width from which this set's copy measured faster than its
+    // tables (0: no copies); decode reads an attached copy at any width.
+    int copy_pays_from = 0;
+    // Copies at this width and below hold indices and still read the tables
+    // (bytes per token count both); wider ones hold the codes themselves.
+    int copy_indices_upto = 0;
     DequantApFn dequant_ap = nullptr;
     AttendF16Fn attend_f16 = nullptr;
     AttendQ8Fn attend_q8 = nullptr;

@@ -107,7 +107,7 @@ private slots:
         if (!kern::cpu_has_avx2_fma()) QSKIP("no AVX2 on this CPU: no code copies");
         auto m = load_model(ckpt_);
         for (auto kc : {kern::KernelChoice::Avx2, kern::KernelChoice::Auto})  // Auto: AVX-512's copies where the CPU has it
-            for (int b = 4; b <= 8; ++b) QCOMPARE(logits(*m, b, kc, 2, kCodeCopyPays), logits(*m, b, kc, 2));
+            for (int b = 4; b <= 8; ++b) QCOMPARE(logits(*m, b, kc, 2, kCodeCopyAlways), logits(*m, b, kc, 2));
         SessionOptions o;
         o.n_ctx = 64;
         o.threads = 2;
@@ -129,15 +129,16 @@ private slots:
         // Bytes per token count the copies where they serve: fewer at 8 bits (no tables), unchanged at 5.
         QVERIFY(s.bytes_per_token(8) < bytes_per_token(*m, 8));
         QCOMPARE(s.bytes_per_token(5), bytes_per_token(*m, 5));
-        // Auto, the default: from kCodeCopyPays where the kernel set keeps
-        // copies and all of them fit in the budget (a tiny model's always do).
+        // Auto, the default: from the set's copy_pays_from where the kernel
+        // set keeps copies and all of them fit in the budget (a tiny model's always do).
         SessionOptions a;
         QCOMPARE(a.code_copy_from, kCodeCopyAuto);
         a.n_ctx = 64;
         a.kernels = kern::KernelChoice::Avx2;
         QVERIFY(code_copy_budget() > want);
         Session sa(*m, a);
-        QCOMPARE(sa.code_copy_from(), kCodeCopyPays);
+        QCOMPARE(sa.code_copy_from(), sa.kernels().copy_pays_from);
+        QVERIFY(sa.code_copy_from() >= kern::kMinBits);
         QVERIFY(sa.code_copy_max_bytes() >= want);
         a.kernels = kern::KernelChoice::Scalar;  // no copy route
         Session sn(*m, a);

@@ -51,9 +51,11 @@ ap::SessionOptions session_from(const Args& a) {
 }
 
 int code_copy_from(const Args& a) {
-    if (a.str("--code-copy", "auto") == "auto") return ap::kCodeCopyAuto;
+    const std::string v = a.str("--code-copy", "auto");
+    if (v == "auto") return ap::kCodeCopyAuto;
+    if (v == "always") return ap::kCodeCopyAlways;
     const int b = int(a.integer("--code-copy", 0, 0, ap::kern::kMaxBits));
-    if (b != 0 && b < ap::kern::kMinBits) throw ap::Error("--code-copy " + std::to_string(b) + ": expected auto, 0 (off) or a width");
+    if (b != 0 && b < ap::kern::kMinBits) throw ap::Error("--code-copy " + std::to_string(b) + ": expected auto, always, 0 (off) or a width");
     return b;
 }
 

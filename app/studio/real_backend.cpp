@@ -438,7 +438,7 @@ private:
         so.n_ctx = runtime_.nCtx;  // the session clamps it to the model's training context
         so.threads = runtime_.threads;
         so.kv_cache = runtime_.kvInt8 ? ap::KvCache::Q8 : ap::KvCache::F16;
-        so.code_copy_from = runtime_.codeCopy == CodeCopy::Always  ? ap::kCodeCopyPays
+        so.code_copy_from = runtime_.codeCopy == CodeCopy::Always  ? ap::kCodeCopyAlways
                             : runtime_.codeCopy == CodeCopy::Never ? 0
                                                                    : ap::kCodeCopyAuto;
         return so;

@@ -57,7 +57,7 @@ struct ModelInfo {
     }
 };
 
-// ap::SessionOptions::code_copy_from as a choice: kCodeCopyAuto, kCodeCopyPays, 0.
+// ap::SessionOptions::code_copy_from as a choice: kCodeCopyAuto, kCodeCopyAlways, 0.
 enum class CodeCopy { Auto, Always, Never };
 
 // Engine settings applied without reloading the model (a new chat session).

@@ -255,8 +255,10 @@ Session::Session(const Model& m, const SessionOptions& opt) : m_(m) {
     I.B = std::max(1, opt.batch);
     I.exact_prompts = opt.exact_prompts;
     I.code_copy_from = opt.code_copy_from;
-    if (I.code_copy_from == kCodeCopyAuto)
-        I.code_copy_from = I.k.expand_ap && copies_total(m, I.k) <= code_copy_budget() ? kCodeCopyPays : 0;
+    if (!I.k.expand_ap) I.code_copy_from = 0;
+    else if (I.code_copy_from == kCodeCopyAlways) I.code_copy_from = I.k.copy_pays_from;
+    else if (I.code_copy_from == kCodeCopyAuto)
+        I.code_copy_from = copies_total(m, I.k) <= code_copy_budget() ? I.k.copy_pays_from : 0;
     I.attn_chunk = std::max(256, (n_ctx_ + 15) / 16);
     I.profiling = opt.profile;
     const ModelConfig& c = m.cfg;
@@ -351,8 +353,8 @@ uint64_t Session::bytes_per_token(int bits) const {
     auto copied = [&](const Linear& l, int w) {
         if (!l.quantized() || w < I.code_copy_from) return;
         n -= kern::ap_bytes_read(l.ap->view(), w);
-        // The codes, each row's scale and offset, and at 4 bits and below (a copy of indices) the tables.
-        n += I.k.expand_bytes(l.rows, l.cols, w) + uint64_t(l.rows) * (8 + (w <= 4 ? 1u << w : 0u));
+        // The codes, each row's scale and offset, and for a copy of indices the tables.
+        n += I.k.expand_bytes(l.rows, l.cols, w) + uint64_t(l.rows) * (8 + (w <= I.k.copy_indices_upto ? 1u << w : 0u));
     };
     const int b = m_.resolve_bits(bits);
     for (const auto& L : m_.layers)

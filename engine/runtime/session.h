@@ -18,7 +18,8 @@ namespace ap {
 enum class KvCache { F16, Q8 };
 const char* kv_cache_name(KvCache k);  // "f16", "q8"
 
-constexpr int kCodeCopyAuto = -1;  // SessionOptions::code_copy_from
+constexpr int kCodeCopyAuto = -1;    // SessionOptions::code_copy_from
+constexpr int kCodeCopyAlways = -2;  // SessionOptions::code_copy_from
 
 struct SessionOptions {
     int n_ctx = 2048;   // KV cache length (clamped to the model's training context)
@@ -32,22 +33,17 @@ struct SessionOptions {
     // 1.5x faster prompts, like decode), true = dequantized fp32 tiles and
     // exact fp32 activations (what perplexity reports by default).
     bool exact_prompts = false;
-    // Widths from this one up (0 = never) keep an int8 copy of the active
-    // width's codes, one byte per weight, where the kernel set has that route
-    // (AVX2: a table lookup per weight costs more than the byte read at 6..8
-    // bits). Same results; rebuilt on the first token at another width.
-    // kCodeCopyAuto: from kCodeCopyPays when the copies of every matrix fit
-    // in code_copy_budget() (the session resolves it: Session::code_copy_from).
+    // Widths from this one up (0 = never) keep a copy of the active width's
+    // codes (up to a byte per weight) where the kernel set has that route
+    // (a table lookup per weight can cost more than the byte read). Same
+    // results; rebuilt on the first token at another width. One copy serves
+    // whichever width is active, so no width costs more than 8 bits' copy.
+    // kCodeCopyAlways: from the width where the set's copy pays
+    // (KernelSet::copy_pays_from); kCodeCopyAuto: the same when the copies of
+    // every matrix fit in code_copy_budget(), else none (the session resolves
+    // both: Session::code_copy_from).
     int code_copy_from = kCodeCopyAuto;
 };
-// Where code copies pay with the AVX2 kernels (SmolLM2 and a 1B-shaped model
-// on Zen 4): 6..8 bits 1.3-3.6x faster decode; 5 bits as fast as its tables
-// or faster (without a copy it ran slower than 6 bits with one); 3..4 bits,
-// whose copy keeps nibble-packed indices (half a byte per weight, no bitplane
-// transpose), 1.15-1.65x on the 1B model and even on SmolLM2. One copy
-// serves whichever width is active, so the narrow widths cost no memory
-// beyond 8 bits' one byte per weight.
-constexpr int kCodeCopyPays = 3;
 // What kCodeCopyAuto lets the copies take: a quarter of physical memory (a
 // 1B model's 1.1 GB on any desktop; an 8B model's 8 GB only from 32 GB up).
 uint64_t code_copy_budget();
