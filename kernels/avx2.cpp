@@ -59,7 +59,7 @@ KernelSet avx2_kernels(bool vnni) {
     // fast as its tables or faster; 3..4 bits, whose copy keeps nibble-packed
     // indices (no bitplane transpose), 1.15-1.65x on the 1B model.
     k.copy_pays_from = 3;
-    k.copy_indices_upto = 4;
+    k.copy_indices_upto = avx2::kNibbleCopyUpto;
     k.dequant_ap = avx2::dequant_ap;
     k.attend_f16 = avx2::attend_f16;
     k.attend_q8 = avx2::attend_q8;

@@ -3,6 +3,7 @@
 // buffer, then run the dense blocked kernel over all tokens.
 #include "avx2_internal.h"
 #include "avx2_ap_index.h"
+#include "with_width.h"
 
 #include <algorithm>
 #include <vector>
@@ -82,16 +83,8 @@ void dequant_rows(const ApMatrix& m, int r0, int r1, float* dst) {
 
 void dequant_ap(const ApMatrix& m, int bits, int r0, int r1, float* dst) {
     if (r1 <= r0) return;
-    switch (bits) {
-    case 2: dequant_rows<2>(m, r0, r1, dst); break;
-    case 3: dequant_rows<3>(m, r0, r1, dst); break;
-    case 4: dequant_rows<4>(m, r0, r1, dst); break;
-    case 5: dequant_rows<5>(m, r0, r1, dst); break;
-    case 6: dequant_rows<6>(m, r0, r1, dst); break;
-    case 7: dequant_rows<7>(m, r0, r1, dst); break;
-    case 8: dequant_rows<8>(m, r0, r1, dst); break;
-    default: dequant_ap_scalar(m, bits, r0, r1, dst);  // outside the documented 2..8
-    }
+    if (!with_width(bits, [&](auto b) { dequant_rows<decltype(b)::value>(m, r0, r1, dst); }))
+        dequant_ap_scalar(m, bits, r0, r1, dst);  // outside the documented 2..8
 }
 
 }  // namespace ap::kern::avx2

@@ -14,6 +14,7 @@
 #include "avx2_internal.h"  // expand_layout
 #include "avx2_xquant.h"
 #include "kernels.h"
+#include "with_width.h"
 
 namespace ap::kern::avx2 {
 
@@ -68,7 +69,7 @@ void ap_rows(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ld
         for (int g = 0; g < groups; ++g) {
             __m256i P[B], C[8];
             if constexpr (NIB) {
-                static_assert(B <= 4);
+                static_assert(B <= kNibbleCopyUpto);
                 __m256i R[4];
                 nib.load(g, R);
                 split_nibbles<B>(R, C);
@@ -127,7 +128,7 @@ void ap_rows(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ld
 
 template <int B, bool VNNI>
 void ap_rows_any(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ldy, int r0, int r1) {
-    if constexpr (B <= 4) {
+    if constexpr (B <= kNibbleCopyUpto) {
         if (m.codes && m.codes_bits == B && m.codes_layout == expand_layout(VNNI)) {
             if (n == 1) ap_rows<B, 1, VNNI, true>(m, xb, n, Y, ldy, r0, r1);
             else ap_rows<B, 0, VNNI, true>(m, xb, n, Y, ldy, r0, r1);
@@ -140,15 +141,7 @@ void ap_rows_any(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_
 
 template <bool VNNI>
 void ap_rows_width(const ApMatrix& m, int bits, const QuantBatch& xb, int n, float* Y, size_t ldy, int r0, int r1) {
-    switch (bits) {
-    case 2: ap_rows_any<2, VNNI>(m, xb, n, Y, ldy, r0, r1); break;
-    case 3: ap_rows_any<3, VNNI>(m, xb, n, Y, ldy, r0, r1); break;
-    case 4: ap_rows_any<4, VNNI>(m, xb, n, Y, ldy, r0, r1); break;
-    case 5: ap_rows_any<5, VNNI>(m, xb, n, Y, ldy, r0, r1); break;
-    case 6: ap_rows_any<6, VNNI>(m, xb, n, Y, ldy, r0, r1); break;
-    case 7: ap_rows_any<7, VNNI>(m, xb, n, Y, ldy, r0, r1); break;
-    case 8: ap_rows_any<8, VNNI>(m, xb, n, Y, ldy, r0, r1); break;
-    }
+    with_width(bits, [&](auto b) { ap_rows_any<decltype(b)::value, VNNI>(m, xb, n, Y, ldy, r0, r1); });
 }
 
 }  // namespace

@@ -62,7 +62,7 @@ struct TileCodes {
     // half the bytes, and decode skips only the transpose, not the lookup
     // (one pshufb per 32 weights).
     static void expand(const ApMatrix& m, int r0, int r1, int8_t* copy) {
-        if constexpr (B <= 4) {
+        if constexpr (B <= kNibbleCopyUpto) {
             const size_t pair_bytes = PairNibbles::pair_bytes(m);
             each_group(m, r0, r1, [&](int ra, int rb, int g, __m256i* P) {
                 __m256i R[4];
@@ -234,20 +234,6 @@ void ap_copy_rows(const ApMatrix& m, const QuantX* const* x, int n, float* Y, si
                     tile_block<B, VNNI>(FromCopyRows{m.codes + copy_slot(row_bytes, r, 0, 0), m.codes + copy_slot(row_bytes, rb, 0, 0)},
                                         m, xj, n - j, Yj, ldy, r, rb);
             }
-    }
-}
-
-// f(integral_constant<int, bits>) for bits in kMinBits..kMaxBits.
-template <class F>
-void with_width(int bits, F&& f) {
-    switch (bits) {
-    case 2: f(std::integral_constant<int, 2>{}); break;
-    case 3: f(std::integral_constant<int, 3>{}); break;
-    case 4: f(std::integral_constant<int, 4>{}); break;
-    case 5: f(std::integral_constant<int, 5>{}); break;
-    case 6: f(std::integral_constant<int, 6>{}); break;
-    case 7: f(std::integral_constant<int, 7>{}); break;
-    case 8: f(std::integral_constant<int, 8>{}); break;
     }
 }
 

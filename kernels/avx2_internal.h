@@ -45,8 +45,12 @@ inline size_t expanded_row_bytes(int cols) { return (size_t(cols) + 127) / 128 *
 constexpr size_t copy_slot(size_t row_bytes, int r, int g, int t) {
     return size_t(r / 2) * 2 * row_bytes + size_t(256) * g + 32 * t + 16 * (r & 1);
 }
+// Up to this width the copy keeps nibble-packed indices rather than codes
+// (KernelSet::copy_indices_upto): an index fits a nibble, so the copy is
+// half a byte per weight and decode still does one pshufb per 32 weights.
+constexpr int kNibbleCopyUpto = 4;
 inline size_t expand_bytes(int rows, int cols, int bits) {
-    return (size_t(rows) + 1) / 2 * (bits <= 4 ? 1 : 2) * expanded_row_bytes(cols);
+    return (size_t(rows) + 1) / 2 * (bits <= kNibbleCopyUpto ? 1 : 2) * expanded_row_bytes(cols);
 }
 template <bool VNNI>
 void expand_ap(const ApMatrix& m, int bits, int r0, int r1, int8_t* dst);

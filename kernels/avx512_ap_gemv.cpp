@@ -35,15 +35,7 @@ size_t expand_bytes(int rows, int cols, int /*bits*/) {
 }
 
 void expand_ap(const ApMatrix& m, int bits, int r0, int r1, int8_t* dst) {
-    switch (bits) {
-    case 2: expand_rows<2>(m, r0, r1, dst); break;
-    case 3: expand_rows<3>(m, r0, r1, dst); break;
-    case 4: expand_rows<4>(m, r0, r1, dst); break;
-    case 5: expand_rows<5>(m, r0, r1, dst); break;
-    case 6: expand_rows<6>(m, r0, r1, dst); break;
-    case 7: expand_rows<7>(m, r0, r1, dst); break;
-    case 8: expand_rows<8>(m, r0, r1, dst); break;
-    }
+    with_width(bits, [&](auto b) { expand_rows<decltype(b)::value>(m, r0, r1, dst); });
 }
 
 // Up to 16 tokens of one activation group: from the copy where one of this

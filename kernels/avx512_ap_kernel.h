@@ -19,6 +19,7 @@
 #include "ap_matrix.h"
 #include "avx512_xtok.h"
 #include "avx2_simd.h"  // AP_ALWAYS_INLINE
+#include "with_width.h"
 
 #include <immintrin.h>
 
@@ -238,15 +239,7 @@ inline void ap_rows_switch(const ApMatrix& m, int bits, const XTok* xt, int n, f
         if (n == 1) ap_rows<b, 1, VNNI>(m, xt, n, Y, ldy, r0, r1);
         else ap_rows<b, 0, VNNI>(m, xt, n, Y, ldy, r0, r1);
     };
-    switch (bits) {
-    case 2: run(std::integral_constant<int, 2>{}); break;
-    case 3: run(std::integral_constant<int, 3>{}); break;
-    case 4: run(std::integral_constant<int, 4>{}); break;
-    case 5: run(std::integral_constant<int, 5>{}); break;
-    case 6: run(std::integral_constant<int, 6>{}); break;
-    case 7: run(std::integral_constant<int, 7>{}); break;
-    case 8: run(std::integral_constant<int, 8>{}); break;
-    }
+    with_width(bits, run);
 }
 
 }  // namespace ap::kern::avx512

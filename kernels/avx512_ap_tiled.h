@@ -164,15 +164,7 @@ void ap_tiled_rows(const ApMatrix& m, const PreparedXTok& p, float* Y, size_t ld
 template <bool VNNI>
 void ap_tiled_width(const ApMatrix& m, int bits, const PreparedXTok& p, float* Y, size_t ldy, int r0, int r1) {
     if (r1 <= r0 || p.n <= 0) return;
-    switch (bits) {
-    case 2: ap_tiled_rows<2, VNNI>(m, p, Y, ldy, r0, r1); break;
-    case 3: ap_tiled_rows<3, VNNI>(m, p, Y, ldy, r0, r1); break;
-    case 4: ap_tiled_rows<4, VNNI>(m, p, Y, ldy, r0, r1); break;
-    case 5: ap_tiled_rows<5, VNNI>(m, p, Y, ldy, r0, r1); break;
-    case 6: ap_tiled_rows<6, VNNI>(m, p, Y, ldy, r0, r1); break;
-    case 7: ap_tiled_rows<7, VNNI>(m, p, Y, ldy, r0, r1); break;
-    case 8: ap_tiled_rows<8, VNNI>(m, p, Y, ldy, r0, r1); break;
-    }
+    with_width(bits, [&](auto b) { ap_tiled_rows<decltype(b)::value, VNNI>(m, p, Y, ldy, r0, r1); });
 }
 
 }  // namespace
