@@ -78,6 +78,9 @@ void attend_q8(const float* q, size_t q_stride, int G, const int8_t* k, const in
                float* l, float* acc);
 void f32_to_f16(const float* x, uint16_t* y, size_t n);
 float f32_to_q8(const float* x, int8_t* y, size_t n);
+// Attention's softmax step over one head's scores, in place: p_j = exp(s_j -
+// max) after the soft cap; *m = max, *l = sum p_j (the AVX-512 set's too).
+void soft_max(float* s, int n_pos, float cap, float* m, float* l);
 // SwiGLU with the vectorised exp (avx2_silu.cpp).
 void silu_mul(float* gate, const float* up, size_t n);
 

@@ -20,6 +20,13 @@ KernelSet avx2_kernels(bool vnni);  // avx2.cpp
 
 namespace avx512 {
 
+// Attention over the KV cache with zmm registers (avx512_attention.cpp).
+void attend_f16(const float* q, size_t q_stride, int G, const uint16_t* k, const uint16_t* v, size_t stride, int n_pos,
+                int d, float scale, float cap, float* scratch, float* m, float* l, float* acc);
+void attend_q8(const float* q, size_t q_stride, int G, const int8_t* k, const int8_t* v, const float* k_scale,
+               const float* v_scale, size_t stride, int n_pos, int d, float scale, float cap, float* scratch, float* m,
+               float* l, float* acc);
+
 void ap_rows_plain(const ApMatrix& m, int bits, const XTok* xt, int n, float* Y, size_t ldy, int r0, int r1) {
     ap_rows_switch<false>(m, bits, xt, n, Y, ldy, r0, r1);
 }
@@ -98,6 +105,8 @@ KernelSet avx512_kernels(bool vnni) {
     // tok/s against 92.1 from the tables; 7 bits 100.9 against 121.6).
     k.copy_pays_from = 8;
     k.copy_indices_upto = 0;
+    k.attend_f16 = avx512::attend_f16;
+    k.attend_q8 = avx512::attend_q8;
     return k;
 }
 

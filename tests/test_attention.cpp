@@ -156,7 +156,7 @@ private slots:
         std::mt19937 rng(11);
         std::normal_distribution<float> nd(0.f, 1.f);
         for (auto& [name, k] : sets()) {
-            for (int d : {8, 16, 24, 64, 72, 128, 12})
+            for (int d : {8, 16, 24, 48, 64, 72, 80, 128, 256, 12})
                 for (int n_pos : {1, 2, 3, 4, 5, 8, 9, 17, 100, 553})
                     for (float scale : {0.125f, 3.0f})  // 3.0: peaked softmax, most exps underflow
                         for (auto [G, parts, cap] : {std::tuple{1, 1, 0.f}, std::tuple{3, 2, 0.f}, std::tuple{2, 3, 5.f}}) {
@@ -190,7 +190,7 @@ private slots:
         std::uniform_int_distribution<int> code(-127, 127);
         std::uniform_real_distribution<float> sd(0.001f, 0.05f);
         for (auto& [name, k] : sets()) {
-            for (int d : {8, 64, 72, 128, 12})
+            for (int d : {8, 48, 64, 72, 96, 128, 12})
                 for (int n_pos : {1, 3, 9, 100, 553})
                     for (auto [G, parts, cap] : {std::tuple{1, 1, 0.f}, std::tuple{3, 2, 0.f}, std::tuple{2, 3, 5.f}}) {
                         const size_t stride = size_t(d) * 2 + 3;
