@@ -2,21 +2,23 @@
 // written once over a vector type: avx2_attention.cpp instantiates it with
 // 8-lane ymm registers, avx512_attention.cpp with 16-lane zmm ones (half the
 // FMAs and conversions per cached row, and twice the registers, so the
-// weighted V sum of three heads keeps 128 columns in registers and streams
-// each V row once for a 64-wide head instead of four times).
+// weighted V sum of three heads keeps 128 columns in registers, and four
+// heads (Llama 3's 32 query heads over 8 KV heads) share one pass over the
+// rows instead of two).
 //
 // Each cached row is read and converted once for all the query heads that
-// share its KV head (up to three per pass): per position and chunk of
+// share its KV head (up to V::kHeads per pass): per position and chunk of
 // columns, one conversion feeds one FMA per head, so the work is the heads'
 // FMAs and not the conversions, and nothing goes through a scratch copy of
-// the rows. Scores for 4 positions x up to 3 heads are 12 independent FMA
-// chains. Results differ from attend_f16_scalar only by fp32 rounding order
+// the rows. Scores for 4 positions x up to 3 (4) heads are 12 (16)
+// independent FMA chains. Results differ from attend_f16_scalar only by fp32 rounding order
 // and the exp approximation (within 2 ulp).
 //
 // Include only from a translation unit compiled for the vector type's
 // instructions; everything here has internal linkage (one copy per set).
 #pragma once
 #include "avx2_simd.h"
+#include "kernels.h"  // kAttendHeadsPerPass
 
 #include <immintrin.h>
 
@@ -27,7 +29,8 @@ namespace ap::kern {
 namespace {
 
 // The vector operations the algorithm needs. V::reg holds kLanes floats;
-// kRegs is the register file (16 ymm, 32 zmm).
+// kRegs is the register file (16 ymm, 32 zmm); kHeads the most heads a
+// pass takes (their scores' accumulators, q chunks and a row chunk fit).
 //   V::half(p) / V::int8(p): kLanes cached values from p as fp32;
 //   V::sum4(a0..a3): the four horizontal sums, lane u = sum of a_u.
 
@@ -133,7 +136,7 @@ void weighted_cols(const float* w, const Rows& Vr, int n_pos, int c0, int d, flo
 
 // The widest power-of-two run whose GH x C accumulators, GH weights and
 // a row chunk fit the register file (AVX2: 8 / 4 / 2 for 1 / 2 / 3 heads;
-// AVX-512: 8 for all).
+// AVX-512: 8 up to 3 heads, 4 for 4).
 template <class V, int GH>
 constexpr int run_regs() {
     int c = 8;
@@ -158,12 +161,13 @@ void attend_heads(SoftMaxFn soft_max, const float* q, size_t q_stride, const Row
     weighted_cols<V, GH, run_regs<V, GH>()>(scores, Vr, n_pos, 0, d, acc);
 }
 
-// The G heads in passes of at most three, as evenly as they split. The
-// caller has checked d % V::kLanes == 0; scratch holds three heads' scores.
+// The G heads in passes of at most V::kHeads, as evenly as they split. The
+// caller has checked d % V::kLanes == 0; scratch holds a pass's scores.
 template <class V, class Rows>
 void attend_all(SoftMaxFn soft_max, const float* q, size_t q_stride, int G, const Rows& K, const Rows& Vr, int n_pos,
                 int d, float scale, float cap, float* scratch, float* m, float* l, float* acc) {
-    const int passes = (G + 2) / 3;
+    static_assert(V::kHeads >= 3 && V::kHeads <= kAttendHeadsPerPass);
+    const int passes = (G + V::kHeads - 1) / V::kHeads;
     for (int p = 0, g0 = 0; p < passes; ++p) {
         const int gh = (G - g0 + (passes - p) - 1) / (passes - p);
         const float* qg = q + size_t(g0) * q_stride;
@@ -171,7 +175,11 @@ void attend_all(SoftMaxFn soft_max, const float* q, size_t q_stride, int G, cons
         switch (gh) {
         case 1: attend_heads<V, 1>(soft_max, qg, q_stride, K, Vr, n_pos, d, scale, cap, scratch, m + g0, l + g0, ag); break;
         case 2: attend_heads<V, 2>(soft_max, qg, q_stride, K, Vr, n_pos, d, scale, cap, scratch, m + g0, l + g0, ag); break;
-        default: attend_heads<V, 3>(soft_max, qg, q_stride, K, Vr, n_pos, d, scale, cap, scratch, m + g0, l + g0, ag); break;
+        case 3: attend_heads<V, 3>(soft_max, qg, q_stride, K, Vr, n_pos, d, scale, cap, scratch, m + g0, l + g0, ag); break;
+        default:
+            if constexpr (V::kHeads >= 4)
+                attend_heads<V, 4>(soft_max, qg, q_stride, K, Vr, n_pos, d, scale, cap, scratch, m + g0, l + g0, ag);
+            break;
         }
         g0 += gh;
     }

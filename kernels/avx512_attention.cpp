@@ -4,10 +4,10 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 // Attention over the fp16 or int8 KV cache for the AVX-512 set: the
 // algorithm of attention_impl.h over 16-lane zmm registers. Half the FMAs and
-// conversions of the AVX2 form per cached row, and 32 registers hold three
-// heads' weighted sums over 128 columns, so each V row of a 64-wide head is
-// streamed once instead of four times. Heads whose width is not a multiple
-// of 16 take the AVX2 form; the softmax step is the AVX2 set's.
+// conversions of the AVX2 form per cached row, and 32 registers take four
+// query heads per pass (three on AVX2), so a KV head shared by four query
+// heads (Llama 3) is streamed once instead of twice. Heads whose width is not
+// a multiple of 16 take the AVX2 form; the softmax step is the AVX2 set's.
 #include "attention_impl.h"
 #include "avx2_internal.h"
 #include "avx512_kernels.h"
@@ -18,7 +18,7 @@ namespace {
 
 struct Zmm {
     using reg = __m512;
-    static constexpr int kLanes = 16, kRegs = 32;
+    static constexpr int kLanes = 16, kRegs = 32, kHeads = 4;
     static AP_ALWAYS_INLINE reg zero() { return _mm512_setzero_ps(); }
     static AP_ALWAYS_INLINE reg load(const float* p) { return _mm512_loadu_ps(p); }
     static AP_ALWAYS_INLINE reg set1(float x) { return _mm512_set1_ps(x); }

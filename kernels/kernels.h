@@ -62,11 +62,12 @@ using SumF32Fn = double (*)(const float* x, size_t n);
 //   m[g] = max_j s_gj; l[g] = sum_j exp(s_gj - m[g]);
 //   acc[g * d + i] = sum_j exp(s_gj - m[g]) * v_j[i].
 // q: G rows of d floats, q_stride apart. K and V rows are read once for up
-// to three heads. scratch: attend_scratch_floats(n_pos, d) floats (the
-// scores of three heads).
+// to kAttendHeadsPerPass heads. scratch: attend_scratch_floats(n_pos, d)
+// floats (the scores of one pass's heads).
 using AttendF16Fn = void (*)(const float* q, size_t q_stride, int G, const uint16_t* k, const uint16_t* v, size_t stride,
                              int n_pos, int d, float scale, float cap, float* scratch, float* m, float* l, float* acc);
-inline size_t attend_scratch_floats(int n_pos, int /*d*/) { return size_t(n_pos) * 3 + 16; }
+constexpr int kAttendHeadsPerPass = 4;  // the most any set takes per pass (AVX-512: 4, AVX2: 3)
+inline size_t attend_scratch_floats(int n_pos, int /*d*/) { return size_t(n_pos) * kAttendHeadsPerPass + 16; }
 // The same over an int8 KV cache (half the bytes of fp16 streamed per token
 // at long contexts): K row j is k_scale[j] * k[j * stride .. + d), V alike.
 using AttendQ8Fn = void (*)(const float* q, size_t q_stride, int G, const int8_t* k, const int8_t* v, const float* k_scale,

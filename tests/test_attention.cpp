@@ -159,7 +159,7 @@ private slots:
             for (int d : {8, 16, 24, 48, 64, 72, 80, 128, 256, 12})
                 for (int n_pos : {1, 2, 3, 4, 5, 8, 9, 17, 100, 553})
                     for (float scale : {0.125f, 3.0f})  // 3.0: peaked softmax, most exps underflow
-                        for (auto [G, parts, cap] : {std::tuple{1, 1, 0.f}, std::tuple{3, 2, 0.f}, std::tuple{2, 3, 5.f}}) {
+                        for (auto [G, parts, cap] : {std::tuple{1, 1, 0.f}, std::tuple{3, 2, 0.f}, std::tuple{2, 3, 5.f}, std::tuple{4, 2, 0.f}, std::tuple{5, 1, 0.f}, std::tuple{8, 3, 0.f}, std::tuple{7, 1, 5.f}}) {
                             const size_t stride = size_t(d) * 3 + 5;  // rows of several heads, odd spacing
                             std::vector<float> q(size_t(G) * d);
                             for (auto& e : q) e = nd(rng);
@@ -192,7 +192,7 @@ private slots:
         for (auto& [name, k] : sets()) {
             for (int d : {8, 48, 64, 72, 96, 128, 12})
                 for (int n_pos : {1, 3, 9, 100, 553})
-                    for (auto [G, parts, cap] : {std::tuple{1, 1, 0.f}, std::tuple{3, 2, 0.f}, std::tuple{2, 3, 5.f}}) {
+                    for (auto [G, parts, cap] : {std::tuple{1, 1, 0.f}, std::tuple{3, 2, 0.f}, std::tuple{2, 3, 5.f}, std::tuple{4, 2, 0.f}, std::tuple{7, 1, 0.f}}) {
                         const size_t stride = size_t(d) * 2 + 3;
                         const float scale = 1.f / std::sqrt(float(d));
                         std::vector<float> q(size_t(G) * d), ks(n_pos), vs(n_pos);
