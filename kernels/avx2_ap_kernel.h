@@ -71,6 +71,7 @@ void ap_rows(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ld
             if constexpr (NIB) {
                 static_assert(B <= kNibbleCopyUpto);
                 __m256i R[4];
+                if constexpr (NT == 1) nib.prefetch(g);
                 nib.load(g, R);
                 split_nibbles<B>(R, C);
             } else {
