@@ -140,6 +140,20 @@ private slots:
         QCOMPARE(sa.code_copy_from(), sa.kernels().copy_pays_from);
         QVERIFY(sa.code_copy_from() >= kern::kMinBits);
         QVERIFY(sa.code_copy_max_bytes() >= want);
+        // Auto times each width on its first use, planes against copies:
+        // whichever wins, the logits are those without copies, and a width
+        // where the planes won counts no copy in its bytes per token.
+        for (int b : {8, 4}) {
+            QVERIFY(!sa.code_copy_timing(b).timed);
+            sa.reset();
+            sa.eval(toks_.data(), int(toks_.size()), b, &lg, true);
+            QCOMPARE(lg, logits(*m, b, kern::KernelChoice::Avx2, 2));
+            const CopyTiming t = sa.code_copy_timing(b);
+            QVERIFY(t.timed && t.planes_s > 0 && t.copies_s > 0);
+            if (!t.copies_win()) QCOMPARE(sa.bytes_per_token(b), bytes_per_token(*m, b));
+            else QVERIFY(sa.code_copy_bytes() > 0);
+        }
+        QVERIFY(!sa.code_copy_timing(6).timed);
         a.kernels = kern::KernelChoice::Scalar;  // no copy route
         Session sn(*m, a);
         QCOMPARE(sn.code_copy_from(), 0);

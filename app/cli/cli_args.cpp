@@ -126,7 +126,7 @@ OptionSpec kv_cache_option() {
 }
 
 OptionSpec code_copy_option() {
-    return {"--code-copy", "", true, "widths from B up keep a copy of the active width's codes (faster decode: up to 1 byte per weight, read instead of planes and table lookups); always = from the width where the kernel set's copy pays (AVX2: 3 bits, AVX-512: 8); auto = the same when the copies fit in a quarter of the memory; 0 = off", "auto"};
+    return {"--code-copy", "", true, "widths from B up keep a copy of the active width's codes (faster decode: up to 1 byte per weight, read instead of planes and table lookups); always = from the width where the kernel set's copy pays (AVX2: 3 bits, AVX-512: 8); auto = the same when the copies fit in a quarter of the memory, and at each width only where they timed faster than the planes here; 0 = off", "auto"};
 }
 
 std::vector<OptionSpec> sampling_options() {

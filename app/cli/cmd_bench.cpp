@@ -101,9 +101,20 @@ int cmd_bench(int argc, char** argv, int first) {
                           human_bytes(r.dense_bytes).c_str(), human_bytes(s.kv_bytes()).c_str(), s.n_ctx(),
                           human_bytes(s.activation_bytes()).c_str());
             memory_text = buf;
-            if (s.code_copy_from() > 0)
+            if (s.code_copy_from() > 0) {
                 memory_text += ", code copies " + human_bytes(s.code_copy_max_bytes()) + " from " +
                                std::to_string(s.code_copy_from()) + " bits (--code-copy 0: none)";
+                std::string timed;
+                for (int b : widths) {
+                    const ap::CopyTiming t = s.code_copy_timing(m->resolve_bits(b));
+                    if (!t.timed) continue;
+                    char one[96];
+                    std::snprintf(one, sizeof one, "%s%d: %.1f / %.1f ms (%s)", timed.empty() ? "" : ", ", m->resolve_bits(b),
+                                  t.planes_s * 1e3, t.copies_s * 1e3, t.copies_win() ? "copy" : "planes");
+                    timed += one;
+                }
+                if (!timed.empty()) memory_text += "\ncode copy timed per width, planes / copies: " + timed;
+            }
             if (!r.separate_bytes.empty()) {
                 std::snprintf(buf, sizeof buf, "\nseparate %d..%d-bit models would take %s; this checkpoint holds all in %s",
                               r.separate_bytes.front().first, r.separate_bytes.back().first,

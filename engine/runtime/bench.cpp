@@ -85,7 +85,6 @@ WidthBench bench_width(Session& s, int bits, const BenchOptions& o) {
     const Model& m = s.model();
     WidthBench w;
     w.bits = m.resolve_bits(bits);
-    w.bytes_per_token = s.bytes_per_token(bits);
 
     GenerateRequest req;
     req.bits = bits;
@@ -98,6 +97,9 @@ WidthBench bench_width(Session& s, int bits, const BenchOptions& o) {
         return v[v.size() / 2];
     };
     std::vector<double> prompt_runs, decode_runs;
+    // The first products at a width build code copies (and on Auto time them
+    // against the planes, a few passes over the weights): not part of a run.
+    time_gemv_pass(s, bits, 0);
     for (int r = 0; r < std::max(1, o.reps); ++r) {
         // Prompt throughput: one prompt_tokens-long prompt from an empty cache.
         s.reset();
@@ -115,6 +117,7 @@ WidthBench bench_width(Session& s, int bits, const BenchOptions& o) {
     s.reset();
 
     w.gemv_s = time_gemv_pass(s, bits, o.gemv_reps);
+    w.bytes_per_token = s.bytes_per_token(bits);  // after the runs: whether copies serve this width is timed on the first
     w.gemv_gbs = w.gemv_s > 0 ? w.bytes_per_token / w.gemv_s / 1e9 : 0;
     w.resident_bytes = resident_set_bytes();
     return w;

@@ -8,6 +8,7 @@
 #include "error.h"
 #include "forward_ops.h"
 #include "input_limits.h"
+#include "page_buffer.h"
 #include "thread_pool.h"
 
 #include <algorithm>
@@ -45,11 +46,27 @@ struct Session::Impl {
     // SessionOptions::code_copy_from: per matrix, its codes at one width.
     struct CodeCopy {
         int bits = 0;
-        std::vector<int8_t> storage;
-        int8_t* codes = nullptr;  // 64-byte aligned inside storage (whole-register loads)
+        PageBuffer storage;       // page-aligned (whole-register loads), zero until expanded
+        int8_t* codes = nullptr;  // storage.data()
         size_t bytes = 0;
     };
     std::unordered_map<const ApWeight*, CodeCopy> copies;
+    // kCodeCopyAuto also times, once per width, one-token products of every
+    // quantized matrix (the head too) from the planes and from the copies, and keeps
+    // copies at that width only where they won clearly: which form is faster
+    // depends on the CPU and on whether the weights fit its caches (the AVX2
+    // set's 4-bit copy won on Zen 4 and on SmolLM2 but lost 0.7x on a 1B
+    // model on an Intel Xeon; its 5-bit copy lost on SmolLM2 there). All of
+    // them, because one matrix alone sits in the cache after the first pass.
+    bool copy_probe = false;
+    std::vector<const ApWeight*> probe_ws;
+    int8_t copy_wins[kern::kMaxBits + 1] = {-1, -1, -1, -1, -1, -1, -1, -1, -1};  // -1 not timed, 0 planes, 1 copy
+    CopyTiming copy_timing[kern::kMaxBits + 1];
+
+    // Whether products at `bits` read copies (not yet timed counts as yes).
+    bool copies_at(int bits) const {
+        return k.expand_ap && code_copy_from > 0 && bits >= code_copy_from && !(copy_probe && copy_wins[bits] == 0);
+    }
     bool profiling = false;
     ForwardProfile prof;
     std::chrono::steady_clock::time_point mark;
@@ -144,19 +161,78 @@ struct Session::Impl {
     // Points v at W's code copy for `bits` when the options ask for one,
     // expanding it first (all threads) if it holds another width.
     void attach_copy(kern::ApMatrix& v, const ApWeight& W, int bits) {
-        if (!k.expand_ap || code_copy_from <= 0 || bits < code_copy_from) return;
+        if (!copies_at(bits)) return;
+        if (copy_probe && copy_wins[bits] < 0 && !time_copy(bits)) return;
+        use_copy(v, W, bits);
+    }
+    void use_copy(kern::ApMatrix& v, const ApWeight& W, int bits) {
         CodeCopy& c = copies[&W];
         if (c.bits != bits) {
             c.bytes = k.expand_bytes(W.rows, W.cols, bits);
-            c.storage = std::vector<int8_t>();  // the size depends on the width: the old one goes first
-            c.storage.resize(c.bytes + 64);
-            c.codes = c.storage.data() + (64 - reinterpret_cast<uintptr_t>(c.storage.data()) % 64) % 64;
+            c.storage = PageBuffer();  // the size depends on the width: the old one goes first
+            c.storage = PageBuffer(c.bytes + 64);  // slack past the last row, as before
+            c.codes = c.storage.data();
             pool.parallel_for(W.rows, 16, [&](int r0, int r1) { k.expand_ap(v, bits, r0, r1, c.codes); });
             c.bits = bits;
         }
         v.codes = c.codes;
         v.codes_bits = bits;
         v.codes_layout = k.expand_layout;
+    }
+
+    // Times one-token passes over probe_ws at `bits`, planes against copies
+    // (best of 4, all threads), records the verdict (CopyTiming::copies_win)
+    // and returns it.
+    bool time_copy(int bits) {
+        size_t max_cols = 0, max_rows = 0;
+        for (const ApWeight* W : probe_ws) max_cols = std::max(max_cols, size_t(W->cols)), max_rows = std::max(max_rows, size_t(W->rows));
+        std::vector<float> x(max_cols), y(max_rows);
+        for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * float(i));
+        std::vector<std::unique_ptr<kern::PreparedX>> px;
+        std::vector<kern::ApMatrix> planes, copied;
+        for (const ApWeight* W : probe_ws) {
+            px.push_back(k.prepare_x(x.data(), W->cols, 1, W->cols));
+            if (!px.back()) {  // nothing to time: keep the set's default
+                copy_wins[bits] = 1;
+                return true;
+            }
+            planes.push_back(W->view());
+        }
+        // All matrices in one parallel job (rows numbered across them), so
+        // a pass over many small matrices is not mostly thread hand-offs.
+        std::vector<int> first(probe_ws.size() + 1, 0);
+        for (size_t i = 0; i < probe_ws.size(); ++i) first[i + 1] = first[i] + probe_ws[i]->rows;
+        auto pass = [&](const std::vector<kern::ApMatrix>& vs) {
+            const auto t0 = std::chrono::steady_clock::now();
+            pool.parallel_for(first.back(), 16, [&](int b, int e) {
+                for (size_t i = 0; i < vs.size(); ++i) {
+                    const int lo = std::max(b, first[i]), hi = std::min(e, first[i + 1]);
+                    if (lo < hi) k.gemm_ap_prepared(vs[i], bits, *px[i], y.data(), vs[i].rows, lo - first[i], hi - first[i]);
+                }
+            });
+            return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        };
+        copied = planes;
+        for (size_t i = 0; i < copied.size(); ++i) use_copy(copied[i], *probe_ws[i], bits);
+        // Blocks of passes that alternate between the forms, so a busy moment
+        // of the machine hits both; each block's first pass only warms up (a
+        // model that fits the caches keeps only one form there while it
+        // decodes, so each form is timed with its own bytes cached).
+        double from_planes = 1e30, from_copies = 1e30;
+        auto block = [&](const std::vector<kern::ApMatrix>& vs, double& best) {
+            pass(vs);
+            for (int rep = 0; rep < 2; ++rep) best = std::min(best, pass(vs));
+        };
+        for (int round = 0; round < 2; ++round) {
+            block(planes, from_planes);
+            block(copied, from_copies);
+        }
+        copy_timing[bits] = CopyTiming{true, from_planes, from_copies};
+        const bool wins = copy_timing[bits].copies_win();
+        if (!wins)
+            for (const ApWeight* W : probe_ws) copies.erase(W);
+        copy_wins[bits] = wins ? 1 : 0;
+        return wins;
     }
 
     // Attention of nb tokens at positions pos0.. over one layer's cache. Work
@@ -257,8 +333,14 @@ Session::Session(const Model& m, const SessionOptions& opt) : m_(m) {
     I.code_copy_from = opt.code_copy_from;
     if (!I.k.expand_ap) I.code_copy_from = 0;
     else if (I.code_copy_from == kCodeCopyAlways) I.code_copy_from = I.k.copy_pays_from;
-    else if (I.code_copy_from == kCodeCopyAuto)
+    else if (I.code_copy_from == kCodeCopyAuto) {
         I.code_copy_from = copies_total(m, I.k) <= code_copy_budget() ? I.k.copy_pays_from : 0;
+        for (const auto& L : m.layers)
+            for (const Linear* l : L.projections())
+                if (l->quantized()) I.probe_ws.push_back(l->ap.get());
+        if (m.output().quantized()) I.probe_ws.push_back(m.output().ap.get());  // timed at the width too (21% of SmolLM2)
+        I.copy_probe = I.code_copy_from > 0 && !I.probe_ws.empty() && I.k.prepare_x && I.k.gemm_ap_prepared;
+    }
     I.attn_chunk = std::max(256, (n_ctx_ + 15) / 16);
     I.profiling = opt.profile;
     const ModelConfig& c = m.cfg;
@@ -338,6 +420,11 @@ uint64_t code_copy_budget() {
 
 int Session::code_copy_from() const { return impl_->code_copy_from; }
 
+CopyTiming Session::code_copy_timing(int bits) const {
+    const Impl& I = *impl_;
+    return bits >= 0 && bits <= kern::kMaxBits ? I.copy_timing[bits] : CopyTiming{};
+}
+
 uint64_t Session::code_copy_max_bytes() const { return impl_->code_copy_from > 0 ? copies_total(m_, impl_->k) : 0; }
 
 uint64_t Session::code_copy_bytes() const {
@@ -351,7 +438,7 @@ uint64_t Session::bytes_per_token(int bits) const {
     uint64_t n = ap::bytes_per_token(m_, bits);
     if (!I.k.expand_ap || I.code_copy_from <= 0) return n;
     auto copied = [&](const Linear& l, int w) {
-        if (!l.quantized() || w < I.code_copy_from) return;
+        if (!l.quantized() || !I.copies_at(w)) return;
         n -= kern::ap_bytes_read(l.ap->view(), w);
         // The codes, each row's scale and offset, and for a copy of indices the tables.
         n += I.k.expand_bytes(l.rows, l.cols, w) + uint64_t(l.rows) * (8 + (w <= I.k.copy_indices_upto ? 1u << w : 0u));

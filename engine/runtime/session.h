@@ -41,9 +41,20 @@ struct SessionOptions {
     // kCodeCopyAlways: from the width where the set's copy pays
     // (KernelSet::copy_pays_from); kCodeCopyAuto: the same when the copies of
     // every matrix fit in code_copy_budget(), else none (the session resolves
-    // both: Session::code_copy_from).
+    // both: Session::code_copy_from), and at each width only where the copy
+    // timed faster than the planes on this machine and model (the first
+    // token at a width times the largest matrix both ways, a few ms).
     int code_copy_from = kCodeCopyAuto;
 };
+// One width's timing behind kCodeCopyAuto: a one-token pass over every
+// quantized matrix from the planes and from the copies (best of 4, s).
+struct CopyTiming {
+    bool timed = false;
+    double planes_s = 0, copies_s = 0;
+    // Copies cost memory: they serve the width only when 3% faster.
+    bool copies_win() const { return timed && copies_s < 0.97 * planes_s; }
+};
+
 // What kCodeCopyAuto lets the copies take: a quarter of physical memory (a
 // 1B model's 1.1 GB on any desktop; an 8B model's 8 GB only from 32 GB up).
 uint64_t code_copy_budget();
@@ -150,6 +161,10 @@ public:
     uint64_t code_copy_bytes() const;  // SessionOptions::code_copy_from's copies held now
     int code_copy_from() const;        // the width copies start from, kCodeCopyAuto resolved (0 = none)
     uint64_t code_copy_max_bytes() const;  // what the copies take at the widest width (0 where none are kept)
+    // What kCodeCopyAuto measured at this width (timed = false until the
+    // width has run, or where nothing was timed); copies serve the width only
+    // where CopyTiming::copies_win().
+    CopyTiming code_copy_timing(int bits) const;
     // Weight bytes a decoded token reads at `bits`: ap::bytes_per_token, with
     // matrices served from code copies counted at the copy's size.
     uint64_t bytes_per_token(int bits) const;
