@@ -44,7 +44,7 @@ SettingsPage::SettingsPage(QWidget* parent) : QScrollArea(parent) {
     kvInt8_->setToolTip(tr("Half the cache's memory and half the bytes read per token at long contexts, "
                            "for a small rounding of what the model remembers"));
     codeCopy_ = new QComboBox(engine);
-    codeCopy_->addItem(tr("Automatic: when it fits in a quarter of the memory"), int(CodeCopy::Auto));
+    codeCopy_->addItem(tr("Automatic: where it fits and times faster"), int(CodeCopy::Auto));
     codeCopy_->addItem(tr("Always"), int(CodeCopy::Always));
     codeCopy_->addItem(tr("Never"), int(CodeCopy::Never));
     codeCopy_->setToolTip(tr("Keep the active width's codes unpacked beside the model, rebuilt when the width "

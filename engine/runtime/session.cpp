@@ -184,13 +184,20 @@ struct Session::Impl {
     // (best of 4, all threads), records the verdict (CopyTiming::copies_win)
     // and returns it.
     bool time_copy(int bits) {
+        std::vector<const ApWeight*> ws;  // the matrices that hold this width (a head may start higher)
+        for (const ApWeight* W : probe_ws)
+            if (!W->lut[bits].empty()) ws.push_back(W);
+        if (ws.empty()) {  // nothing to time: keep the set's default
+            copy_wins[bits] = 1;
+            return true;
+        }
         size_t max_cols = 0, max_rows = 0;
-        for (const ApWeight* W : probe_ws) max_cols = std::max(max_cols, size_t(W->cols)), max_rows = std::max(max_rows, size_t(W->rows));
+        for (const ApWeight* W : ws) max_cols = std::max(max_cols, size_t(W->cols)), max_rows = std::max(max_rows, size_t(W->rows));
         std::vector<float> x(max_cols), y(max_rows);
         for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * float(i));
         std::vector<std::unique_ptr<kern::PreparedX>> px;
         std::vector<kern::ApMatrix> planes, copied;
-        for (const ApWeight* W : probe_ws) {
+        for (const ApWeight* W : ws) {
             px.push_back(k.prepare_x(x.data(), W->cols, 1, W->cols));
             if (!px.back()) {  // nothing to time: keep the set's default
                 copy_wins[bits] = 1;
@@ -200,8 +207,8 @@ struct Session::Impl {
         }
         // All matrices in one parallel job (rows numbered across them), so
         // a pass over many small matrices is not mostly thread hand-offs.
-        std::vector<int> first(probe_ws.size() + 1, 0);
-        for (size_t i = 0; i < probe_ws.size(); ++i) first[i + 1] = first[i] + probe_ws[i]->rows;
+        std::vector<int> first(ws.size() + 1, 0);
+        for (size_t i = 0; i < ws.size(); ++i) first[i + 1] = first[i] + ws[i]->rows;
         auto pass = [&](const std::vector<kern::ApMatrix>& vs) {
             const auto t0 = std::chrono::steady_clock::now();
             pool.parallel_for(first.back(), 16, [&](int b, int e) {
@@ -213,7 +220,7 @@ struct Session::Impl {
             return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         };
         copied = planes;
-        for (size_t i = 0; i < copied.size(); ++i) use_copy(copied[i], *probe_ws[i], bits);
+        for (size_t i = 0; i < copied.size(); ++i) use_copy(copied[i], *ws[i], bits);
         // Blocks of passes that alternate between the forms, so a busy moment
         // of the machine hits both; each block's first pass only warms up (a
         // model that fits the caches keeps only one form there while it
@@ -230,7 +237,7 @@ struct Session::Impl {
         copy_timing[bits] = CopyTiming{true, from_planes, from_copies};
         const bool wins = copy_timing[bits].copies_win();
         if (!wins)
-            for (const ApWeight* W : probe_ws) copies.erase(W);
+            for (const ApWeight* W : ws) copies.erase(W);
         copy_wins[bits] = wins ? 1 : 0;
         return wins;
     }
