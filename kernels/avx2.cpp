@@ -60,6 +60,7 @@ KernelSet avx2_kernels(bool vnni) {
     // indices (no bitplane transpose), 1.15-1.65x on the 1B model.
     k.copy_pays_from = 3;
     k.copy_indices_upto = avx2::kNibbleCopyUpto;
+    k.copy_prompts_from = avx2::kPromptCopyFrom;
     k.dequant_ap = avx2::dequant_ap;
     k.attend_f16 = avx2::attend_f16;
     k.attend_q8 = avx2::attend_q8;

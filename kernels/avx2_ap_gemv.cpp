@@ -32,12 +32,13 @@ void ap_rows_flavour(const ApMatrix& m, int bits, const QuantBatch& xb, int n, f
     else ap_rows_plain(m, bits, xb, n, Y, ldy, r0, r1);
 }
 
-// The expanded copy serves products of up to kFewTokens tokens at its width
-// (prompt chunks keep the tiles: see ExpandApFn); both give the same results
-// bit for bit.
+// The expanded copy serves products of up to kFewTokens tokens at its width,
+// and prompt chunks from kPromptCopyFrom (below it they keep the tiles: see
+// ExpandApFn); both give the same results bit for bit.
 template <bool VNNI>
 bool use_copy(const ApMatrix& m, int bits, int n) {
-    return m.codes && m.codes_bits == bits && m.codes_layout == expand_layout(VNNI) && n <= kFewTokens;
+    return m.codes && m.codes_bits == bits && m.codes_layout == expand_layout(VNNI) &&
+           (n <= kFewTokens || bits >= kPromptCopyFrom);
 }
 
 template <bool VNNI>

@@ -49,6 +49,12 @@ constexpr size_t copy_slot(size_t row_bytes, int r, int g, int t) {
 // (KernelSet::copy_indices_upto): an index fits a nibble, so the copy is
 // half a byte per weight and decode still does one pshufb per 32 weights.
 constexpr int kNibbleCopyUpto = 4;
+// Prompt chunks read the copy from this width (KernelSet::copy_prompts_from):
+// there the 128- and 256-entry lookups into a tile cost more than the copy's
+// token pass computes again. Intel Xeon, 512-token prompts, copies against
+// tiles: plain AVX2 at 8 bits +6% on SmolLM2 and +15% on the 1B-shaped model,
+// at 7 bits level, at 6 bits 7% slower; AVX-VNNI +14% at 8 bits, +5% at 7.
+constexpr int kPromptCopyFrom = 7;
 inline size_t expand_bytes(int rows, int cols, int bits) {
     return (size_t(rows) + 1) / 2 * (bits <= kNibbleCopyUpto ? 1 : 2) * expanded_row_bytes(cols);
 }

@@ -105,6 +105,7 @@ KernelSet avx512_kernels(bool vnni) {
     // tok/s against 92.1 from the tables; 7 bits 100.9 against 121.6).
     k.copy_pays_from = 8;
     k.copy_indices_upto = 0;
+    k.copy_prompts_from = 0;  // its prompt chunks keep the tiles
     k.attend_f16 = avx512::attend_f16;
     k.attend_q8 = avx512::attend_q8;
     return k;

@@ -46,9 +46,10 @@ using GemmApPreparedFn = void (*)(const ApMatrix& m, int bits, const PreparedX& 
 // expand_bytes(m.rows, m.cols, bits) bytes, 64-byte aligned), in the order of this
 // set's expand_layout; see ApMatrix::codes. nullptr where a set has no such route.
 // Products of up to kFewTokens tokens read an attached copy; prompt chunks
-// keep the tiles, whose lookups are shared by the chunk's tokens (on Zen 4
-// the copy's token pass measured 10-15% slower on SmolLM2 at 6..8 bits and
-// even to 12% faster on a 1B model). Either way the results are the same.
+// keep the tiles, whose lookups are shared by the chunk's tokens, below
+// KernelSet::copy_prompts_from (on Zen 4 the copy's token pass measured
+// 10-15% slower on SmolLM2 at 6..8 bits and even to 12% faster on a 1B
+// model). Either way the results are the same.
 using ExpandApFn = void (*)(const ApMatrix& m, int bits, int r0, int r1, int8_t* dst);
 using ExpandBytesFn = size_t (*)(int rows, int cols, int bits);  // a copy's size at one width
 
@@ -103,6 +104,9 @@ struct KernelSet {
     // Copies at this width and below hold indices and still read the tables
     // (bytes per token count both); wider ones hold the codes themselves.
     int copy_indices_upto = 0;
+    // Prompt chunks at this width and above read an attached copy too (0:
+    // never): where the table lookups cost more than the copy's token pass.
+    int copy_prompts_from = 0;
     DequantApFn dequant_ap = nullptr;
     AttendF16Fn attend_f16 = nullptr;
     AttendQ8Fn attend_q8 = nullptr;
