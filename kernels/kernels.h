@@ -99,7 +99,9 @@ struct KernelSet {
     ExpandBytesFn expand_bytes = nullptr;
     int expand_layout = 0;           // what ApMatrix::codes_layout must say for gemm_ap_prepared to read the copy
     // The narrowest width from which this set's copy measured faster than its
-    // tables (0: no copies); decode reads an attached copy at any width.
+    // tables on some CPU and model (0: no copies): Always keeps copies from
+    // here, Automatic times each width from here. Decode reads an attached
+    // copy at any width.
     int copy_pays_from = 0;
     // Copies at this width and below hold indices and still read the tables
     // (bytes per token count both); wider ones hold the codes themselves.

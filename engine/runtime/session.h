@@ -43,7 +43,7 @@ struct SessionOptions {
     // every matrix fit in code_copy_budget(), else none (the session resolves
     // both: Session::code_copy_from), and at each width only where the copy
     // timed faster than the planes on this machine and model (the first
-    // token at a width times the largest matrix both ways, a few ms).
+    // token at a width times passes over every quantized matrix both ways).
     int code_copy_from = kCodeCopyAuto;
 };
 // One width's timing behind kCodeCopyAuto: a one-token pass over every
