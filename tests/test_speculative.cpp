@@ -93,7 +93,13 @@ private slots:
                         r.adaptive_k = adaptive;
                         s.reset();
                         const GenerateResult spec = s.generate(r);
-                        const QString what = QString("prompt %1, %2 from %3, k %4%5").arg(first).arg(target).arg(draft).arg(k).arg(adaptive ? " adaptive" : "");
+                        // The copy verdicts go into the message: a rare mismatch under a
+                        // loaded ctest -j2 (not reproduced alone) may depend on them.
+                        const CopyTiming ct = s.code_copy_timing(target);
+                        const QString what = QString("prompt %1, %2 from %3, k %4%5; copy timing at %2: %6 (planes %7 s, copies %8 s)")
+                                                 .arg(first).arg(target).arg(draft).arg(k).arg(adaptive ? " adaptive" : "")
+                                                 .arg(!ct.timed ? "not timed" : ct.copies_win() ? "copies" : "planes")
+                                                 .arg(ct.planes_s).arg(ct.copies_s);
                         QVERIFY2(spec.tokens == plain.tokens, qPrintable(what));
                         QCOMPARE(spec.text, plain.text);
                         QVERIFY2(spec.n_rounds > 0 && spec.n_drafted >= spec.n_accepted, qPrintable(what));
