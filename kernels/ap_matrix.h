@@ -15,6 +15,11 @@ constexpr int kMinBits = 2;
 // The b-bit index is idx_parent >> (parent_bits - b); its value is
 //   lut_affine[b][2*r+1] + lut_affine[b][2*r] * lut[b][r * (1<<b) + idx_b]
 // i.e. per row and width: int8 code, fp32 scale and fp32 offset.
+// How far ahead of the words in use decode asks for a plane's words (2 KiB),
+// in both x86 sets: one short run per row is too short for the hardware
+// prefetcher. Prefetches past the matrix are harmless: they never fault.
+constexpr int kPlanePrefetchWords = 512;
+
 struct ApMatrix {
     int rows = 0, cols = 0, words = 0;  // words = (cols + 31) / 32
     int seed_bits = 3, parent_bits = 8;

@@ -191,13 +191,11 @@ struct PairPlanes {
     AP_ALWAYS_INLINE void load(int g, __m256i* P) const {
         for (int p = 0; p < B; ++p) P[p] = load_pair(a + p * plane_stride + 4 * g, b + p * plane_stride + 4 * g);
     }
-    // Asks for plane words kPrefetchWords ahead of group g in every plane's
-    // stream (row b follows row a, and the next pair row b). Prefetches past
-    // the matrix are harmless: they never fault.
-    static constexpr int kPrefetchWords = 512;
+    // Asks for plane words kPlanePrefetchWords ahead of group g in every
+    // plane's stream (row b follows row a, and the next pair row b).
     AP_ALWAYS_INLINE void prefetch(int g) const {
         const uint32_t* r = (g & 2) ? b : a;  // a 64-byte line holds 4 groups of a row: each row's every other call
-        for (int p = 0; p < B; ++p) _mm_prefetch(reinterpret_cast<const char*>(r + p * plane_stride + 4 * g + kPrefetchWords), _MM_HINT_T0);
+        for (int p = 0; p < B; ++p) _mm_prefetch(reinterpret_cast<const char*>(r + p * plane_stride + 4 * g + kPlanePrefetchWords), _MM_HINT_T0);
     }
     AP_ALWAYS_INLINE void load_tail(int g, __m256i* P) const {
         for (int p = 0; p < B; ++p)

@@ -126,23 +126,19 @@ AP_ALWAYS_INLINE __m512i dot_u8s8(__m512i acc, __m512i u, __m512i s) {
     }
 }
 
-// How far ahead of a group decode asks for a plane's words (prefetches
-// past the matrix are harmless: they never fault).
-constexpr int kPrefetchWords = 512;
-
 // One row's plane words [16g, 16g + 16) (masked to `mask`), looked up and
 // multiplied with every token; facc[j] lane i accumulates block 16g + i.
 template <int B, int NT, bool VNNI>
 AP_ALWAYS_INLINE void row_group(const uint32_t* base, size_t ps, int g, __mmask16 mask, const RowTable<B>& tab,
                                 const XTok* xt, int n, __m512* facc) {
     __m512i P[B], C[8];
-    // Decode streams the planes once: ask for each plane's line 2 KiB ahead,
-    // as the AVX2 set does. Intel Xeon, decode from the planes (no copy),
+    // Decode streams the planes once: ask for each plane's line
+    // kPlanePrefetchWords ahead, as the AVX2 set does. Intel Xeon, decode from the planes (no copy),
     // 1B-shaped model: 3 bits 32 -> 45-48 tok/s, 4 bits 28 -> 37-38, 6 bits
     // 18.5 -> 24-25, 8 bits 12-13 -> 16-17 (GEMV 73-94% -> 101-113% of the
     // streaming read); SmolLM2: 3..6 bits +10-35%, 7 bits +4%, 8 level.
     if constexpr (NT == 1)
-        for (int p = 0; p < B; ++p) _mm_prefetch(reinterpret_cast<const char*>(base + p * ps + 16 * g + kPrefetchWords), _MM_HINT_T0);
+        for (int p = 0; p < B; ++p) _mm_prefetch(reinterpret_cast<const char*>(base + p * ps + 16 * g + kPlanePrefetchWords), _MM_HINT_T0);
     if (mask == 0xffff)
         for (int p = 0; p < B; ++p) P[p] = _mm512_loadu_si512(base + p * ps + 16 * g);
     else  // masked loads never touch words past the row (fault suppression)
