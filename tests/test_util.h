@@ -6,6 +6,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <system_error>
+
+#include <unistd.h>
 
 namespace aptest {
 
@@ -20,10 +23,20 @@ inline bool require_data() {
     const char* r = std::getenv("ANYPREC_REQUIRE_DATA");
     return r && std::string(r) == "1";
 }
+// This process's scratch folder, removed with everything in it when the
+// process exits (the test runs once left hundreds behind in /tmp).
 inline std::string temp_dir() {
-    auto d = std::filesystem::temp_directory_path() / ("anyprec-test-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(d);
-    return d.string();
+    struct Scratch {
+        std::filesystem::path path =
+            std::filesystem::temp_directory_path() / ("anyprec-test-" + std::to_string(::getpid()));
+        ~Scratch() {
+            std::error_code ec;
+            std::filesystem::remove_all(path, ec);
+        }
+    };
+    static const Scratch scratch;
+    std::filesystem::create_directories(scratch.path);
+    return scratch.path.string();
 }
 
 }  // namespace aptest
