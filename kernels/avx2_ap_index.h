@@ -10,6 +10,7 @@
 #pragma once
 #include "ap_matrix.h"
 #include "avx2_simd.h"
+#include "plane_transpose.h"
 
 namespace ap::kern::avx2 {
 
@@ -24,18 +25,12 @@ AP_ALWAYS_INLINE __m256i load_pair_masked(const uint32_t* a, const uint32_t* b, 
                                    _mm_maskload_epi32(reinterpret_cast<const int*>(b), mask), 1);
 }
 
-// B <= 4: the 4x4 bit transpose inside every nibble. R[u] holds in every
-// byte the indices of weights t = u (low nibble) and t = u + 4 (high
-// nibble): the form an expanded copy keeps at these widths (PairNibbles).
+// B <= 4: the 4x4 bit transpose inside every nibble (transpose_nibbles): R[u]
+// holds in every byte the indices of weights t = u (low nibble) and t = u + 4
+// (high nibble): the form an expanded copy keeps at these widths (PairNibbles).
 template <int B>
 AP_ALWAYS_INLINE void plane_nibbles(const __m256i* P, __m256i* R) {
-    static_assert(B >= kMinBits && B <= 4);
-    const __m256i m1 = _mm256_set1_epi8(0x55), m2 = _mm256_set1_epi8(0x33);
-    for (int j = 0; j < 4; ++j) R[j] = j < B ? P[B - 1 - j] : _mm256_setzero_si256();
-    if constexpr (B > 2) swap_bits<2>(R[0], R[2], m2); else split_bits<2>(R[0], R[2], m2);
-    if constexpr (B > 3) swap_bits<2>(R[1], R[3], m2); else split_bits<2>(R[1], R[3], m2);
-    swap_bits<1>(R[0], R[1], m1);
-    swap_bits<1>(R[2], R[3], m1);
+    transpose_nibbles<B, BitSteps>(P, R, _mm256_setzero_si256(), _mm256_set1_epi8(0x55), _mm256_set1_epi8(0x33));
 }
 
 // The eight index registers from plane_nibbles' four.
@@ -70,20 +65,8 @@ AP_ALWAYS_INLINE void plane_indices(const __m256i* P, __m256i* O) {
         plane_nibbles<B>(P, R);
         split_nibbles<B>(R, O);
     } else {
-        const __m256i m1 = _mm256_set1_epi8(0x55), m2 = _mm256_set1_epi8(0x33), m4 = _mm256_set1_epi8(0x0f);
-        for (int j = 0; j < 8; ++j) O[j] = j < B ? P[B - 1 - j] : _mm256_setzero_si256();
-        if constexpr (B > 4) swap_bits<4>(O[0], O[4], m4);
-        if constexpr (B > 5) swap_bits<4>(O[1], O[5], m4); else split_bits<4>(O[1], O[5], m4);
-        if constexpr (B > 6) swap_bits<4>(O[2], O[6], m4); else split_bits<4>(O[2], O[6], m4);
-        if constexpr (B > 7) swap_bits<4>(O[3], O[7], m4); else split_bits<4>(O[3], O[7], m4);
-        swap_bits<2>(O[0], O[2], m2);
-        swap_bits<2>(O[1], O[3], m2);
-        swap_bits<2>(O[4], O[6], m2);
-        swap_bits<2>(O[5], O[7], m2);
-        swap_bits<1>(O[0], O[1], m1);
-        swap_bits<1>(O[2], O[3], m1);
-        swap_bits<1>(O[4], O[5], m1);
-        swap_bits<1>(O[6], O[7], m1);
+        transpose_bytes<B, BitSteps>(P, O, _mm256_setzero_si256(), _mm256_set1_epi8(0x55), _mm256_set1_epi8(0x33),
+                                     _mm256_set1_epi8(0x0f));
     }
 }
 

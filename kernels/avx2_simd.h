@@ -42,22 +42,20 @@ inline __m256i first_lanes(int n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), idx);
 }
 
-// Bit-matrix transpose step: exchanges the bits of `a` selected by (m << S)
-// with the bits of `c` selected by m (m holds the lower half of every
-// 2S-bit block). Applied across registers this turns bit planes into
-// per-weight indices without touching weights one at a time.
-template <int S>
-AP_ALWAYS_INLINE void swap_bits(__m256i& a, __m256i& c, __m256i m) {
-    const __m256i t = _mm256_and_si256(_mm256_xor_si256(_mm256_srli_epi32(a, S), c), m);
-    c = _mm256_xor_si256(c, t);
-    a = _mm256_xor_si256(a, _mm256_slli_epi32(t, S));
-}
-
-// The same step when `c` is known to be zero (a plane above the width): 3 ops instead of 6.
-template <int S>
-AP_ALWAYS_INLINE void split_bits(__m256i& a, __m256i& c, __m256i m) {
-    c = _mm256_and_si256(_mm256_srli_epi32(a, S), m);
-    a = _mm256_andnot_si256(_mm256_slli_epi32(m, S), a);
-}
+// The transpose steps of plane_transpose.h on ymm registers (swap: 6
+// operations, split: 3).
+struct BitSteps {
+    template <int S>
+    static AP_ALWAYS_INLINE void swap(__m256i& a, __m256i& c, __m256i m) {
+        const __m256i t = _mm256_and_si256(_mm256_xor_si256(_mm256_srli_epi32(a, S), c), m);
+        c = _mm256_xor_si256(c, t);
+        a = _mm256_xor_si256(a, _mm256_slli_epi32(t, S));
+    }
+    template <int S>
+    static AP_ALWAYS_INLINE void split(__m256i& a, __m256i& c, __m256i m) {
+        c = _mm256_and_si256(_mm256_srli_epi32(a, S), m);
+        a = _mm256_andnot_si256(_mm256_slli_epi32(m, S), a);
+    }
+};
 
 }  // namespace ap::kern::avx2

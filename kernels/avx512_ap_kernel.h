@@ -19,6 +19,7 @@
 #include "ap_matrix.h"
 #include "avx512_xtok.h"
 #include "avx2_simd.h"  // AP_ALWAYS_INLINE
+#include "plane_transpose.h"
 #include "with_width.h"
 
 #include <immintrin.h>
@@ -29,20 +30,21 @@
 
 namespace ap::kern::avx512 {
 
-// Bit-matrix transpose step (see avx2_simd.h swap_bits); vpternlog fuses the
-// xor-and of the exchange mask into one instruction.
-template <int S>
-AP_ALWAYS_INLINE void swap_bits(__m512i& a, __m512i& c, __m512i m) {
-    const __m512i t = _mm512_ternarylogic_epi64(_mm512_srli_epi64(a, S), c, m, 0x28);  // (A ^ B) & C
-    c = _mm512_xor_si512(c, t);
-    a = _mm512_xor_si512(a, _mm512_slli_epi64(t, S));
-}
-// The same when `c` is known to be zero (a plane above the width).
-template <int S>
-AP_ALWAYS_INLINE void split_bits(__m512i& a, __m512i& c, __m512i m) {
-    c = _mm512_and_si512(_mm512_srli_epi64(a, S), m);
-    a = _mm512_andnot_si512(_mm512_slli_epi64(m, S), a);
-}
+// The transpose steps of plane_transpose.h on zmm registers; vpternlog
+// fuses the xor-and of the exchange mask into one instruction.
+struct BitSteps {
+    template <int S>
+    static AP_ALWAYS_INLINE void swap(__m512i& a, __m512i& c, __m512i m) {
+        const __m512i t = _mm512_ternarylogic_epi64(_mm512_srli_epi64(a, S), c, m, 0x28);  // (A ^ B) & C
+        c = _mm512_xor_si512(c, t);
+        a = _mm512_xor_si512(a, _mm512_slli_epi64(t, S));
+    }
+    template <int S>
+    static AP_ALWAYS_INLINE void split(__m512i& a, __m512i& c, __m512i m) {
+        c = _mm512_and_si512(_mm512_srli_epi64(a, S), m);
+        a = _mm512_andnot_si512(_mm512_slli_epi64(m, S), a);
+    }
+};
 
 // B planes (P[0] = most significant) -> 8 index registers, one weight per
 // byte. Above 4 bits a full 8x8 transpose inside every byte leaves clean
@@ -54,32 +56,16 @@ AP_ALWAYS_INLINE void split_bits(__m512i& a, __m512i& c, __m512i m) {
 template <int B>
 AP_ALWAYS_INLINE void plane_indices(const __m512i* P, __m512i* O) {
     static_assert(B >= kMinBits && B <= kMaxBits);
-    const __m512i m1 = _mm512_set1_epi8(0x55), m2 = _mm512_set1_epi8(0x33), m4 = _mm512_set1_epi8(0x0f);
+    const __m512i zero = _mm512_setzero_si512(), m1 = _mm512_set1_epi8(0x55), m2 = _mm512_set1_epi8(0x33);
     if constexpr (B <= 4) {
         __m512i R[4];
-        for (int j = 0; j < 4; ++j) R[j] = j < B ? P[B - 1 - j] : _mm512_setzero_si512();
-        if constexpr (B > 2) swap_bits<2>(R[0], R[2], m2); else split_bits<2>(R[0], R[2], m2);
-        if constexpr (B > 3) swap_bits<2>(R[1], R[3], m2); else split_bits<2>(R[1], R[3], m2);
-        swap_bits<1>(R[0], R[1], m1);
-        swap_bits<1>(R[2], R[3], m1);
+        transpose_nibbles<B, BitSteps>(P, R, zero, m1, m2);
         for (int u = 0; u < 4; ++u) {
             O[u] = R[u];
             O[u + 4] = _mm512_srli_epi16(R[u], 4);
         }
     } else {
-        for (int j = 0; j < 8; ++j) O[j] = j < B ? P[B - 1 - j] : _mm512_setzero_si512();
-        swap_bits<4>(O[0], O[4], m4);
-        if constexpr (B > 5) swap_bits<4>(O[1], O[5], m4); else split_bits<4>(O[1], O[5], m4);
-        if constexpr (B > 6) swap_bits<4>(O[2], O[6], m4); else split_bits<4>(O[2], O[6], m4);
-        if constexpr (B > 7) swap_bits<4>(O[3], O[7], m4); else split_bits<4>(O[3], O[7], m4);
-        swap_bits<2>(O[0], O[2], m2);
-        swap_bits<2>(O[1], O[3], m2);
-        swap_bits<2>(O[4], O[6], m2);
-        swap_bits<2>(O[5], O[7], m2);
-        swap_bits<1>(O[0], O[1], m1);
-        swap_bits<1>(O[2], O[3], m1);
-        swap_bits<1>(O[4], O[5], m1);
-        swap_bits<1>(O[6], O[7], m1);
+        transpose_bytes<B, BitSteps>(P, O, zero, m1, m2, _mm512_set1_epi8(0x0f));
     }
 }
 
