@@ -108,6 +108,10 @@ private slots:
             QVERIFY(row.at("bits") == 3 || row.at("bits") == 8);
             QVERIFY(row.at("decode_tok_s").get<double>() > 0 && row.at("prompt_tok_s").get<double>() > 0);
             QVERIFY(row.at("bytes_per_token").get<double>() > 0 && row.at("gemv_gbs").get<double>() > 0);
+            // Each width's fraction is of the read bandwidth measured beside its own GEMV passes.
+            const double stream = row.at("stream_read_gbs").get<double>();
+            QVERIFY(stream > 0);
+            QCOMPARE(row.at("gemv_fraction_of_bandwidth").get<double>(), row.at("gemv_gbs").get<double>() / stream);
         }
         QVERIFY(j[0].at("bytes_per_token").get<double>() != j[1].at("bytes_per_token").get<double>());
     }

@@ -81,6 +81,20 @@ double time_gemv_pass(Session& s, int bits, int reps) {
     return best;
 }
 
+// The GEMV passes, then streaming-read passes (best of five), so a width's
+// fraction of the bandwidth compares figures taken seconds apart (this VM's
+// read bandwidth drifted 10-20% between minutes: one read measured after
+// every width made fractions swing by as much between rounds). The read
+// comes after: before, it would evict the weights that stay cached from
+// token to token in decode, as they do for the GEMV passes that follow the
+// decode runs.
+static void time_gemv_beside_reads(Session& s, int bits, const BenchOptions& o, WidthBench& w) {
+    w.gemv_s = time_gemv_pass(s, bits, o.gemv_reps);
+    if (o.stream_bytes == 0) return;
+    ReadProbe probe(s.kernels(), s.threads(), o.stream_bytes);  // freed before the resident set is read
+    for (int r = 0; r < 5; ++r) w.stream_gbs = std::max(w.stream_gbs, probe.pass_gbs());
+}
+
 WidthBench bench_width(Session& s, int bits, const BenchOptions& o) {
     const Model& m = s.model();
     WidthBench w;
@@ -116,28 +130,33 @@ WidthBench bench_width(Session& s, int bits, const BenchOptions& o) {
     w.decode_tok_s = median(decode_runs);
     s.reset();
 
-    w.gemv_s = time_gemv_pass(s, bits, o.gemv_reps);
+    time_gemv_beside_reads(s, bits, o, w);
     w.bytes_per_token = s.bytes_per_token(bits);  // after the runs: whether copies serve this width is timed on the first
     w.gemv_gbs = w.gemv_s > 0 ? w.bytes_per_token / w.gemv_s / 1e9 : 0;
     w.resident_bytes = resident_set_bytes();
     return w;
 }
 
-double measure_read_bandwidth_gbs(const kern::KernelSet& k, int threads, size_t bytes) {
-    const size_t n = bytes / sizeof(float);
-    std::vector<float> buf(n, 1.0f);
-    ThreadPool pool(threads);
-    std::vector<double> sink(size_t(pool.size()) * 8);
-    double best = 0;
-    for (int rep = 0; rep < 5; ++rep) {
-        auto t0 = Clock::now();
-        pool.parallel_for(int(n / 4096), 1, [&](int b, int e) {
-            sink[size_t(b % pool.size()) * 8] += k.sum_f32(buf.data() + size_t(b) * 4096, size_t(e - b) * 4096);
-        });
-        double sec = std::chrono::duration<double>(Clock::now() - t0).count();
-        best = std::max(best, double(n / 4096) * 4096 * sizeof(float) / sec / 1e9);
-    }
-    return best;
+struct ReadProbe::Impl {
+    const kern::KernelSet& k;
+    std::vector<float> buf;
+    ThreadPool pool;
+    std::vector<double> sink;
+    Impl(const kern::KernelSet& ks, int threads, size_t bytes)
+        : k(ks), buf(std::max<size_t>(bytes / sizeof(float), 4096), 1.0f), pool(threads), sink(size_t(pool.size()) * 8) {}
+};
+
+ReadProbe::ReadProbe(const kern::KernelSet& k, int threads, size_t bytes) : d_(std::make_unique<Impl>(k, threads, bytes)) {}
+ReadProbe::~ReadProbe() = default;
+
+double ReadProbe::pass_gbs() {
+    const int blocks = int(d_->buf.size() / 4096);
+    const auto t0 = Clock::now();
+    d_->pool.parallel_for(blocks, 1, [&](int b, int e) {
+        d_->sink[size_t(b % d_->pool.size()) * 8] += d_->k.sum_f32(d_->buf.data() + size_t(b) * 4096, size_t(e - b) * 4096);
+    });
+    const double sec = std::chrono::duration<double>(Clock::now() - t0).count();
+    return double(blocks) * 4096 * sizeof(float) / sec / 1e9;
 }
 
 uint64_t resident_set_bytes() {

@@ -5,6 +5,7 @@
 #include "session.h"
 
 #include <cstdint>
+#include <memory>
 
 namespace ap {
 
@@ -14,6 +15,7 @@ struct WidthBench {
     double prompt_tok_s = 0;      // one prompt of prompt_tokens tokens
     double gemv_s = 0;            // time of every weight matrix once at n = 1 (one token's GEMVs)
     double gemv_gbs = 0;          // bytes those GEMVs read / gemv_s
+    double stream_gbs = 0;        // the machine's streaming read, measured right after those GEMV passes
     uint64_t bytes_per_token = 0; // weight + table bytes read per decoded token (code copies at their size)
     uint64_t resident_bytes = 0;  // process resident set after the run
 };
@@ -23,6 +25,7 @@ struct BenchOptions {
     int prompt_tokens = 512;
     int decode_after = 32;  // decode runs after a prompt this long (long: the KV cache's cost per token)
     int gemv_reps = 20;
+    size_t stream_bytes = size_t(512) << 20;  // the streaming-read probe's buffer (0: no probe)
     int reps = 3;  // prompt and decode runs per width; the median is reported (machines are noisy)
 };
 
@@ -36,8 +39,18 @@ WidthBench bench_width(Session& s, int bits, const BenchOptions& o);
 ForwardProfile profile_decode(Session& s, int bits, int tokens, int after, double* sample_s);
 // GEMV pass only (used by bench_width and by the app's live figures).
 double time_gemv_pass(Session& s, int bits, int reps);
-// Best-of-several sum over a buffer much larger than the caches, split over `threads`.
-double measure_read_bandwidth_gbs(const kern::KernelSet& k, int threads, size_t bytes = size_t(512) << 20);
+
+// The machine's streaming read: a sum over a buffer much larger than the
+// caches, split over `threads`. The buffer lives as long as the probe.
+class ReadProbe {
+public:
+    ReadProbe(const kern::KernelSet& k, int threads, size_t bytes);
+    ~ReadProbe();
+    double pass_gbs();  // one pass over the buffer, GB/s
+private:
+    struct Impl;
+    std::unique_ptr<Impl> d_;
+};
 uint64_t resident_set_bytes();
 
 // Self-speculative decoding against plain decoding at the same width, on the
