@@ -55,11 +55,14 @@ KernelSet avx2_kernels(bool vnni) {
     k.expand_bytes = avx2::expand_bytes;
     k.expand_layout = avx2::expand_layout(vnni);
     // Zen 4, SmolLM2 and a 1B-shaped model: 6..8 bits 1.3-3.6x faster
-    // decode (a lookup per weight costs more than the byte read); 5 bits as
-    // fast as its tables or faster; 3..4 bits, whose copy keeps nibble-packed
-    // indices (no bitplane transpose), 1.15-1.65x on the 1B model.
+    // decode (a lookup per weight costs more than the byte read); 3..4 bits,
+    // whose copy keeps nibble-packed indices (no bitplane transpose),
+    // 1.15-1.65x on the 1B model. 5 bits keeps indices too (kIndexCopyUpto):
+    // Intel Xeon, GEMV pass against the planes, SmolLM2 5.7-6.1 vs 6.1-6.9
+    // ms, 1B 32.1-33.5 vs 34.3-34.4 ms (a byte per weight there took 8.1
+    // and 48 ms).
     k.copy_pays_from = 3;
-    k.copy_indices_upto = avx2::kNibbleCopyUpto;
+    k.copy_indices_upto = avx2::kIndexCopyUpto;
     k.copy_prompts_from = avx2::kPromptCopyFrom;
     k.dequant_ap = avx2::dequant_ap;
     k.attend_f16 = avx2::attend_f16;

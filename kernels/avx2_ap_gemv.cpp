@@ -114,7 +114,7 @@ void gemm_ap_prepared(const ApMatrix& m, int bits, const PreparedX& x, float* Y,
         ap_tiled_flavour<VNNI>(m, bits, tokens.data(), p.n, Y, size_t(ldy), r0, r1);
         return;
     }
-    if (use_copy<VNNI>(m, bits, p.n) && bits > 4) {  // the expanded copy's token pass (at 4 bits and below ap_rows reads it)
+    if (use_copy<VNNI>(m, bits, p.n) && bits > kIndexCopyUpto) {  // the copy of codes' token pass (ap_rows reads a copy of indices)
         const QuantX* tokens[QuantBatch::kMaxTokens];
         for (int j = 0; j < p.n; ++j) tokens[j] = &groups[0]->token(j);
         ap_tiled_flavour<VNNI>(m, bits, tokens, p.n, Y, size_t(ldy), r0, r1);

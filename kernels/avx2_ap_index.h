@@ -186,38 +186,68 @@ struct PairPlanes {
     }
 };
 
-// Walks a row pair's nibble-packed copy (ApMatrix::codes at 4 bits and
-// below: plane_nibbles' registers, half a byte per weight) group by group.
-// Pair i = rows 2i, 2i + 1 holds per group four 32-byte registers, row 2i's
+// B = 5's top plane alone as index bit 4 of the bytes plane_indices<5>
+// would give: transpose_bytes<5> with the four lower planes zero, where each
+// step shrinks to three operations (21 per group instead of 63 for all five
+// planes). ORed into split_nibbles<4>' registers it completes the indices.
+AP_ALWAYS_INLINE void top_plane_bits(__m256i top, __m256i* O) {
+    const __m256i m1 = _mm256_set1_epi8(0x55), m2 = _mm256_set1_epi8(0x33), m4 = _mm256_set1_epi8(0x0f);
+    O[0] = _mm256_slli_epi32(_mm256_and_si256(top, m4), 4);  // swap<4>(O[0] = 0, O[4] = top)
+    O[4] = _mm256_andnot_si256(m4, top);
+    BitSteps::split<2>(O[0], O[2], m2);
+    BitSteps::split<2>(O[4], O[6], m2);
+    for (int t = 0; t < 8; t += 2) BitSteps::split<1>(O[t], O[t + 1], m1);
+}
+
+// Walks a row pair's copy of indices (ApMatrix::codes up to 5 bits) group
+// by group: plane_nibbles<4>' four registers of the low four planes (half a
+// byte per weight), and at 5 bits the top plane's register after them.
+// Pair i = rows 2i, 2i + 1 holds per group kRegs 32-byte registers, row 2i's
 // 16 bytes then row 2i + 1's, so an aligned pair is one sequential stream.
+template <int B>
 struct PairNibbles {
+    static constexpr int kRegs = B <= 4 ? 4 : 5;
+    static constexpr int kGroupBytes = 32 * kRegs;
     const int8_t *a, *b;  // row a's and row b's 16-byte halves of group 0, register 0
     bool together;        // rows 2i, 2i + 1: one 32-byte load per register
 
     static size_t slot(size_t pair_bytes, int r, int g, int u) {
-        return size_t(r / 2) * pair_bytes + size_t(128) * g + 32 * u + 16 * (r & 1);
+        return size_t(r / 2) * pair_bytes + size_t(kGroupBytes) * g + 32 * u + 16 * (r & 1);
     }
-    // A pair's bytes: 128 per group of 4 plane words.
-    static size_t pair_bytes(const ApMatrix& m) { return size_t(128) * ((m.words + 3) / 4); }
+    // A pair's bytes: kGroupBytes per group of 4 plane words.
+    static size_t pair_bytes(const ApMatrix& m) { return size_t(kGroupBytes) * ((m.words + 3) / 4); }
 
     PairNibbles() : a(nullptr), b(nullptr), together(false) {}
     PairNibbles(const ApMatrix& m, int ra, int rb)
         : a(m.codes + slot(pair_bytes(m), ra, 0, 0)), b(m.codes + slot(pair_bytes(m), rb, 0, 0)),
           together(ra % 2 == 0 && rb == ra + 1) {}
 
-    // Asks for the pair's bytes kPrefetchBytes ahead of group g (2 lines per
-    // group; past the copy's end is harmless: prefetches never fault).
+    // Asks for the pair's bytes kPrefetchBytes ahead of group g (every line
+    // a group spans; past the copy's end is harmless: prefetches never fault).
     static constexpr int kPrefetchBytes = 2048;
     AP_ALWAYS_INLINE void prefetch(int g) const {
-        const int8_t* p = a + size_t(128) * g + kPrefetchBytes;
-        _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(p + 64), _MM_HINT_T0);
+        const int8_t* p = a + size_t(kGroupBytes) * g + kPrefetchBytes;
+        for (int o = 0; o < kGroupBytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(p + o), _MM_HINT_T0);
     }
     AP_ALWAYS_INLINE void load(int g, __m256i* R) const {
-        for (int u = 0; u < 4; ++u) {
-            const size_t o = size_t(128) * g + 32 * u;
+        for (int u = 0; u < kRegs; ++u) {
+            const size_t o = size_t(kGroupBytes) * g + 32 * u;
             R[u] = together ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + o))
                             : _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(b + o), reinterpret_cast<const __m128i*>(a + o));
+        }
+    }
+    // The group's index registers (as plane_indices<B> gives them) from the copy.
+    AP_ALWAYS_INLINE void indices(int g, __m256i* C) const {
+        __m256i R[kRegs];
+        load(g, R);
+        if constexpr (B <= 4) {
+            split_nibbles<B>(R, C);
+        } else {
+            static_assert(B == 5);
+            __m256i T[8];
+            split_nibbles<4>(R, C);
+            top_plane_bits(R[4], T);
+            for (int t = 0; t < 8; ++t) C[t] = _mm256_or_si256(C[t], T[t]);
         }
     }
 };

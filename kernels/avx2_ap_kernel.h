@@ -48,7 +48,7 @@ void ap_rows_vnni(const ApMatrix& m, int bits, const QuantBatch& xb, int n, floa
 namespace {  // each flavour's translation unit gets its own copy (different instruction sets)
 
 // NT > 0: exactly NT tokens (accumulators in registers); NT = 0: n tokens, n <= kMaxTokens.
-// NIB: indices from the nibble-packed copy (PairNibbles) instead of the planes.
+// NIB: indices from the copy of indices (PairNibbles) instead of the planes.
 template <int B, int NT, bool VNNI, bool NIB = false>
 void ap_rows(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ldy, int r0, int r1) {
     constexpr int kTok = NT > 0 ? NT : QuantBatch::kMaxTokens;
@@ -63,17 +63,15 @@ void ap_rows(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ld
         PairTable<B> tab;
         tab.load(lut + size_t(ra) * (1 << B), lut + size_t(rb) * (1 << B), kSigned ? char(0) : char(0x80));
         const PairPlanes<B> planes(m, ra, rb);
-        const PairNibbles nib = NIB ? PairNibbles(m, ra, rb) : PairNibbles();
+        const PairNibbles<B> nib = NIB ? PairNibbles<B>(m, ra, rb) : PairNibbles<B>();
         __m256 facc[kTok];
         for (int j = 0; j < n; ++j) facc[j] = _mm256_setzero_ps();
         for (int g = 0; g < groups; ++g) {
             __m256i P[B], C[8];
             if constexpr (NIB) {
-                static_assert(B <= kNibbleCopyUpto);
-                __m256i R[4];
+                static_assert(B <= kIndexCopyUpto);
                 if constexpr (NT == 1) nib.prefetch(g);
-                nib.load(g, R);
-                split_nibbles<B>(R, C);
+                nib.indices(g, C);
             } else {
             if (g < full) planes.load(g, P);
             else planes.load_tail(g, P);
@@ -129,7 +127,7 @@ void ap_rows(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ld
 
 template <int B, bool VNNI>
 void ap_rows_any(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ldy, int r0, int r1) {
-    if constexpr (B <= kNibbleCopyUpto) {
+    if constexpr (B <= kIndexCopyUpto) {
         if (m.codes && m.codes_bits == B && m.codes_layout == expand_layout(VNNI)) {
             if (n == 1) ap_rows<B, 1, VNNI, true>(m, xb, n, Y, ldy, r0, r1);
             else ap_rows<B, 0, VNNI, true>(m, xb, n, Y, ldy, r0, r1);

@@ -58,19 +58,26 @@ struct TileCodes {
     }
     // Rows r0..r1-1 into an expanded copy (ApMatrix::codes): row a's half of
     // every code register to its row, row b's to its own.
-    // At 4 bits and below the copy keeps indices, nibble-packed (PairNibbles):
-    // half the bytes, and decode skips only the transpose, not the lookup
-    // (one pshufb per 32 weights).
+    // Up to 5 bits the copy keeps indices (PairNibbles): the low four planes
+    // nibble-packed, at 5 bits the top plane beside them. As many bytes as
+    // the planes or fewer; decode skips most of the transpose, not the lookup
+    // (one pshufb per 32 weights, at 5 bits two and a blend).
     static void expand(const ApMatrix& m, int r0, int r1, int8_t* copy) {
-        if constexpr (B <= kNibbleCopyUpto) {
-            const size_t pair_bytes = PairNibbles::pair_bytes(m);
+        if constexpr (B <= kIndexCopyUpto) {
+            using Nib = PairNibbles<B>;
+            const size_t pair_bytes = Nib::pair_bytes(m);
             each_group(m, r0, r1, [&](int ra, int rb, int g, __m256i* P) {
-                __m256i R[4];
-                plane_nibbles<B>(P, R);
-                for (int u = 0; u < 4; ++u) {
-                    _mm_storeu_si128(reinterpret_cast<__m128i*>(copy + PairNibbles::slot(pair_bytes, ra, g, u)), _mm256_castsi256_si128(R[u]));
+                __m256i R[Nib::kRegs];
+                if constexpr (B <= 4) {
+                    plane_nibbles<B>(P, R);
+                } else {
+                    plane_nibbles<4>(P + 1, R);  // P[0] is the top plane
+                    R[4] = P[0];
+                }
+                for (int u = 0; u < Nib::kRegs; ++u) {
+                    _mm_storeu_si128(reinterpret_cast<__m128i*>(copy + Nib::slot(pair_bytes, ra, g, u)), _mm256_castsi256_si128(R[u]));
                     if (rb != ra)
-                        _mm_storeu_si128(reinterpret_cast<__m128i*>(copy + PairNibbles::slot(pair_bytes, rb, g, u)), _mm256_extracti128_si256(R[u], 1));
+                        _mm_storeu_si128(reinterpret_cast<__m128i*>(copy + Nib::slot(pair_bytes, rb, g, u)), _mm256_extracti128_si256(R[u], 1));
                 }
             });
             return;

@@ -34,21 +34,24 @@ void gemm_ap_prepared(const ApMatrix& m, int bits, const PreparedX& x, float* Y,
 // codes from kWideFrom bits up), hence a layout per flavour.
 constexpr int expand_layout(bool vnni) { return vnni ? 2 : 1; }
 // Bytes per row (columns padded to the 128 of a group) and of a whole copy
-// (rows padded to an even count: rows go in pairs); at 4 bits and below the
-// copy keeps nibble-packed indices, half a byte per weight (PairNibbles).
+// (rows padded to an even count: rows go in pairs); up to kIndexCopyUpto
+// the copy keeps indices, 4 or 5 bits per weight (PairNibbles).
 inline size_t expanded_row_bytes(int cols) { return (size_t(cols) + 127) / 128 * 128; }
 // Where row r's 16 bytes of 128-column group g, slice t go in a copy of
-// codes (above 4 bits here; every width in the AVX-512 set's copy): pair i =
+// codes (above kIndexCopyUpto here; every width in the AVX-512 set's copy): pair i =
 // rows 2i, 2i + 1 holds per group and slice 32 bytes, row 2i's 16 then row
 // 2i + 1's, so a pair streams as one sequence. Slice t byte 4i + m is
 // column 128g + 32i + 8m + t (the order of avx2_ap_index.h).
 constexpr size_t copy_slot(size_t row_bytes, int r, int g, int t) {
     return size_t(r / 2) * 2 * row_bytes + size_t(256) * g + 32 * t + 16 * (r & 1);
 }
-// Up to this width the copy keeps nibble-packed indices rather than codes
-// (KernelSet::copy_indices_upto): an index fits a nibble, so the copy is
-// half a byte per weight and decode still does one pshufb per 32 weights.
-constexpr int kNibbleCopyUpto = 4;
+// Up to this width the copy keeps indices rather than codes
+// (KernelSet::copy_indices_upto, PairNibbles): the low four planes'
+// indices nibble-packed, at 5 bits the top plane beside them, so the copy
+// holds no more bytes than the planes, and decode skips most of the bit
+// transpose but still looks the codes up (one pshufb per 32 weights, two
+// and a blend at 5 bits).
+constexpr int kIndexCopyUpto = 5;
 // Prompt chunks read the copy from this width (KernelSet::copy_prompts_from):
 // there the 128- and 256-entry lookups into a tile cost more than the copy's
 // token pass computes again. Intel Xeon, 512-token prompts, copies against
@@ -56,7 +59,9 @@ constexpr int kNibbleCopyUpto = 4;
 // at 7 bits level, at 6 bits 7% slower; AVX-VNNI +14% at 8 bits, +5% at 7.
 constexpr int kPromptCopyFrom = 7;
 inline size_t expand_bytes(int rows, int cols, int bits) {
-    return (size_t(rows) + 1) / 2 * (bits <= kNibbleCopyUpto ? 1 : 2) * expanded_row_bytes(cols);
+    // A pair's group of 128 columns: 4 or 5 registers of indices, or 8 of codes.
+    const size_t group_bytes = bits <= 4 ? 128 : bits <= kIndexCopyUpto ? 160 : 256;
+    return (size_t(rows) + 1) / 2 * group_bytes * (expanded_row_bytes(cols) / 128);
 }
 template <bool VNNI>
 void expand_ap(const ApMatrix& m, int bits, int r0, int r1, int8_t* dst);
