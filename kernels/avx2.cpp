@@ -63,7 +63,7 @@ KernelSet avx2_kernels(bool vnni) {
     // and 48 ms).
     k.copy_pays_from = 3;
     k.copy_indices_upto = avx2::kIndexCopyUpto;
-    k.copy_prompts_from = avx2::kPromptCopyFrom;
+    k.copy_prompts_from = avx2::prompt_copy_from(vnni);
     k.dequant_ap = avx2::dequant_ap;
     k.attend_f16 = avx2::attend_f16;
     k.attend_q8 = avx2::attend_q8;

@@ -9,7 +9,7 @@
 // the same order), so a prompt token gets bit for bit its decode result.
 // The same token pass reads expanded copies (ApMatrix::codes): the codes of
 // a whole matrix at one width, stored once, for decode (up to kFewTokens
-// tokens) and, from kPromptCopyFrom, prompt chunks (see ExpandApFn).
+// tokens) and, from prompt_copy_from, prompt chunks (see ExpandApFn).
 #pragma once
 #include "avx2_ap_kernel.h"
 #include "avx2_internal.h"  // expanded_row_bytes
