@@ -150,6 +150,7 @@ private slots:
         expect_error({"run", path("tiny.gguf"), "-p", "hi", "-n", "abc"}, "--max-tokens");
         expect_error({"bench", path("tiny.gguf"), "--kernels", "sse9"}, "--kernels sse9");
         expect_error({"bench", path("tiny.gguf"), "--reps", "0"}, "--reps");
+        expect_error({"bench", path("tiny.gguf"), "--copy-budget", "0"}, "--copy-budget: 0 is out of range");
     }
 
     // Numbers that used to wrap or be taken silently (issue 16, item 5): each

@@ -154,6 +154,31 @@ private slots:
             else QVERIFY(sa.code_copy_bytes() > 0);
         }
         QVERIFY(!sa.code_copy_timing(6).timed);
+        QCOMPARE(sa.code_copy_share(), 1.0);
+        // A budget below what all copies take: the largest matrices that fit
+        // keep copies, the others read the planes; results are unchanged.
+        const uint64_t all = sa.code_copy_max_bytes();
+        a.code_copy_budget = all / 2;
+        Session sp(*m, a);
+        QCOMPARE(sp.code_copy_from(), sp.kernels().copy_pays_from);
+        QVERIFY(sp.code_copy_max_bytes() > 0 && sp.code_copy_max_bytes() <= all / 2);
+        QVERIFY(sp.code_copy_share() > 0 && sp.code_copy_share() < 1);
+        for (int b : {8, 6}) {
+            sp.reset();
+            sp.eval(toks_.data(), int(toks_.size()), b, &lg, true);
+            QCOMPARE(lg, logits(*m, b, kern::KernelChoice::Avx2, 2));
+            if (sp.code_copy_timing(b).copies_win()) {  // copies serve the chosen matrices only: between none and all
+                QVERIFY(sp.bytes_per_token(b) != bytes_per_token(*m, b));
+                QVERIFY(sp.code_copy_bytes() > 0 && sp.code_copy_bytes() <= sp.code_copy_max_bytes());
+            }
+        }
+        // A budget below every matrix's copy: none.
+        a.code_copy_budget = 1;
+        Session s0(*m, a);
+        QCOMPARE(s0.code_copy_from(), 0);
+        QCOMPARE(s0.code_copy_max_bytes(), uint64_t(0));
+        QCOMPARE(s0.code_copy_share(), 0.0);
+        a.code_copy_budget = 0;
         a.kernels = kern::KernelChoice::Scalar;  // no copy route
         Session sn(*m, a);
         QCOMPARE(sn.code_copy_from(), 0);

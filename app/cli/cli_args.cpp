@@ -129,6 +129,10 @@ OptionSpec code_copy_option() {
     return {"--code-copy", "", true, "widths from B up keep a copy of the active width's codes (faster decode: up to 1 byte per weight, read instead of planes and table lookups); always = from the width where the kernel set's copy pays (AVX2: 3 bits, AVX-512: 8); auto = the same when the copies fit in a quarter of the memory, and at each width only where they timed faster than the planes here; 0 = off", "auto"};
 }
 
+OptionSpec copy_budget_option() {
+    return {"--copy-budget", "", true, "MiB that --code-copy auto may give the copies; when all of them need more, the largest matrices that fit keep copies and the rest read the planes", "a quarter of the memory"};
+}
+
 std::vector<OptionSpec> sampling_options() {
     return {
         {"--max-tokens", "-n", true, "maximum tokens to generate", "256"},
@@ -143,6 +147,7 @@ std::vector<OptionSpec> sampling_options() {
         {"--ctx", "", true, "context length (tokens)", "2048"},
         kv_cache_option(),
         code_copy_option(),
+        copy_budget_option(),
         {"--kernels", "", true, "CPU kernel set: auto, avxvnni (AVX2 with AVX-VNNI), avx2 or scalar (to compare sets on one CPU)", "auto"},
         {"--bits", "", true, "width for any-precision models", "parent width"},
         {"--head-min-bits", "", true, "serve the embedding/head at no less than this width (0 = at the served width)", "the checkpoint's choice"},

@@ -41,6 +41,7 @@ std::string usage_text(const std::string& synopsis, const std::string& about, co
 // --kv-cache (the run, chat, bench and ppl commands).
 OptionSpec kv_cache_option();
 OptionSpec code_copy_option();  // --code-copy B (SessionOptions::code_copy_from)
+OptionSpec copy_budget_option();  // --copy-budget MiB (SessionOptions::code_copy_budget)
 // Options shared by the commands that generate text.
 std::vector<OptionSpec> sampling_options();
 std::vector<OptionSpec> operator+(std::vector<OptionSpec> a, const std::vector<OptionSpec>& b);

@@ -47,7 +47,12 @@ ap::SessionOptions session_from(const Args& a) {
     o.kernels = kernels_from(a);
     o.kv_cache = kv_cache_from(a);
     o.code_copy_from = code_copy_from(a);
+    o.code_copy_budget = copy_budget_from(a);
     return o;
+}
+
+uint64_t copy_budget_from(const Args& a) {
+    return uint64_t(a.integer("--copy-budget", 0, 1, 1LL << 30)) << 20;
 }
 
 int code_copy_from(const Args& a) {

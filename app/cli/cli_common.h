@@ -22,6 +22,8 @@ OptionSpec head_floor_option();
 ap::KvCache kv_cache_from(const Args& a);
 // --code-copy B: 0 (off) or a width in kMinBits..kMaxBits.
 int code_copy_from(const Args& a);
+// --copy-budget MiB as bytes (SessionOptions::code_copy_budget; 0 = the default).
+uint64_t copy_budget_from(const Args& a);
 void apply_head_floor(const Args& a, ap::Model& m);
 ap::SamplingParams sampling_from(const Args& a);
 ap::SessionOptions session_from(const Args& a);

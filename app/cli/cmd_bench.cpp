@@ -27,6 +27,7 @@ int cmd_bench(int argc, char** argv, int first) {
         head_floor_option(),
         kv_cache_option(),
         code_copy_option(),
+        copy_budget_option(),
         {"--profile", "", false, "also show where decode time goes, per width", ""},
         {"--draft-bits", "", true, "instead: self-speculative decoding from these draft widths, against plain decoding at --bits", ""},
         {"--draft-k", "", true, "with --draft-bits: tokens drafted per round, e.g. 2,4,6", "4"},
@@ -74,6 +75,7 @@ int cmd_bench(int argc, char** argv, int first) {
         so.kernels = kc;
         so.kv_cache = kv_cache_from(a);
         so.code_copy_from = code_copy_from(a);
+        so.code_copy_budget = copy_budget_from(a);
         if (a.has("--draft-bits")) {
             so.n_ctx = 2048;
             ap::Session s(*m, so);
@@ -103,8 +105,11 @@ int cmd_bench(int argc, char** argv, int first) {
                           human_bytes(s.activation_bytes()).c_str());
             memory_text = buf;
             if (s.code_copy_from() > 0) {
-                memory_text += ", code copies " + human_bytes(s.code_copy_max_bytes()) + " from " +
-                               std::to_string(s.code_copy_from()) + " bits (--code-copy 0: none)";
+                char share[64] = "";
+                if (s.code_copy_share() < 1)
+                    std::snprintf(share, sizeof share, " for %.0f%% of the weights (--copy-budget)", 100 * s.code_copy_share());
+                memory_text.append(", code copies ").append(human_bytes(s.code_copy_max_bytes())).append(" from ");
+                memory_text.append(std::to_string(s.code_copy_from())).append(" bits").append(share).append(" (--code-copy 0: none)");
                 std::string timed;
                 for (int b : widths) {
                     const ap::CopyTiming t = s.code_copy_timing(m->resolve_bits(b));

@@ -21,6 +21,7 @@ int cmd_ppl(int argc, char** argv, int first) {
             o.def = "0";  // see below
             return o;
         }(),
+        copy_budget_option(),
     };
     Args a(specs, argc, argv, first);
     if (a.help() || a.positional().size() != 2) {
@@ -50,6 +51,7 @@ int cmd_ppl(int argc, char** argv, int first) {
     // Windows are prompts, which keep the tiles: by default no copy (auto
     // would build one per width for each window's last few tokens only).
     so.code_copy_from = a.has("--code-copy") ? code_copy_from(a) : 0;
+    so.code_copy_budget = copy_budget_from(a);
     ap::Session s(*m, so);
     std::fprintf(stderr, "%zu text tokens, %zu windows of %d, %d threads\n", tokens.size(), tokens.size() / ctx, ctx, s.threads());
     const bool tty = isatty(fileno(stderr));

@@ -214,6 +214,7 @@ void FakeBackend::applyRuntime() {
     // As the engine resolves it for a small model on copy-reading kernels: Automatic keeps one.
     info_.copyFrom = runtime_.codeCopy == CodeCopy::Never ? 0 : 3;
     info_.copyMaxBytes = info_.copyFrom ? 140ull << 20 : 0;
+    info_.copyShare = info_.copyFrom ? 1.0 : 0.0;
 }
 
 ModelInfo FakeBackend::configure(const RuntimeSettings& r) {

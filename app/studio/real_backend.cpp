@@ -397,6 +397,7 @@ private:
         info.copyBytes = chat_->code_copy_bytes();
         info.copyFrom = chat_->code_copy_from();
         info.copyMaxBytes = chat_->code_copy_max_bytes();
+        info.copyShare = chat_->code_copy_share();
         for (int b : m.widths()) {
             WidthInfo w;
             w.bits = b;

@@ -131,8 +131,14 @@ void SettingsPage::updateApply() {
                           .arg(info_.nCtx)
                           .arg(info_.nCtxTrain)
                           .arg(fmt::bytes(info_.kvBytes));
-        // What Automatic decided (it keeps none where the copies would not fit or the kernels read none).
-        if (info_.copyFrom > 0)
+        // What Automatic decided (copies of the largest matrices only where all would not fit; none
+        // where not even one fits or the kernels read none).
+        if (info_.copyFrom > 0 && info_.copyShare < 1)
+            note += ' ' + tr("Code copy from %1 bits for the largest matrices (%2% of the weights: all would not fit in a quarter of the memory), up to %3.")
+                              .arg(info_.copyFrom)
+                              .arg(qRound(100 * info_.copyShare))
+                              .arg(fmt::bytes(info_.copyMaxBytes));
+        else if (info_.copyFrom > 0)
             note += ' ' + tr("Code copy from %1 bits, up to %2.").arg(info_.copyFrom).arg(fmt::bytes(info_.copyMaxBytes));
         else
             note += ' ' + tr("No code copy.");

@@ -47,6 +47,7 @@ struct ModelInfo {
     quint64 copyBytes = 0;  // the session's code copies (RuntimeSettings::codeCopy)
     int copyFrom = 0;         // widths from this one up keep a code copy (0: none, by choice, for room or by kernel set)
     quint64 copyMaxBytes = 0; // what the copy can take (its widest layout)
+    double copyShare = 0;     // the fraction of quantized weights in matrices that keep one (below 1: the memory budget)
 
     bool isValid() const { return !path.isEmpty(); }
     quint64 weightBytes() const { return planeBytes + tableBytes + denseBytes; }

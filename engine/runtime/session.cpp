@@ -18,21 +18,50 @@
 #include <initializer_list>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 #include <unistd.h>
 
 namespace ap {
 
-// What code copies of every quantized matrix take in kernel set k's layout.
-static uint64_t copies_total(const Model& m, const kern::KernelSet& k) {
-    if (!k.expand_bytes) return 0;
-    uint64_t n = 0;
-    auto add = [&](const Linear& l) {
-        if (l.quantized()) n += k.expand_bytes(l.rows, l.cols, kern::kMaxBits) + 64;  // the widest layout
-    };
+// The quantized matrices in model order (layers, then the head).
+static std::vector<const Linear*> quantized_matrices(const Model& m) {
+    std::vector<const Linear*> out;
     for (const auto& L : m.layers)
-        for (const Linear* l : L.projections()) add(*l);
-    add(m.output());
-    return n;
+        for (const Linear* l : L.projections())
+            if (l->quantized()) out.push_back(l);
+    if (m.output().quantized()) out.push_back(&m.output());
+    return out;
+}
+
+// Each quantized matrix with what its code copy takes in kernel set k's
+// widest layout, in model order.
+static std::vector<std::pair<const ApWeight*, uint64_t>> copy_sizes(const Model& m, const kern::KernelSet& k) {
+    std::vector<std::pair<const ApWeight*, uint64_t>> out;
+    if (!k.expand_bytes) return out;
+    for (const Linear* l : quantized_matrices(m))
+        out.emplace_back(l->ap.get(), k.expand_bytes(l->rows, l->cols, kern::kMaxBits) + 64);
+    return out;
+}
+
+// The matrices kCodeCopyAuto copies: all when their copies fit the budget,
+// else the largest first, each that still fits. Every byte of copy serves
+// a token alike, so what counts is how much of the model the budget covers:
+// an 8B model's 7.5 GB of copies against a 24 GB desktop's 6 GB budget
+// cover more than four fifths of its weights instead of none.
+static std::vector<const ApWeight*> copies_within(std::vector<std::pair<const ApWeight*, uint64_t>> sizes,
+                                                  uint64_t budget) {
+    uint64_t total = 0;
+    for (const auto& s : sizes) total += s.second;
+    std::vector<const ApWeight*> out;
+    if (total > budget) {
+        std::stable_sort(sizes.begin(), sizes.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+        uint64_t used = 0;
+        for (const auto& [w, bytes] : sizes)
+            if (used + bytes <= budget) out.push_back(w), used += bytes;
+    } else {
+        for (const auto& s : sizes) out.push_back(s.first);
+    }
+    return out;
 }
 
 struct Session::Impl {
@@ -51,6 +80,8 @@ struct Session::Impl {
         size_t bytes = 0;
     };
     std::unordered_map<const ApWeight*, CodeCopy> copies;
+    std::unordered_set<const ApWeight*> copyable;  // the matrices that may keep one (copies_within under Auto)
+    uint64_t copyable_bytes = 0;                   // their copies at the widest layout
     // kCodeCopyAuto also times, once per width, one-token products of every
     // quantized matrix (the head too) from the planes and from the copies, and keeps
     // copies at that width only where they won clearly: which form is faster
@@ -63,9 +94,10 @@ struct Session::Impl {
     int8_t copy_wins[kern::kMaxBits + 1] = {-1, -1, -1, -1, -1, -1, -1, -1, -1};  // -1 not timed, 0 planes, 1 copy
     CopyTiming copy_timing[kern::kMaxBits + 1];
 
-    // Whether products at `bits` read copies (not yet timed counts as yes).
-    bool copies_at(int bits) const {
-        return k.expand_ap && code_copy_from > 0 && bits >= code_copy_from && !(copy_probe && copy_wins[bits] == 0);
+    // Whether products of W at `bits` read a copy (not yet timed counts as yes).
+    bool copies_at(const ApWeight* W, int bits) const {
+        return k.expand_ap && code_copy_from > 0 && bits >= code_copy_from && !(copy_probe && copy_wins[bits] == 0) &&
+               copyable.count(W) != 0;
     }
     bool profiling = false;
     ForwardProfile prof;
@@ -161,7 +193,7 @@ struct Session::Impl {
     // Points v at W's code copy for `bits` when the options ask for one,
     // expanding it first (all threads) if it holds another width.
     void attach_copy(kern::ApMatrix& v, const ApWeight& W, int bits) {
-        if (!copies_at(bits)) return;
+        if (!copies_at(&W, bits)) return;
         if (copy_probe && copy_wins[bits] < 0 && !time_copy(bits)) return;
         use_copy(v, W, bits);
     }
@@ -338,15 +370,24 @@ Session::Session(const Model& m, const SessionOptions& opt) : m_(m) {
     I.B = std::max(1, opt.batch);
     I.exact_prompts = opt.exact_prompts;
     I.code_copy_from = opt.code_copy_from;
+    const auto sizes = copy_sizes(m, I.k);
+    std::vector<const ApWeight*> chosen;
     if (!I.k.expand_ap) I.code_copy_from = 0;
-    else if (I.code_copy_from == kCodeCopyAlways) I.code_copy_from = I.k.copy_pays_from;
     else if (I.code_copy_from == kCodeCopyAuto) {
-        I.code_copy_from = copies_total(m, I.k) <= code_copy_budget() ? I.k.copy_pays_from : 0;
-        for (const auto& L : m.layers)
-            for (const Linear* l : L.projections())
-                if (l->quantized()) I.probe_ws.push_back(l->ap.get());
-        if (m.output().quantized()) I.probe_ws.push_back(m.output().ap.get());  // timed at the width too (21% of SmolLM2)
-        I.copy_probe = I.code_copy_from > 0 && !I.probe_ws.empty() && I.k.prepare_x && I.k.gemm_ap_prepared;
+        chosen = copies_within(sizes, opt.code_copy_budget > 0 ? opt.code_copy_budget : code_copy_budget());
+        I.code_copy_from = chosen.empty() ? 0 : I.k.copy_pays_from;
+    } else {
+        if (I.code_copy_from == kCodeCopyAlways) I.code_copy_from = I.k.copy_pays_from;
+        for (const auto& s : sizes) chosen.push_back(s.first);
+    }
+    if (I.code_copy_from > 0) {
+        I.copyable.insert(chosen.begin(), chosen.end());
+        for (const auto& [w, bytes] : sizes)  // model order
+            if (I.copyable.count(w)) {
+                I.copyable_bytes += bytes;
+                if (opt.code_copy_from == kCodeCopyAuto) I.probe_ws.push_back(w);  // each is timed at the width (the head too: 21% of SmolLM2)
+            }
+        I.copy_probe = !I.probe_ws.empty() && I.k.prepare_x && I.k.gemm_ap_prepared;
     }
     I.attn_chunk = std::max(256, (n_ctx_ + 15) / 16);
     I.profiling = opt.profile;
@@ -432,7 +473,16 @@ CopyTiming Session::code_copy_timing(int bits) const {
     return bits >= 0 && bits <= kern::kMaxBits ? I.copy_timing[bits] : CopyTiming{};
 }
 
-uint64_t Session::code_copy_max_bytes() const { return impl_->code_copy_from > 0 ? copies_total(m_, impl_->k) : 0; }
+uint64_t Session::code_copy_max_bytes() const { return impl_->copyable_bytes; }
+
+double Session::code_copy_share() const {
+    uint64_t all = 0, copied = 0;
+    for (const Linear* l : quantized_matrices(m_)) {
+        all += uint64_t(l->rows) * l->cols;
+        if (impl_->copyable.count(l->ap.get())) copied += uint64_t(l->rows) * l->cols;
+    }
+    return all > 0 ? double(copied) / double(all) : 0.0;
+}
 
 uint64_t Session::code_copy_bytes() const {
     uint64_t n = 0;
@@ -445,7 +495,7 @@ uint64_t Session::bytes_per_token(int bits) const {
     uint64_t n = ap::bytes_per_token(m_, bits);
     if (!I.k.expand_ap || I.code_copy_from <= 0) return n;
     auto copied = [&](const Linear& l, int w) {
-        if (!l.quantized() || !I.copies_at(w)) return;
+        if (!l.quantized() || !I.copies_at(l.ap.get(), w)) return;
         n -= kern::ap_bytes_read(l.ap->view(), w);
         // The codes, each row's scale and offset, and for a copy of indices the tables.
         n += I.k.expand_bytes(l.rows, l.cols, w) + uint64_t(l.rows) * (8 + (w <= I.k.copy_indices_upto ? 1u << w : 0u));

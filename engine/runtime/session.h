@@ -39,12 +39,14 @@ struct SessionOptions {
     // results; rebuilt on the first token at another width. One copy serves
     // whichever width is active, so no width costs more than 8 bits' copy.
     // kCodeCopyAlways: from the width where the set's copy pays
-    // (KernelSet::copy_pays_from); kCodeCopyAuto: the same when the copies of
-    // every matrix fit in code_copy_budget(), else none (the session resolves
-    // both: Session::code_copy_from), and at each width only where the copy
-    // timed faster than the planes on this machine and model (the first
-    // token at a width times passes over every quantized matrix both ways).
+    // (KernelSet::copy_pays_from); kCodeCopyAuto: the same for every matrix
+    // when all copies fit in code_copy_budget, else for the largest matrices
+    // that fit (the session resolves both: Session::code_copy_from,
+    // code_copy_share), and at each width only where the copies timed faster
+    // than the planes on this machine and model (the first token at a width
+    // times passes over every copied matrix both ways).
     int code_copy_from = kCodeCopyAuto;
+    uint64_t code_copy_budget = 0;  // bytes kCodeCopyAuto's copies may take (0 = code_copy_budget())
 };
 // One width's timing behind kCodeCopyAuto: a one-token pass over every
 // quantized matrix from the planes and from the copies (best of 4, s).
@@ -161,6 +163,7 @@ public:
     uint64_t code_copy_bytes() const;  // SessionOptions::code_copy_from's copies held now
     int code_copy_from() const;        // the width copies start from, kCodeCopyAuto resolved (0 = none)
     uint64_t code_copy_max_bytes() const;  // what the copies take at the widest width (0 where none are kept)
+    double code_copy_share() const;        // the fraction of quantized weights in matrices that keep copies
     // What kCodeCopyAuto measured at this width (timed = false until the
     // width has run, or where nothing was timed); copies serve the width only
     // where CopyTiming::copies_win().

@@ -96,6 +96,14 @@ private slots:
         p->applyButton()->click();
         QVERIFY(applied.wait(3000));
         QVERIFY2(p->engineNote().contains("No code copy."), qPrintable(p->engineNote()));
+        // A model whose copies would not all fit: the note says how much of it keeps one.
+        ModelInfo partial = w->engine()->model();
+        partial.copyFrom = 3;
+        partial.copyShare = 0.58;
+        partial.copyMaxBytes = 599ull << 20;
+        p->setModel(partial);
+        QVERIFY2(p->engineNote().contains("for the largest matrices (58% of the weights"), qPrintable(p->engineNote()));
+        p->setModel(w->engine()->model());
         QVERIFY(w->modelPanel()->plainText().contains("4096 tokens"));
         QVERIFY(!p->applyButton()->isEnabled());
         // A new window starts with them.
