@@ -21,7 +21,7 @@ int cmd_bench(int argc, char** argv, int first) {
         {"--decode-tokens", "", true, "generated tokens per decode measurement", "128"},
         {"--prompt-tokens", "", true, "prompt length for the prompt measurement", "512"},
         {"--decode-after", "", true, "prompt length before the decode measurement (e.g. 2000: decode at a long context)", "32"},
-        {"--reps", "", true, "prompt and decode runs per width (the median is shown)", "3"},
+        {"--reps", "", true, "rounds of prompt and decode runs, every width once per round in alternating order (each width's median is shown)", "3"},
         {"--kernels", "", true, "CPU kernel set: auto, avxvnni (AVX2 with AVX-VNNI), avx2 or scalar (to compare sets on one CPU)", "auto"},
         {"--json", "", false, "print a JSON list instead of a table", ""},
         head_floor_option(),
@@ -86,15 +86,15 @@ int cmd_bench(int argc, char** argv, int first) {
         ap::Session s(*m, so);
         kernel_name = s.kernels().name;
         used_threads = s.threads();
-        for (auto it = widths.rbegin(); it != widths.rend(); ++it) {
-            if (!json) std::fprintf(stderr, "benchmarking %s...\n", *it ? (std::to_string(*it) + " bits").c_str() : "model");
-            rows.push_back(ap::bench_width(s, *it, bo));
-            if (so.profile) {
+        const std::vector<int> order(widths.rbegin(), widths.rend());
+        if (!json) std::fprintf(stderr, "benchmarking %zu width(s) in %d alternating round(s)...\n", order.size(), bo.reps);
+        rows = ap::bench_widths(s, order, bo);
+        if (so.profile)
+            for (int b : order) {
                 double samp = 0;
-                profiles.push_back({m->resolve_bits(*it), ap::profile_decode(s, *it, bo.decode_tokens, bo.decode_after, &samp)});
+                profiles.push_back({m->resolve_bits(b), ap::profile_decode(s, b, bo.decode_tokens, bo.decode_after, &samp)});
                 sample_times.push_back(samp);
             }
-        }
         {
             const ap::MemoryReport r = ap::weight_memory(*m);
             char buf[512];

@@ -95,47 +95,56 @@ static void time_gemv_beside_reads(Session& s, int bits, const BenchOptions& o, 
     for (int r = 0; r < 5; ++r) w.stream_gbs = std::max(w.stream_gbs, probe.pass_gbs());
 }
 
-WidthBench bench_width(Session& s, int bits, const BenchOptions& o) {
+// Widths are timed in rounds, every width once per round and the order
+// reversed from one round to the next, so a busy minute of the machine
+// falls on all of them alike: widths that read the same bytes (6..8 with a
+// code copy) ran 3-5% apart one after another on this VM, in whatever
+// order they came.
+std::vector<WidthBench> bench_widths(Session& s, const std::vector<int>& widths, const BenchOptions& o) {
     const Model& m = s.model();
-    WidthBench w;
-    w.bits = m.resolve_bits(bits);
-
+    std::vector<WidthBench> out(widths.size());
+    std::vector<std::vector<double>> prompt_runs(widths.size()), decode_runs(widths.size());
     GenerateRequest req;
-    req.bits = bits;
     req.sampling.temperature = 0;
     req.sampling.repeat_penalty = 1;
     req.ignore_eos = true;
-
+    for (int r = 0; r < std::max(1, o.reps); ++r)
+        for (size_t n = 0; n < widths.size(); ++n) {
+            const size_t i = r % 2 == 0 ? n : widths.size() - 1 - n;
+            req.bits = widths[i];
+            // The first products at a width (re)build its code copies (and on
+            // Auto, the first time, time them against the planes): not part of a run.
+            time_gemv_pass(s, widths[i], 0);
+            // Prompt throughput: one prompt_tokens-long prompt from an empty cache.
+            s.reset();
+            req.prompt = fixed_tokens(m, o.prompt_tokens);
+            req.max_tokens = 1;
+            prompt_runs[i].push_back(s.generate(req).prompt_tok_s());
+            // Decode throughput after a fixed prompt (short by default).
+            s.reset();
+            req.prompt = fixed_tokens(m, o.decode_after);
+            req.max_tokens = o.decode_tokens + 1;
+            decode_runs[i].push_back(s.generate(req).decode_tok_s());
+        }
+    s.reset();
     auto median = [](std::vector<double> v) {
         std::sort(v.begin(), v.end());
         return v[v.size() / 2];
     };
-    std::vector<double> prompt_runs, decode_runs;
-    // The first products at a width build code copies (and on Auto time them
-    // against the planes, a few passes over the weights): not part of a run.
-    time_gemv_pass(s, bits, 0);
-    for (int r = 0; r < std::max(1, o.reps); ++r) {
-        // Prompt throughput: one prompt_tokens-long prompt from an empty cache.
-        s.reset();
-        req.prompt = fixed_tokens(m, o.prompt_tokens);
-        req.max_tokens = 1;
-        prompt_runs.push_back(s.generate(req).prompt_tok_s());
-        // Decode throughput after a fixed prompt (short by default).
-        s.reset();
-        req.prompt = fixed_tokens(m, o.decode_after);
-        req.max_tokens = o.decode_tokens + 1;
-        decode_runs.push_back(s.generate(req).decode_tok_s());
+    for (size_t i = 0; i < widths.size(); ++i) {
+        WidthBench& w = out[i];
+        w.bits = m.resolve_bits(widths[i]);
+        w.prompt_tok_s = median(prompt_runs[i]);
+        w.decode_tok_s = median(decode_runs[i]);
+        time_gemv_beside_reads(s, widths[i], o, w);  // its warm-up pass rebuilds this width's copies
+        w.bytes_per_token = s.bytes_per_token(widths[i]);  // after the runs: whether copies serve this width is timed on the first
+        w.gemv_gbs = w.gemv_s > 0 ? w.bytes_per_token / w.gemv_s / 1e9 : 0;
+        w.resident_bytes = resident_set_bytes();
     }
-    w.prompt_tok_s = median(prompt_runs);
-    w.decode_tok_s = median(decode_runs);
-    s.reset();
-
-    time_gemv_beside_reads(s, bits, o, w);
-    w.bytes_per_token = s.bytes_per_token(bits);  // after the runs: whether copies serve this width is timed on the first
-    w.gemv_gbs = w.gemv_s > 0 ? w.bytes_per_token / w.gemv_s / 1e9 : 0;
-    w.resident_bytes = resident_set_bytes();
-    return w;
+    return out;
 }
+
+WidthBench bench_width(Session& s, int bits, const BenchOptions& o) { return bench_widths(s, {bits}, o)[0]; }
 
 struct ReadProbe::Impl {
     const kern::KernelSet& k;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 namespace ap {
 
@@ -26,13 +27,16 @@ struct BenchOptions {
     int decode_after = 32;  // decode runs after a prompt this long (long: the KV cache's cost per token)
     int gemv_reps = 20;
     size_t stream_bytes = size_t(512) << 20;  // the streaming-read probe's buffer (0: no probe)
-    int reps = 3;  // prompt and decode runs per width; the median is reported (machines are noisy)
+    int reps = 3;  // rounds of prompt and decode runs over the widths; each width's median is reported (machines are noisy)
 };
 
 // The context a session needs for these measurements.
 int bench_context(const BenchOptions& o);
-// The session must have n_ctx >= bench_context(o).
-WidthBench bench_width(Session& s, int bits, const BenchOptions& o);
+// The session must have n_ctx >= bench_context(o). Each width's prompt and
+// decode runs alternate with the other widths' (rounds in turn forwards and
+// backwards); then each width's GEMV passes and streaming reads.
+std::vector<WidthBench> bench_widths(Session& s, const std::vector<int>& widths, const BenchOptions& o);
+WidthBench bench_width(Session& s, int bits, const BenchOptions& o);  // one width (0: an unquantized model)
 // Decode `tokens` tokens greedily after a fixed prompt of `after` tokens with the session's
 // profiler on (the session must be built with SessionOptions::profile):
 // per-section seconds of the decode steps only. sample_s gets the argmax time.
