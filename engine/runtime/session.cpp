@@ -201,8 +201,15 @@ struct Session::Impl {
         CodeCopy& c = copies[&W];
         if (c.bits != bits) {
             c.bytes = k.expand_bytes(W.rows, W.cols, bits);
-            c.storage = PageBuffer();  // the size depends on the width: the old one goes first
-            c.storage = PageBuffer(c.bytes + 64);  // slack past the last row, as before
+            // A layout of the same size (6, 7 and 8 bits; 3 and 4) overwrites the old
+            // copy in place: no fresh pages to fault in and zero (1B model, AVX2, 2
+            // threads, 6 <-> 8: the first token after a switch took 290-600 ms, now
+            // 146-262), and those widths run on the same pages. What expand leaves unwritten (an odd last
+            // row's partner, slack) meets only zero activations or discarded lanes.
+            if (c.storage.size() != c.bytes + 64) {
+                c.storage = PageBuffer();  // the old one goes first
+                c.storage = PageBuffer(c.bytes + 64);  // slack past the last row, as before
+            }
             c.codes = c.storage.data();
             pool.parallel_for(W.rows, 16, [&](int r0, int r1) { k.expand_ap(v, bits, r0, r1, c.codes); });
             c.bits = bits;
