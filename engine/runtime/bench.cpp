@@ -108,13 +108,15 @@ std::vector<WidthBench> bench_widths(Session& s, const std::vector<int>& widths,
     req.sampling.temperature = 0;
     req.sampling.repeat_penalty = 1;
     req.ignore_eos = true;
+    size_t last = widths.size();  // the width the previous run used (none yet)
     for (int r = 0; r < std::max(1, o.reps); ++r)
         for (size_t n = 0; n < widths.size(); ++n) {
             const size_t i = r % 2 == 0 ? n : widths.size() - 1 - n;
             req.bits = widths[i];
-            // The first products at a width (re)build its code copies (and on
-            // Auto, the first time, time them against the planes): not part of a run.
-            time_gemv_pass(s, widths[i], 0);
+            // The first products at another width (re)build its code copies (and
+            // on Auto, the first time, time them against the planes): not part of a run.
+            if (i != last) time_gemv_pass(s, widths[i], 0);
+            last = i;
             // Prompt throughput: one prompt_tokens-long prompt from an empty cache.
             s.reset();
             req.prompt = fixed_tokens(m, o.prompt_tokens);

@@ -23,44 +23,32 @@
 
 namespace ap {
 
-// The quantized matrices in model order (layers, then the head).
-static std::vector<const Linear*> quantized_matrices(const Model& m) {
-    std::vector<const Linear*> out;
-    for (const auto& L : m.layers)
-        for (const Linear* l : L.projections())
-            if (l->quantized()) out.push_back(l);
-    if (m.output().quantized()) out.push_back(&m.output());
-    return out;
-}
-
 // Each quantized matrix with what its code copy takes in kernel set k's
-// widest layout, in model order.
+// widest layout, in model order (layers, then the head).
 static std::vector<std::pair<const ApWeight*, uint64_t>> copy_sizes(const Model& m, const kern::KernelSet& k) {
     std::vector<std::pair<const ApWeight*, uint64_t>> out;
     if (!k.expand_bytes) return out;
-    for (const Linear* l : quantized_matrices(m))
-        out.emplace_back(l->ap.get(), k.expand_bytes(l->rows, l->cols, kern::kMaxBits) + 64);
+    auto add = [&](const Linear& l) {
+        if (l.quantized()) out.emplace_back(l.ap.get(), k.expand_bytes(l.rows, l.cols, kern::kMaxBits) + 64);
+    };
+    for (const auto& L : m.layers)
+        for (const Linear* l : L.projections()) add(*l);
+    add(m.output());
     return out;
 }
 
-// The matrices kCodeCopyAuto copies: all when their copies fit the budget,
-// else the largest first, each that still fits. Every byte of copy serves
-// a token alike, so what counts is how much of the model the budget covers:
-// an 8B model's 7.5 GB of copies against a 24 GB desktop's 6 GB budget
-// cover more than four fifths of its weights instead of none.
-static std::vector<const ApWeight*> copies_within(std::vector<std::pair<const ApWeight*, uint64_t>> sizes,
-                                                  uint64_t budget) {
-    uint64_t total = 0;
-    for (const auto& s : sizes) total += s.second;
-    std::vector<const ApWeight*> out;
-    if (total > budget) {
-        std::stable_sort(sizes.begin(), sizes.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-        uint64_t used = 0;
-        for (const auto& [w, bytes] : sizes)
-            if (used + bytes <= budget) out.push_back(w), used += bytes;
-    } else {
-        for (const auto& s : sizes) out.push_back(s.first);
-    }
+// The matrices kCodeCopyAuto copies: the largest first, each that still
+// fits the budget (all of them when their copies fit). Every byte of copy
+// serves a token alike, so what counts is how much of the model the budget
+// covers: an 8B model's 7.5 GB of copies against a 24 GB desktop's 6 GB
+// budget cover more than four fifths of its weights instead of none.
+static std::unordered_set<const ApWeight*> copies_within(std::vector<std::pair<const ApWeight*, uint64_t>> sizes,
+                                                         uint64_t budget) {
+    std::stable_sort(sizes.begin(), sizes.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    std::unordered_set<const ApWeight*> out;
+    uint64_t used = 0;
+    for (const auto& [w, bytes] : sizes)
+        if (used + bytes <= budget) out.insert(w), used += bytes;
     return out;
 }
 
@@ -82,6 +70,7 @@ struct Session::Impl {
     std::unordered_map<const ApWeight*, CodeCopy> copies;
     std::unordered_set<const ApWeight*> copyable;  // the matrices that may keep one (copies_within under Auto)
     uint64_t copyable_bytes = 0;                   // their copies at the widest layout
+    double copyable_share = 0;                     // their share of the quantized weights
     // kCodeCopyAuto also times, once per width, one-token products of every
     // quantized matrix (the head too) from the planes and from the copies, and keeps
     // copies at that width only where they won clearly: which form is faster
@@ -201,11 +190,12 @@ struct Session::Impl {
         CodeCopy& c = copies[&W];
         if (c.bits != bits) {
             c.bytes = k.expand_bytes(W.rows, W.cols, bits);
-            // A layout of the same size (6, 7 and 8 bits; 3 and 4) overwrites the old
-            // copy in place: no fresh pages to fault in and zero (1B model, AVX2, 2
-            // threads, 6 <-> 8: the first token after a switch took 290-600 ms, now
-            // 146-262), and those widths run on the same pages. What expand leaves unwritten (an odd last
-            // row's partner, slack) meets only zero activations or discarded lanes.
+            // A layout of the same size (6, 7 and 8 bits; 3 and 4) overwrites the
+            // old copy in place: no fresh pages to fault in and zero (1B model,
+            // AVX2, 2 threads, 6 <-> 8: the first token after a switch took 290-600
+            // ms, now 146-262), and those widths run on the same pages. What
+            // expand leaves unwritten (an odd last row's partner, slack) meets
+            // only zero activations or discarded lanes.
             if (c.storage.size() != c.bytes + 64) {
                 c.storage = PageBuffer();  // the old one goes first
                 c.storage = PageBuffer(c.bytes + 64);  // slack past the last row, as before
@@ -378,22 +368,24 @@ Session::Session(const Model& m, const SessionOptions& opt) : m_(m) {
     I.exact_prompts = opt.exact_prompts;
     I.code_copy_from = opt.code_copy_from;
     const auto sizes = copy_sizes(m, I.k);
-    std::vector<const ApWeight*> chosen;
     if (!I.k.expand_ap) I.code_copy_from = 0;
     else if (I.code_copy_from == kCodeCopyAuto) {
-        chosen = copies_within(sizes, opt.code_copy_budget > 0 ? opt.code_copy_budget : code_copy_budget());
-        I.code_copy_from = chosen.empty() ? 0 : I.k.copy_pays_from;
-    } else {
+        I.copyable = copies_within(sizes, opt.code_copy_budget > 0 ? opt.code_copy_budget : code_copy_budget());
+        I.code_copy_from = I.copyable.empty() ? 0 : I.k.copy_pays_from;
+    } else if (I.code_copy_from != 0) {
         if (I.code_copy_from == kCodeCopyAlways) I.code_copy_from = I.k.copy_pays_from;
-        for (const auto& s : sizes) chosen.push_back(s.first);
+        for (const auto& sz : sizes) I.copyable.insert(sz.first);
     }
     if (I.code_copy_from > 0) {
-        I.copyable.insert(chosen.begin(), chosen.end());
-        for (const auto& [w, bytes] : sizes)  // model order
-            if (I.copyable.count(w)) {
-                I.copyable_bytes += bytes;
-                if (opt.code_copy_from == kCodeCopyAuto) I.probe_ws.push_back(w);  // each is timed at the width (the head too: 21% of SmolLM2)
-            }
+        uint64_t weights = 0, copied = 0;
+        for (const auto& [w, bytes] : sizes) {  // model order
+            weights += uint64_t(w->rows) * w->cols;
+            if (!I.copyable.count(w)) continue;
+            copied += uint64_t(w->rows) * w->cols;
+            I.copyable_bytes += bytes;
+            if (opt.code_copy_from == kCodeCopyAuto) I.probe_ws.push_back(w);  // each is timed at the width (the head too: 21% of SmolLM2)
+        }
+        I.copyable_share = weights > 0 ? double(copied) / double(weights) : 0.0;
         I.copy_probe = !I.probe_ws.empty() && I.k.prepare_x && I.k.gemm_ap_prepared;
     }
     I.attn_chunk = std::max(256, (n_ctx_ + 15) / 16);
@@ -482,14 +474,7 @@ CopyTiming Session::code_copy_timing(int bits) const {
 
 uint64_t Session::code_copy_max_bytes() const { return impl_->copyable_bytes; }
 
-double Session::code_copy_share() const {
-    uint64_t all = 0, copied = 0;
-    for (const Linear* l : quantized_matrices(m_)) {
-        all += uint64_t(l->rows) * l->cols;
-        if (impl_->copyable.count(l->ap.get())) copied += uint64_t(l->rows) * l->cols;
-    }
-    return all > 0 ? double(copied) / double(all) : 0.0;
-}
+double Session::code_copy_share() const { return impl_->copyable_share; }
 
 uint64_t Session::code_copy_bytes() const {
     uint64_t n = 0;
