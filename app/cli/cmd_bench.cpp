@@ -40,8 +40,8 @@ int cmd_bench(int argc, char** argv, int first) {
         std::printf("%s", usage_text("anyprec bench MODEL [--bits 3-8] [--threads N] [--json]",
                                      "For each width: decode tokens/s (after a fixed prompt), prompt tokens/s, GEMV effective\n"
                                      "bandwidth (weight and table bytes read / time) as a fraction of the streaming read\n"
-                                     "bandwidth measured right after that width's GEMV passes, bytes read per token and\n"
-                                     "resident memory.", specs).c_str());
+                                     "bandwidth measured in passes alternating with that width's GEMV passes, bytes read\n"
+                                     "per token and resident memory.", specs).c_str());
         return a.help() ? 0 : 2;
     }
     ap::BenchOptions bo;
@@ -151,7 +151,7 @@ int cmd_bench(int argc, char** argv, int first) {
         if (!json) std::fprintf(stderr, "benchmarking the unquantized source...\n");
         rows.push_back(ap::bench_width(s, 0, bo));
     }
-    // Each width's fraction is of the streaming read measured right after its own GEMV passes.
+    // Each width's fraction is of the streaming read measured in passes alternating with its own GEMV passes.
     double bw_lo = 1e30, bw_hi = 0;
     for (const auto& r : rows) bw_lo = std::min(bw_lo, r.stream_gbs), bw_hi = std::max(bw_hi, r.stream_gbs);
 
@@ -165,7 +165,7 @@ int cmd_bench(int argc, char** argv, int first) {
         std::printf("%s\n", out.dump(2).c_str());
         return 0;
     }
-    std::printf("threads: %d, kernels: %s, streaming read bandwidth: %.1f-%.1f GB/s (of bw: measured right after each width's GEMV passes)\n",
+    std::printf("threads: %d, kernels: %s, streaming read bandwidth: %.1f-%.1f GB/s (of bw: read passes alternating with each width's GEMV passes)\n",
                 used_threads, kernel_name.c_str(), bw_lo, bw_hi);
     std::printf("%6s %12s %12s %10s %8s %10s %14s %12s\n", "bits", "decode t/s", "prompt t/s", "GEMV GB/s", "of bw",
                 "GEMV ms", "bytes/token", "resident");

@@ -56,7 +56,7 @@ ForwardProfile profile_decode(Session& s, int bits, int tokens, int after, doubl
     return p;
 }
 
-double time_gemv_pass(Session& s, int bits, int reps) {
+double time_gemv_pass(Session& s, int bits, int reps, bool warm_up) {
     const Model& m = s.model();
     std::vector<const Linear*> mats;
     for (const auto& L : m.layers)
@@ -71,7 +71,7 @@ double time_gemv_pass(Session& s, int bits, int reps) {
     auto pass = [&] {
         for (auto* l : mats) s.matmul(*l, x.data(), 1, y.data(), bits);
     };
-    pass();  // warm-up: page in, settle thread pool
+    if (warm_up) pass();  // page in, settle the thread pool, (re)build code copies
     double best = 1e30;
     for (int r = 0; r < reps; ++r) {
         auto t0 = Clock::now();
@@ -81,18 +81,26 @@ double time_gemv_pass(Session& s, int bits, int reps) {
     return best;
 }
 
-// The GEMV passes, then streaming-read passes (best of five), so a width's
-// fraction of the bandwidth compares figures taken seconds apart (this VM's
-// read bandwidth drifted 10-20% between minutes: one read measured after
-// every width made fractions swing by as much between rounds). The read
-// comes after: before, it would evict the weights that stay cached from
-// token to token in decode, as they do for the GEMV passes that follow the
-// decode runs.
+// GEMV passes and streaming-read passes alternate, one of each per round,
+// and each keeps its best: the two figures of a width's fraction then come
+// from the same seconds of this VM, whose read bandwidth swung 23-40 GB/s
+// from minute to minute. With the read passes all after the GEMV passes,
+// the 1B model's fractions came out at 102-110% in some rounds and 82% in
+// others. A read pass evicts the cache before the next GEMV pass, so a
+// model whose weights fit in the cache (SmolLM2) is timed from memory here,
+// as the fraction means, and not partly from the cache as in decode.
 static void time_gemv_beside_reads(Session& s, int bits, const BenchOptions& o, WidthBench& w) {
-    w.gemv_s = time_gemv_pass(s, bits, o.gemv_reps);
-    if (o.stream_bytes == 0) return;
+    if (o.stream_bytes == 0) {
+        w.gemv_s = time_gemv_pass(s, bits, o.gemv_reps);
+        return;
+    }
+    time_gemv_pass(s, bits, 0);  // warm-up: (re)builds this width's copies, settles the pool
     ReadProbe probe(s.kernels(), s.threads(), o.stream_bytes);  // freed before the resident set is read
-    for (int r = 0; r < 5; ++r) w.stream_gbs = std::max(w.stream_gbs, probe.pass_gbs());
+    w.gemv_s = 1e30;
+    for (int r = 0; r < std::max(1, o.gemv_reps); ++r) {
+        w.gemv_s = std::min(w.gemv_s, time_gemv_pass(s, bits, 1, false));
+        w.stream_gbs = std::max(w.stream_gbs, probe.pass_gbs());
+    }
 }
 
 // Widths are timed in rounds, every width once per round and the order

@@ -16,7 +16,7 @@ struct WidthBench {
     double prompt_tok_s = 0;      // one prompt of prompt_tokens tokens
     double gemv_s = 0;            // time of every weight matrix once at n = 1 (one token's GEMVs)
     double gemv_gbs = 0;          // bytes those GEMVs read / gemv_s
-    double stream_gbs = 0;        // the machine's streaming read, measured right after those GEMV passes
+    double stream_gbs = 0;        // the machine's streaming read, best of passes alternating with those GEMV passes
     uint64_t bytes_per_token = 0; // weight + table bytes read per decoded token (code copies at their size)
     uint64_t resident_bytes = 0;  // process resident set after the run
 };
@@ -34,15 +34,16 @@ struct BenchOptions {
 int bench_context(const BenchOptions& o);
 // The session must have n_ctx >= bench_context(o). Each width's prompt and
 // decode runs alternate with the other widths' (rounds in turn forwards and
-// backwards); then each width's GEMV passes and streaming reads.
+// backwards); then each width's GEMV passes alternating with streaming reads.
 std::vector<WidthBench> bench_widths(Session& s, const std::vector<int>& widths, const BenchOptions& o);
 WidthBench bench_width(Session& s, int bits, const BenchOptions& o);  // one width (0: an unquantized model)
 // Decode `tokens` tokens greedily after a fixed prompt of `after` tokens with the session's
 // profiler on (the session must be built with SessionOptions::profile):
 // per-section seconds of the decode steps only. sample_s gets the argmax time.
 ForwardProfile profile_decode(Session& s, int bits, int tokens, int after, double* sample_s);
-// GEMV pass only (used by bench_width and by the app's live figures).
-double time_gemv_pass(Session& s, int bits, int reps);
+// Every weight matrix once at n = 1, best of `reps` timed passes after an
+// untimed one unless warm_up is false (used by bench_width and by the app's live figures).
+double time_gemv_pass(Session& s, int bits, int reps, bool warm_up = true);
 
 // The machine's streaming read: a sum over a buffer much larger than the
 // caches, split over `threads`. The buffer lives as long as the probe.
