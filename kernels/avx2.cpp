@@ -57,7 +57,10 @@ KernelSet avx2_kernels(bool vnni) {
     // Zen 4, SmolLM2 and a 1B-shaped model: 6..8 bits 1.3-3.6x faster
     // decode (a lookup per weight costs more than the byte read); 3..4 bits,
     // whose copy keeps nibble-packed indices (no bitplane transpose),
-    // 1.15-1.65x on the 1B model. 5 bits keeps indices too (kIndexCopyUpto):
+    // 1.15-1.65x on the 1B model. At 3 bits the nibbles are packed three
+    // bytes to four (pack_nibbles3): Zen 3, 1B model, GEMV pass 16.2 ms
+    // against 24.0 at 4 bits and 21.3 from the planes (with nibbles 3 bits
+    // read the 4-bit copy's bytes and ran level with it). 5 bits keeps indices too (kIndexCopyUpto):
     // Intel Xeon, GEMV pass against the planes, SmolLM2 5.7-6.1 vs 6.1-6.9
     // ms, 1B 32.1-33.5 vs 34.3-34.4 ms (a byte per weight there took 8.1
     // and 48 ms).

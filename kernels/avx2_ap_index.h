@@ -199,14 +199,37 @@ AP_ALWAYS_INLINE void top_plane_bits(__m256i top, __m256i* O) {
     for (int t = 0; t < 8; t += 2) BitSteps::split<1>(O[t], O[t + 1], m1);
 }
 
+// 3 bits: plane_nibbles<3>' four registers in three. Their bits 3 and 7
+// are zero (a 3-bit index per nibble), so they carry R[2]: bits 0..2 of
+// R[2]'s nibbles go to bit 3 and 7 of R[0], R[1] and R[3] in turn. The copy
+// then holds 3 bits per weight, as the planes do, instead of 4: 25% fewer
+// bytes per token for 11 more operations per 256 weights.
+AP_ALWAYS_INLINE void pack_nibbles3(const __m256i* R, __m256i* S) {
+    const __m256i r2 = R[2];
+    S[0] = _mm256_or_si256(R[0], _mm256_slli_epi16(_mm256_and_si256(r2, _mm256_set1_epi8(0x11)), 3));
+    S[1] = _mm256_or_si256(R[1], _mm256_slli_epi16(_mm256_and_si256(r2, _mm256_set1_epi8(0x22)), 2));
+    S[2] = _mm256_or_si256(R[3], _mm256_slli_epi16(_mm256_and_si256(r2, _mm256_set1_epi8(0x44)), 1));
+}
+AP_ALWAYS_INLINE void unpack_nibbles3(const __m256i* S, __m256i* R) {
+    const __m256i low = _mm256_set1_epi8(0x77);
+    R[0] = _mm256_and_si256(S[0], low);
+    R[1] = _mm256_and_si256(S[1], low);
+    R[3] = _mm256_and_si256(S[2], low);
+    // 16-bit shifts: the bits they move across bytes land outside the masks.
+    R[2] = _mm256_or_si256(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(S[0], 3), _mm256_set1_epi8(0x11)),
+                                           _mm256_and_si256(_mm256_srli_epi16(S[1], 2), _mm256_set1_epi8(0x22))),
+                           _mm256_and_si256(_mm256_srli_epi16(S[2], 1), _mm256_set1_epi8(0x44)));
+}
+
 // Walks a row pair's copy of indices (ApMatrix::codes up to 5 bits) group
 // by group: plane_nibbles<4>' four registers of the low four planes (half a
-// byte per weight), and at 5 bits the top plane's register after them.
+// byte per weight), at 3 bits those four packed in three (pack_nibbles3),
+// and at 5 bits the top plane's register after the four.
 // Pair i = rows 2i, 2i + 1 holds per group kRegs 32-byte registers, row 2i's
 // 16 bytes then row 2i + 1's, so an aligned pair is one sequential stream.
 template <int B>
 struct PairNibbles {
-    static constexpr int kRegs = B <= 4 ? 4 : 5;
+    static constexpr int kRegs = B == 3 ? 3 : B <= 4 ? 4 : 5;
     static constexpr int kGroupBytes = 32 * kRegs;
     const int8_t *a, *b;  // row a's and row b's 16-byte halves of group 0, register 0
     bool together;        // rows 2i, 2i + 1: one 32-byte load per register
@@ -240,7 +263,11 @@ struct PairNibbles {
     AP_ALWAYS_INLINE void indices(int g, __m256i* C) const {
         __m256i R[kRegs];
         load(g, R);
-        if constexpr (B <= 4) {
+        if constexpr (B == 3) {
+            __m256i N[4];
+            unpack_nibbles3(R, N);
+            split_nibbles<3>(N, C);
+        } else if constexpr (B <= 4) {
             split_nibbles<B>(R, C);
         } else {
             static_assert(B == 5);

@@ -59,7 +59,8 @@ struct TileCodes {
     // Rows r0..r1-1 into an expanded copy (ApMatrix::codes): row a's half of
     // every code register to its row, row b's to its own.
     // Up to 5 bits the copy keeps indices (PairNibbles): the low four planes
-    // nibble-packed, at 5 bits the top plane beside them. As many bytes as
+    // nibble-packed (at 3 bits four registers packed in three), at 5 bits
+    // the top plane beside them. As many bytes as
     // the planes or fewer; decode skips most of the transpose, not the lookup
     // (one pshufb per 32 weights, at 5 bits two and a blend).
     static void expand(const ApMatrix& m, int r0, int r1, int8_t* copy) {
@@ -68,7 +69,11 @@ struct TileCodes {
             const size_t pair_bytes = Nib::pair_bytes(m);
             each_group(m, r0, r1, [&](int ra, int rb, int g, __m256i* P) {
                 __m256i R[Nib::kRegs];
-                if constexpr (B <= 4) {
+                if constexpr (B == 3) {
+                    __m256i N[4];
+                    plane_nibbles<3>(P, N);
+                    pack_nibbles3(N, R);
+                } else if constexpr (B <= 4) {
                     plane_nibbles<B>(P, R);
                 } else {
                     plane_nibbles<4>(P + 1, R);  // P[0] is the top plane

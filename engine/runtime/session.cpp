@@ -190,7 +190,7 @@ struct Session::Impl {
         CodeCopy& c = copies[&W];
         if (c.bits != bits) {
             c.bytes = k.expand_bytes(W.rows, W.cols, bits);
-            // A layout of the same size (6, 7 and 8 bits; 3 and 4) overwrites the
+            // A layout of the same size (6, 7 and 8 bits in the AVX2 set) overwrites the
             // old copy in place: no fresh pages to fault in and zero (1B model,
             // AVX2, 2 threads, 6 <-> 8: the first token after a switch took 290-600
             // ms, now 146-262), and those widths run on the same pages. What
