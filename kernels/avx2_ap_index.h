@@ -199,6 +199,21 @@ AP_ALWAYS_INLINE void top_plane_bits(__m256i top, __m256i* O) {
     for (int t = 0; t < 8; t += 2) BitSteps::split<1>(O[t], O[t + 1], m1);
 }
 
+// 5 bits: the top plane's register as the copy keeps it, bit t of every
+// byte = index bit 4 of the same byte of index register O[t]. Shifted left
+// by 7 - t (a 16-bit shift: each byte's bit 7 comes from its own bit t) it
+// is O[t]'s vpblendvb selector between the two 16-entry sub-tables as it
+// is, one shift per 32 weights. The plane itself needed the 21-operation
+// transpose of top_plane_bits, an OR and a shift per register.
+AP_ALWAYS_INLINE __m256i top_bits_by_slice(__m256i top) {
+    __m256i O[8];
+    top_plane_bits(top, O);
+    const __m256i one = _mm256_set1_epi8(1);
+    __m256i T = _mm256_setzero_si256();
+    for (int t = 0; t < 8; ++t) T = _mm256_or_si256(T, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(O[t], 4), one), t));
+    return T;
+}
+
 // 3 bits: plane_nibbles<3>' four registers in three. Their bits 3 and 7
 // are zero (a 3-bit index per nibble), so they carry R[2]: bits 0..2 of
 // R[2]'s nibbles go to bit 3 and 7 of R[0], R[1] and R[3] in turn. The copy
@@ -224,7 +239,7 @@ AP_ALWAYS_INLINE void unpack_nibbles3(const __m256i* S, __m256i* R) {
 // Walks a row pair's copy of indices (ApMatrix::codes up to 5 bits) group
 // by group: plane_nibbles<4>' four registers of the low four planes (half a
 // byte per weight), at 3 bits those four packed in three (pack_nibbles3),
-// and at 5 bits the top plane's register after the four.
+// and at 5 bits the top plane's bits after the four (top_bits_by_slice).
 // Pair i = rows 2i, 2i + 1 holds per group kRegs 32-byte registers, row 2i's
 // 16 bytes then row 2i + 1's, so an aligned pair is one sequential stream.
 template <int B>
@@ -259,22 +274,32 @@ struct PairNibbles {
                             : _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(b + o), reinterpret_cast<const __m128i*>(a + o));
         }
     }
-    // The group's index registers (as plane_indices<B> gives them) from the copy.
+    // The group's index registers (as plane_indices<B> gives them) from the copy (up to 4 bits).
     AP_ALWAYS_INLINE void indices(int g, __m256i* C) const {
+        static_assert(B <= 4, "5 bits: codes()");
         __m256i R[kRegs];
         load(g, R);
         if constexpr (B == 3) {
             __m256i N[4];
             unpack_nibbles3(R, N);
             split_nibbles<3>(N, C);
-        } else if constexpr (B <= 4) {
-            split_nibbles<B>(R, C);
         } else {
-            static_assert(B == 5);
-            __m256i T[8];
+            split_nibbles<B>(R, C);
+        }
+    }
+    // The group's looked-up codes (what tab.lookup gives for indices()): at
+    // 5 bits straight from the nibbles and the top bits' selectors.
+    AP_ALWAYS_INLINE void codes(int g, const PairTable<B>& tab, __m256i* C) const {
+        if constexpr (B == 5) {
+            __m256i R[kRegs];
+            load(g, R);
             split_nibbles<4>(R, C);
-            top_plane_bits(R[4], T);
-            for (int t = 0; t < 8; ++t) C[t] = _mm256_or_si256(C[t], T[t]);
+            for (int t = 0; t < 8; ++t)
+                C[t] = blend_by_bit7(_mm256_shuffle_epi8(tab.d[0], C[t]), _mm256_shuffle_epi8(tab.d[1], C[t]),
+                                     t == 7 ? R[4] : _mm256_slli_epi16(R[4], 7 - t));
+        } else {
+            indices(g, C);
+            for (int t = 0; t < 8; ++t) C[t] = tab.lookup(C[t]);
         }
     }
 };

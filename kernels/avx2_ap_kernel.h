@@ -53,6 +53,8 @@ template <int B, int NT, bool VNNI, bool NIB = false>
 void ap_rows(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ldy, int r0, int r1) {
     constexpr int kTok = NT > 0 ? NT : QuantBatch::kMaxTokens;
     constexpr bool kSigned = !VNNI && B >= kWideFrom;  // the |code| x sign(code) * x route
+    // The 5-bit copy looks its codes up as it unpacks them (PairNibbles::codes): C holds codes, not indices.
+    constexpr bool kCoded = NIB && B == 5;
     if constexpr (NT > 0) n = NT;
     const int full = m.words / 4, groups = (m.words + 3) / 4;
     const __m256i ones = _mm256_set1_epi16(1);
@@ -71,7 +73,8 @@ void ap_rows(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ld
             if constexpr (NIB) {
                 static_assert(B <= kIndexCopyUpto);
                 if constexpr (NT == 1) nib.prefetch(g);
-                nib.indices(g, C);
+                if constexpr (kCoded) nib.codes(g, tab, C);
+                else nib.indices(g, C);
             } else {
             if (g < full) planes.load(g, P);
             else planes.load_tail(g, P);
@@ -88,7 +91,7 @@ void ap_rows(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ld
             __m256i A[kSigned && NT != 1 ? 8 : 1];
             if constexpr (NT != 1)
                 for (int t = 0; t < 8; ++t) {
-                    C[t] = tab.lookup(C[t]);
+                    if constexpr (!kCoded) C[t] = tab.lookup(C[t]);
                     if constexpr (kSigned) A[t] = _mm256_abs_epi8(C[t]);
                 }
             for (int j = 0; j < n; ++j) {
@@ -97,7 +100,7 @@ void ap_rows(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ld
                 __m256i acc = _mm256_setzero_si256();
                 for (int t = 0; t < 8; ++t) {
                     const __m256i xv = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(xq + 16 * t)));
-                    const __m256i code = NT == 1 ? tab.lookup(C[t]) : C[t];
+                    const __m256i code = NT == 1 && !kCoded ? tab.lookup(C[t]) : C[t];
                     if constexpr (VNNI) {
 #ifdef __AVXVNNI__
                         acc = _mm256_dpbusd_avx_epi32(acc, code, xv);

@@ -60,7 +60,7 @@ struct TileCodes {
     // every code register to its row, row b's to its own.
     // Up to 5 bits the copy keeps indices (PairNibbles): the low four planes
     // nibble-packed (at 3 bits four registers packed in three), at 5 bits
-    // the top plane beside them. As many bytes as
+    // the top plane's bits beside them as selectors (top_bits_by_slice). As many bytes as
     // the planes or fewer; decode skips most of the transpose, not the lookup
     // (one pshufb per 32 weights, at 5 bits two and a blend).
     static void expand(const ApMatrix& m, int r0, int r1, int8_t* copy) {
@@ -77,7 +77,7 @@ struct TileCodes {
                     plane_nibbles<B>(P, R);
                 } else {
                     plane_nibbles<4>(P + 1, R);  // P[0] is the top plane
-                    R[4] = P[0];
+                    R[4] = top_bits_by_slice(P[0]);
                 }
                 for (int u = 0; u < Nib::kRegs; ++u) {
                     _mm_storeu_si128(reinterpret_cast<__m128i*>(copy + Nib::slot(pair_bytes, ra, g, u)), _mm256_castsi256_si128(R[u]));
