@@ -60,13 +60,13 @@ KernelSet avx2_kernels(bool vnni) {
     // 1.15-1.65x on the 1B model. At 3 bits the nibbles are packed three
     // bytes to four (pack_nibbles3): Zen 3, 1B model, GEMV pass 16.2 ms
     // against 24.0 at 4 bits and 21.3 from the planes (with nibbles 3 bits
-    // read the 4-bit copy's bytes and ran level with it). At 5 bits the
-    // copy keeps the top index bits as blend selectors (top_bits_by_slice):
-    // same machine, GEMV copy pass 1B 23.4 / 30.1 ms against 31.9 / 40.8,
-    // SmolLM2 decode 125.7 / 148.1 against 108.6 / 132.8 tok/s (alternating). 5 bits keeps indices too (kIndexCopyUpto):
-    // Intel Xeon, GEMV pass against the planes, SmolLM2 5.7-6.1 vs 6.1-6.9
-    // ms, 1B 32.1-33.5 vs 34.3-34.4 ms (a byte per weight there took 8.1
-    // and 48 ms).
+    // read the 4-bit copy's bytes and ran level with it). 5 bits keeps
+    // indices too (kIndexCopyUpto): Intel Xeon, GEMV pass against the
+    // planes, SmolLM2 5.7-6.1 vs 6.1-6.9 ms, 1B 32.1-33.5 vs 34.3-34.4 ms (a
+    // byte per weight there took 8.1 and 48 ms). Since then its top index
+    // bits are kept as blend selectors (top_bits_by_slice): Zen 3, GEMV copy
+    // pass 1B 23.4 / 30.1 ms against 31.9 / 40.8, SmolLM2 decode 125.7 /
+    // 148.1 against 108.6 / 132.8 tok/s (alternating).
     k.copy_pays_from = 3;
     k.copy_indices_upto = avx2::kIndexCopyUpto;
     k.copy_prompts_from = avx2::prompt_copy_from(vnni);

@@ -9,6 +9,7 @@
 // shuffling); activations are permuted into the same order once per call.
 #pragma once
 #include "ap_matrix.h"
+#include "avx2_internal.h"  // index_copy_regs
 #include "avx2_simd.h"
 #include "plane_transpose.h"
 
@@ -244,7 +245,7 @@ AP_ALWAYS_INLINE void unpack_nibbles3(const __m256i* S, __m256i* R) {
 // 16 bytes then row 2i + 1's, so an aligned pair is one sequential stream.
 template <int B>
 struct PairNibbles {
-    static constexpr int kRegs = B == 3 ? 3 : B <= 4 ? 4 : 5;
+    static constexpr int kRegs = index_copy_regs(B);
     static constexpr int kGroupBytes = 32 * kRegs;
     const int8_t *a, *b;  // row a's and row b's 16-byte halves of group 0, register 0
     bool together;        // rows 2i, 2i + 1: one 32-byte load per register
@@ -287,20 +288,16 @@ struct PairNibbles {
             split_nibbles<B>(R, C);
         }
     }
-    // The group's looked-up codes (what tab.lookup gives for indices()): at
-    // 5 bits straight from the nibbles and the top bits' selectors.
+    // 5 bits: the group's looked-up codes (what PairTable<5>::lookup gives
+    // for the indices), straight from the nibbles and the top bits' selectors.
     AP_ALWAYS_INLINE void codes(int g, const PairTable<B>& tab, __m256i* C) const {
-        if constexpr (B == 5) {
-            __m256i R[kRegs];
-            load(g, R);
-            split_nibbles<4>(R, C);
-            for (int t = 0; t < 8; ++t)
-                C[t] = blend_by_bit7(_mm256_shuffle_epi8(tab.d[0], C[t]), _mm256_shuffle_epi8(tab.d[1], C[t]),
-                                     t == 7 ? R[4] : _mm256_slli_epi16(R[4], 7 - t));
-        } else {
-            indices(g, C);
-            for (int t = 0; t < 8; ++t) C[t] = tab.lookup(C[t]);
-        }
+        static_assert(B == 5, "up to 4 bits: indices()");
+        __m256i R[kRegs];
+        load(g, R);
+        split_nibbles<4>(R, C);
+        for (int t = 0; t < 8; ++t)
+            C[t] = blend_by_bit7(_mm256_shuffle_epi8(tab.d[0], C[t]), _mm256_shuffle_epi8(tab.d[1], C[t]),
+                                 t == 7 ? R[4] : _mm256_slli_epi16(R[4], 7 - t));
     }
 };
 

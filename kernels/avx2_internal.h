@@ -35,7 +35,7 @@ void gemm_ap_prepared(const ApMatrix& m, int bits, const PreparedX& x, float* Y,
 constexpr int expand_layout(bool vnni) { return vnni ? 2 : 1; }
 // Bytes per row (columns padded to the 128 of a group) and of a whole copy
 // (rows padded to an even count: rows go in pairs); up to kIndexCopyUpto
-// the copy keeps indices, 3, 4 or 5 bits per weight at 3, 4 (and 2) and 5 bits (PairNibbles).
+// the copy keeps indices, as many bits per weight as the width (PairNibbles; 2 bits keep 4).
 inline size_t expanded_row_bytes(int cols) { return (size_t(cols) + 127) / 128 * 128; }
 // Where row r's 16 bytes of 128-column group g, slice t go in a copy of
 // codes (above kIndexCopyUpto here; every width in the AVX-512 set's copy): pair i =
@@ -47,11 +47,14 @@ constexpr size_t copy_slot(size_t row_bytes, int r, int g, int t) {
 }
 // Up to this width the copy keeps indices rather than codes
 // (KernelSet::copy_indices_upto, PairNibbles): the low four planes'
-// indices nibble-packed (at 3 bits three bytes to four), at 5 bits the top plane beside them, so the copy
-// holds no more bytes than the planes, and decode skips most of the bit
-// transpose but still looks the codes up (one pshufb per 32 weights, two
-// and a blend at 5 bits).
+// indices nibble-packed (at 3 bits three bytes to four), at 5 bits the
+// top index bits beside them as blend selectors, so the copy holds no more
+// bytes than the planes, and decode skips the bit transpose but still
+// looks the codes up (one pshufb per 32 weights, two and a blend at 5 bits).
 constexpr int kIndexCopyUpto = 5;
+// 32-byte registers per row pair and group of 128 columns in a copy of
+// indices (PairNibbles) at `bits` <= kIndexCopyUpto.
+constexpr int index_copy_regs(int bits) { return bits == 3 ? 3 : bits <= 4 ? 4 : 5; }
 // Prompt chunks read the copy from this width (KernelSet::copy_prompts_from):
 // there the 64..256-entry lookups into a tile cost more than the copy's
 // token pass computes again. AVX-VNNI (Intel client cores), Intel Xeon,
@@ -62,8 +65,8 @@ constexpr int kIndexCopyUpto = 5;
 // against 481-587); on the Intel Xeon the copy at 6 bits ran 7% slower.
 constexpr int prompt_copy_from(bool vnni) { return vnni ? 7 : 6; }
 inline size_t expand_bytes(int rows, int cols, int bits) {
-    // A pair's group of 128 columns: 3, 4 or 5 registers of indices, or 8 of codes.
-    const size_t group_bytes = bits == 3 ? 96 : bits <= 4 ? 128 : bits <= kIndexCopyUpto ? 160 : 256;
+    // A pair's group of 128 columns: registers of indices, or 8 of codes.
+    const size_t group_bytes = bits <= kIndexCopyUpto ? 32 * size_t(index_copy_regs(bits)) : 256;
     return (size_t(rows) + 1) / 2 * group_bytes * (expanded_row_bytes(cols) / 128);
 }
 template <bool VNNI>

@@ -41,9 +41,9 @@ WidthBench bench_width(Session& s, int bits, const BenchOptions& o);  // one wid
 // profiler on (the session must be built with SessionOptions::profile):
 // per-section seconds of the decode steps only. sample_s gets the argmax time.
 ForwardProfile profile_decode(Session& s, int bits, int tokens, int after, double* sample_s);
-// Every weight matrix once at n = 1, best of `reps` timed passes after an
-// untimed one unless warm_up is false (used by bench_width and by the app's live figures).
-double time_gemv_pass(Session& s, int bits, int reps, bool warm_up = true);
+// Every weight matrix once at n = 1: best of `reps` timed passes after an
+// untimed one (used by bench_width and by the app's live figures).
+double time_gemv_pass(Session& s, int bits, int reps);
 
 // The machine's streaming read: a sum over a buffer much larger than the
 // caches, split over `threads`. The buffer lives as long as the probe.
