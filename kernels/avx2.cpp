@@ -69,7 +69,7 @@ KernelSet avx2_kernels(bool vnni) {
     // 148.1 against 108.6 / 132.8 tok/s (alternating).
     k.copy_pays_from = 3;
     k.copy_indices_upto = avx2::kIndexCopyUpto;
-    k.copy_prompts_from = avx2::prompt_copy_from(vnni);
+    k.copy_prompts_from = kMinBits;  // tiles from a copy of indices, a copy of codes read itself (avx2_internal.h)
     k.dequant_ap = avx2::dequant_ap;
     k.attend_f16 = avx2::attend_f16;
     k.attend_q8 = avx2::attend_q8;

@@ -33,12 +33,12 @@ void ap_rows_flavour(const ApMatrix& m, int bits, const QuantBatch& xb, int n, f
 }
 
 // The expanded copy serves products of up to kFewTokens tokens at its width,
-// and prompt chunks from prompt_copy_from (below it they keep the tiles: see
-// ExpandApFn); both give the same results bit for bit.
+// and prompt chunks when it holds codes (a copy of indices fills the tiles
+// instead: TileCodes::lookup); all give the same results bit for bit.
 template <bool VNNI>
 bool use_copy(const ApMatrix& m, int bits, int n) {
     return m.codes && m.codes_bits == bits && m.codes_layout == expand_layout(VNNI) &&
-           (n <= kFewTokens || bits >= prompt_copy_from(VNNI));
+           (n <= kFewTokens || bits > kIndexCopyUpto);
 }
 
 template <bool VNNI>

@@ -240,7 +240,8 @@ AP_ALWAYS_INLINE void unpack_nibbles3(const __m256i* S, __m256i* R) {
 // Walks a row pair's copy of indices (ApMatrix::codes up to 5 bits) group
 // by group: plane_nibbles<4>' four registers of the low four planes (half a
 // byte per weight), at 3 bits those four packed in three (pack_nibbles3),
-// and at 5 bits the top plane's bits after the four (top_bits_by_slice).
+// and at 5 and 6 bits the upper planes' bits after the four
+// (top_bits_by_slice: index bit 4, then bit 5).
 // Pair i = rows 2i, 2i + 1 holds per group kRegs 32-byte registers, row 2i's
 // 16 bytes then row 2i + 1's, so an aligned pair is one sequential stream.
 template <int B>
@@ -263,7 +264,9 @@ struct PairNibbles {
 
     // Asks for the pair's bytes kPrefetchBytes ahead of group g (every line
     // a group spans; past the copy's end is harmless: prefetches never fault).
-    static constexpr int kPrefetchBytes = 2048;
+    // (4 KiB at 6 bits: Zen 3, 1B model, GEMV copy pass best of 6 in three
+    // alternating rounds 34.7-41.7 ms against 42.1-43.8 at 2 KiB.)
+    static constexpr int kPrefetchBytes = B == 6 ? 4096 : 2048;
     AP_ALWAYS_INLINE void prefetch(int g) const {
         const int8_t* p = a + size_t(kGroupBytes) * g + kPrefetchBytes;
         for (int o = 0; o < kGroupBytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(p + o), _MM_HINT_T0);
@@ -288,16 +291,30 @@ struct PairNibbles {
             split_nibbles<B>(R, C);
         }
     }
-    // 5 bits: the group's looked-up codes (what PairTable<5>::lookup gives
-    // for the indices), straight from the nibbles and the top bits' selectors.
+    // 5 and 6 bits: the looked-up codes of slice t (what PairTable<B>::lookup
+    // gives for index register t) from the group's registers R (load()),
+    // straight from the nibbles and the upper index bits' selectors: sel4 =
+    // R[4] << (7 - t) (bit 4), sel5 = R[5] << (7 - t) (bit 5). Callers walk
+    // t from 7 down and double the selectors between slices (an add, not
+    // a shift: on Zen 3 shifts share the two ports pshufb needs).
+    static AP_ALWAYS_INLINE __m256i code(int t, const __m256i* R, const PairTable<B>& tab, __m256i sel4, __m256i sel5) {
+        static_assert(B == 5 || B == 6, "up to 4 bits: indices()");
+        const __m256i lo = _mm256_and_si256(t < 4 ? R[t] : _mm256_srli_epi16(R[t - 4], 4), _mm256_set1_epi8(0x0f));
+        __m256i c = blend_by_bit7(_mm256_shuffle_epi8(tab.d[0], lo), _mm256_shuffle_epi8(tab.d[1], lo), sel4);
+        if constexpr (B == 6)
+            c = blend_by_bit7(c, blend_by_bit7(_mm256_shuffle_epi8(tab.d[2], lo), _mm256_shuffle_epi8(tab.d[3], lo), sel4), sel5);
+        return c;
+    }
+    // All eight slices' codes of group g.
     AP_ALWAYS_INLINE void codes(int g, const PairTable<B>& tab, __m256i* C) const {
-        static_assert(B == 5, "up to 4 bits: indices()");
         __m256i R[kRegs];
         load(g, R);
-        split_nibbles<4>(R, C);
-        for (int t = 0; t < 8; ++t)
-            C[t] = blend_by_bit7(_mm256_shuffle_epi8(tab.d[0], C[t]), _mm256_shuffle_epi8(tab.d[1], C[t]),
-                                 t == 7 ? R[4] : _mm256_slli_epi16(R[4], 7 - t));
+        __m256i s4 = R[4], s5 = B == 6 ? R[5] : R[4];
+        for (int t = 7; t >= 0; --t) {
+            C[t] = code(t, R, tab, s4, s5);
+            s4 = _mm256_add_epi8(s4, s4);
+            if constexpr (B == 6) s5 = _mm256_add_epi8(s5, s5);
+        }
     }
 };
 

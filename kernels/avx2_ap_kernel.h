@@ -47,14 +47,20 @@ void ap_rows_vnni(const ApMatrix& m, int bits, const QuantBatch& xb, int n, floa
 
 namespace {  // each flavour's translation unit gets its own copy (different instruction sets)
 
+// m carries this flavour's copy of indices at width B (PairNibbles).
+template <int B, bool VNNI>
+bool has_index_copy(const ApMatrix& m) {
+    return B <= kIndexCopyUpto && m.codes && m.codes_bits == B && m.codes_layout == expand_layout(VNNI);
+}
+
 // NT > 0: exactly NT tokens (accumulators in registers); NT = 0: n tokens, n <= kMaxTokens.
 // NIB: indices from the copy of indices (PairNibbles) instead of the planes.
 template <int B, int NT, bool VNNI, bool NIB = false>
 void ap_rows(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ldy, int r0, int r1) {
     constexpr int kTok = NT > 0 ? NT : QuantBatch::kMaxTokens;
     constexpr bool kSigned = !VNNI && B >= kWideFrom;  // the |code| x sign(code) * x route
-    // The 5-bit copy looks its codes up as it unpacks them (PairNibbles::codes): C holds codes, not indices.
-    constexpr bool kCoded = NIB && B == 5;
+    // The 5- and 6-bit copies look their codes up as they unpack them (PairNibbles::codes): C holds codes, not indices.
+    constexpr bool kCoded = NIB && B >= 5;
     if constexpr (NT > 0) n = NT;
     const int full = m.words / 4, groups = (m.words + 3) / 4;
     const __m256i ones = _mm256_set1_epi16(1);
@@ -73,7 +79,8 @@ void ap_rows(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ld
             if constexpr (NIB) {
                 static_assert(B <= kIndexCopyUpto);
                 if constexpr (NT == 1) nib.prefetch(g);
-                if constexpr (kCoded) nib.codes(g, tab, C);
+                if constexpr (kCoded && NT == 1) nib.load(g, C);  // the registers; each slice's codes as it is used
+                else if constexpr (kCoded) nib.codes(g, tab, C);
                 else nib.indices(g, C);
             } else {
             if (g < full) planes.load(g, P);
@@ -98,9 +105,19 @@ void ap_rows(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ld
                 const QuantX& x = xb.token(j);
                 const int8_t* xq = x.q + 128 * g;
                 __m256i acc = _mm256_setzero_si256();
-                for (int t = 0; t < 8; ++t) {
+                // One token from a copy of codes' indices: slices from 7 down, selectors doubled between them.
+                __m256i sel4 = NT == 1 && kCoded ? C[4] : C[0], sel5 = NT == 1 && kCoded && B == 6 ? C[5] : C[0];
+                for (int s = 0; s < 8; ++s) {
+                    const int t = NT == 1 && kCoded ? 7 - s : s;
                     const __m256i xv = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(xq + 16 * t)));
-                    const __m256i code = NT == 1 && !kCoded ? tab.lookup(C[t]) : C[t];
+                    __m256i code;
+                    if constexpr (NT == 1 && kCoded) {
+                        code = PairNibbles<B>::code(t, C, tab, sel4, sel5);
+                        sel4 = _mm256_add_epi8(sel4, sel4);
+                        if constexpr (B == 6) sel5 = _mm256_add_epi8(sel5, sel5);
+                    } else {
+                        code = NT == 1 ? tab.lookup(C[t]) : C[t];
+                    }
                     if constexpr (VNNI) {
 #ifdef __AVXVNNI__
                         acc = _mm256_dpbusd_avx_epi32(acc, code, xv);
@@ -131,7 +148,7 @@ void ap_rows(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ld
 template <int B, bool VNNI>
 void ap_rows_any(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ldy, int r0, int r1) {
     if constexpr (B <= kIndexCopyUpto) {
-        if (m.codes && m.codes_bits == B && m.codes_layout == expand_layout(VNNI)) {
+        if (has_index_copy<B, VNNI>(m)) {
             if (n == 1) ap_rows<B, 1, VNNI, true>(m, xb, n, Y, ldy, r0, r1);
             else ap_rows<B, 0, VNNI, true>(m, xb, n, Y, ldy, r0, r1);
             return;

@@ -7,9 +7,10 @@
 // spills; here a block needs 13. Per token the arithmetic is the few-token
 // kernel's (the same exact int32 block sums, converted and accumulated in
 // the same order), so a prompt token gets bit for bit its decode result.
-// The same token pass reads expanded copies (ApMatrix::codes): the codes of
-// a whole matrix at one width, stored once, for decode (up to kFewTokens
-// tokens) and, from prompt_copy_from, prompt chunks (see ExpandApFn).
+// The same token pass reads expanded copies of codes (ApMatrix::codes, above
+// kIndexCopyUpto): the codes of a whole matrix at one width, stored once,
+// for decode (up to kFewTokens tokens) and prompt chunks; a copy of indices
+// fills the tiles instead of the planes (see ExpandApFn).
 #pragma once
 #include "avx2_ap_kernel.h"
 #include "avx2_internal.h"  // expanded_row_bytes
@@ -48,21 +49,27 @@ struct TileCodes {
     static constexpr bool kSigned = !VNNI && B >= kWideFrom;  // see avx2_ap_kernel.h: |code| x sign(code) * x
     static constexpr int kRegs = kSigned ? 16 : 8;           // per group and row pair: codes, then magnitudes
 
-    // Row pairs of rows r0..r1-1 (an odd last row pairs with itself), group by group, into dst.
+    // Row pairs of rows r0..r1-1 (an odd last row pairs with itself), group
+    // by group, into dst: from the copy of indices where m has one (no bit
+    // transpose), else from the planes.
     static void lookup(const ApMatrix& m, int r0, int r1, __m256i* dst) {
-        each_pair(m, r0, r1, [&](int, int, int, int t, __m256i c) {
+        auto store = [&](int, int, int, int t, __m256i c) {
             _mm256_store_si256(dst + t, c);
             if constexpr (kSigned) _mm256_store_si256(dst + 8 + t, _mm256_abs_epi8(c));
             if (t == 7) dst += kRegs;
-        });
+        };
+        if constexpr (B <= kIndexCopyUpto)
+            if (has_index_copy<B, VNNI>(m)) return each_pair_from_copy(m, r0, r1, store);
+        each_pair(m, r0, r1, store);
     }
     // Rows r0..r1-1 into an expanded copy (ApMatrix::codes): row a's half of
     // every code register to its row, row b's to its own.
-    // Up to 5 bits the copy keeps indices (PairNibbles): the low four planes
-    // nibble-packed (at 3 bits four registers packed in three), at 5 bits
-    // the top plane's bits beside them as selectors (top_bits_by_slice). As many bytes as
-    // the planes or fewer; decode skips most of the transpose, not the lookup
-    // (one pshufb per 32 weights, at 5 bits two and a blend).
+    // Up to 6 bits the copy keeps indices (PairNibbles): the low four planes
+    // nibble-packed (at 3 bits four registers packed in three), at 5 and 6
+    // bits the upper planes' bits beside them as selectors (top_bits_by_slice).
+    // As many bytes as the planes or fewer; decode skips most of the
+    // transpose, not the lookup (one pshufb per 32 weights; at 5 bits two
+    // and a blend, at 6 four and three).
     static void expand(const ApMatrix& m, int r0, int r1, int8_t* copy) {
         if constexpr (B <= kIndexCopyUpto) {
             using Nib = PairNibbles<B>;
@@ -76,8 +83,8 @@ struct TileCodes {
                 } else if constexpr (B <= 4) {
                     plane_nibbles<B>(P, R);
                 } else {
-                    plane_nibbles<4>(P + 1, R);  // P[0] is the top plane
-                    R[4] = top_bits_by_slice(P[0]);
+                    plane_nibbles<4>(P + (B - 4), R);  // P[0] is the top plane
+                    for (int p = 0; p < B - 4; ++p) R[4 + p] = top_bits_by_slice(P[B - 5 - p]);  // index bit 4, then 5
                 }
                 for (int u = 0; u < Nib::kRegs; ++u) {
                     _mm_storeu_si128(reinterpret_cast<__m128i*>(copy + Nib::slot(pair_bytes, ra, g, u)), _mm256_castsi256_si128(R[u]));
@@ -106,6 +113,28 @@ struct TileCodes {
                 if (g < full) planes.load(g, P);
                 else planes.load_tail(g, P);
                 f(ra, rb, g, P);
+            }
+        }
+    }
+    // The same as each_pair, reading m's copy of indices.
+    template <class Store>
+    static void each_pair_from_copy(const ApMatrix& m, int r0, int r1, Store&& store) {
+        const int8_t* lut = m.lut[B];
+        const int groups = (m.words + 3) / 4;
+        for (int r = r0; r < r1; r += 2) {
+            const int ra = r, rb = r + 1 < r1 ? r + 1 : r;
+            PairTable<B> tab;
+            tab.load(lut + size_t(ra) * (1 << B), lut + size_t(rb) * (1 << B), kSigned ? char(0) : char(0x80));
+            const PairNibbles<B> nib(m, ra, rb);
+            for (int g = 0; g < groups; ++g) {
+                __m256i C[8];
+                if constexpr (B >= 5) {
+                    nib.codes(g, tab, C);
+                } else {
+                    nib.indices(g, C);
+                    for (int t = 0; t < 8; ++t) C[t] = tab.lookup(C[t]);
+                }
+                for (int t = 0; t < 8; ++t) store(ra, rb, g, t, C[t]);
             }
         }
     }

@@ -47,23 +47,26 @@ constexpr size_t copy_slot(size_t row_bytes, int r, int g, int t) {
 }
 // Up to this width the copy keeps indices rather than codes
 // (KernelSet::copy_indices_upto, PairNibbles): the low four planes'
-// indices nibble-packed (at 3 bits three bytes to four), at 5 bits the
-// top index bits beside them as blend selectors, so the copy holds no more
-// bytes than the planes, and decode skips the bit transpose but still
-// looks the codes up (one pshufb per 32 weights, two and a blend at 5 bits).
-constexpr int kIndexCopyUpto = 5;
+// indices nibble-packed (at 3 bits three bytes to four), at 5 and 6 bits
+// the upper index bits beside them as blend selectors, so the copy holds
+// no more bytes than the planes, and decode skips the bit transpose but
+// still looks the codes up (one pshufb per 32 weights; two and a blend at
+// 5 bits, four and three at 6).
+constexpr int kIndexCopyUpto = 6;
 // 32-byte registers per row pair and group of 128 columns in a copy of
-// indices (PairNibbles) at `bits` <= kIndexCopyUpto.
-constexpr int index_copy_regs(int bits) { return bits == 3 ? 3 : bits <= 4 ? 4 : 5; }
-// Prompt chunks read the copy from this width (KernelSet::copy_prompts_from):
-// there the 64..256-entry lookups into a tile cost more than the copy's
-// token pass computes again. AVX-VNNI (Intel client cores), Intel Xeon,
-// 512-token prompts, copies against tiles: +14% at 8 bits, +5% at 7. Plain
-// AVX2 (the flavour AMD Zen 2/3 run) from 6 bits: AMD EPYC (Zen 3), 6 bits,
-// three alternating rounds, copies against tiles: 1B-shaped model 93.7 /
-// 97.4 / 96.9 against 83.0 / 92.6 / 91.1 tok/s, SmolLM2 level (541-590
-// against 481-587); on the Intel Xeon the copy at 6 bits ran 7% slower.
-constexpr int prompt_copy_from(bool vnni) { return vnni ? 7 : 6; }
+// indices (PairNibbles) at `bits` <= kIndexCopyUpto: as many as bits per
+// weight, 4 for 2 bits (nibbles).
+constexpr int index_copy_regs(int bits) { return bits <= 4 ? (bits == 3 ? 3 : 4) : bits; }
+// Prompt chunks read an attached copy at every width
+// (KernelSet::copy_prompts_from = kMinBits): a copy of indices fills the
+// tiles (no bit transpose; the lookups are still shared by the chunk's
+// tokens), a copy of codes (above kIndexCopyUpto) is read by the token pass
+// itself, where the 64..256-entry lookups into a tile cost more than the
+// copy's token pass computes again: AVX-VNNI (Intel client cores), Intel
+// Xeon, 512-token prompts, copies against tiles +14% at 8 bits, +5% at 7;
+// plain AVX2, AMD EPYC (Zen 3), 6 bits (then a copy of codes), three
+// alternating rounds: 1B-shaped model 93.7 / 97.4 / 96.9 against 83.0 /
+// 92.6 / 91.1 tok/s, SmolLM2 level.
 inline size_t expand_bytes(int rows, int cols, int bits) {
     // A pair's group of 128 columns: registers of indices, or 8 of codes.
     const size_t group_bytes = bits <= kIndexCopyUpto ? 32 * size_t(index_copy_regs(bits)) : 256;

@@ -46,10 +46,11 @@ using GemmApPreparedFn = void (*)(const ApMatrix& m, int bits, const PreparedX& 
 // expand_bytes(m.rows, m.cols, bits) bytes, 64-byte aligned), in the order of this
 // set's expand_layout; see ApMatrix::codes. nullptr where a set has no such route.
 // Products of up to kFewTokens tokens read an attached copy; prompt chunks
-// keep the tiles, whose lookups are shared by the chunk's tokens, below
-// KernelSet::copy_prompts_from (on Zen 4 the copy's token pass measured
-// 10-15% slower on SmolLM2 at 6..8 bits and even to 12% faster on a 1B
-// model). Either way the results are the same.
+// read it from KernelSet::copy_prompts_from and below that keep the tiles
+// from the planes, whose lookups are shared by the chunk's tokens (on Zen 4
+// the AVX-512 copy's token pass measured 10-15% slower on SmolLM2 at 6..8
+// bits and even to 12% faster on a 1B model). Either way the results are
+// the same.
 using ExpandApFn = void (*)(const ApMatrix& m, int bits, int r0, int r1, int8_t* dst);
 using ExpandBytesFn = size_t (*)(int rows, int cols, int bits);  // a copy's size at one width
 

@@ -48,9 +48,9 @@ SettingsPage::SettingsPage(QWidget* parent) : QScrollArea(parent) {
     codeCopy_->addItem(tr("Always"), int(CodeCopy::Always));
     codeCopy_->addItem(tr("Never"), int(CodeCopy::Never));
     codeCopy_->setToolTip(tr("Keep the active width's codes unpacked beside the model, rebuilt when the width "
-                             "changes: at 6\u20138 bits as bytes (one per weight), at 3\u20135 bits as indices (half "
-                             "a byte, 5/8 at 5 bits). Decoding then skips (most of) the bitplane transpose and, "
-                             "from 6 bits, the table lookups: 1.2\u20134x faster on CPUs without AVX-512, same "
+                             "changes: at 7\u20138 bits as bytes (one per weight), at 3\u20136 bits as indices (as "
+                             "many bits per weight as the width). Decoding then skips (most of) the bitplane "
+                             "transpose and, from 7 bits, the table lookups: 1.2\u20134x faster on CPUs without AVX-512, same "
                              "results. AVX-512 CPUs keep one at 8 bits only."));
     apply_ = new QPushButton(tr("Apply"), engine);
     apply_->setObjectName(QStringLiteral("Primary"));
