@@ -52,7 +52,7 @@ KernelSet avx2_kernels(bool vnni) {
     k.prepare_x = vnni ? avx2::prepare_x<true> : avx2::prepare_x<false>;
     k.gemm_ap_prepared = vnni ? avx2::gemm_ap_prepared<true> : avx2::gemm_ap_prepared<false>;
     k.expand_ap = vnni ? avx2::expand_ap<true> : avx2::expand_ap<false>;
-    k.expand_bytes = avx2::expand_bytes;
+    k.expand_bytes = vnni ? avx2::expand_bytes<true> : avx2::expand_bytes<false>;
     k.expand_layout = avx2::expand_layout(vnni);
     // Zen 4, SmolLM2 and a 1B-shaped model: 6..8 bits 1.3-3.6x faster
     // decode (a lookup per weight costs more than the byte read); 3..4 bits,
@@ -61,14 +61,14 @@ KernelSet avx2_kernels(bool vnni) {
     // bytes to four (pack_nibbles3): Zen 3, 1B model, GEMV pass 16.2 ms
     // against 24.0 at 4 bits and 21.3 from the planes (with nibbles 3 bits
     // read the 4-bit copy's bytes and ran level with it). 5 bits keeps
-    // indices too (kIndexCopyUpto): Intel Xeon, GEMV pass against the
+    // indices too (index_copy_upto): Intel Xeon, GEMV pass against the
     // planes, SmolLM2 5.7-6.1 vs 6.1-6.9 ms, 1B 32.1-33.5 vs 34.3-34.4 ms (a
     // byte per weight there took 8.1 and 48 ms). Since then its top index
     // bits are kept as blend selectors (top_bits_by_slice): Zen 3, GEMV copy
     // pass 1B 23.4 / 30.1 ms against 31.9 / 40.8, SmolLM2 decode 125.7 /
     // 148.1 against 108.6 / 132.8 tok/s (alternating).
     k.copy_pays_from = 3;
-    k.copy_indices_upto = avx2::kIndexCopyUpto;
+    k.copy_indices_upto = avx2::index_copy_upto(vnni);
     k.copy_prompts_from = kMinBits;  // tiles from a copy of indices, a copy of codes read itself (avx2_internal.h)
     k.dequant_ap = avx2::dequant_ap;
     k.attend_f16 = avx2::attend_f16;

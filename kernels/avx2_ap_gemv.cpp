@@ -38,7 +38,7 @@ void ap_rows_flavour(const ApMatrix& m, int bits, const QuantBatch& xb, int n, f
 template <bool VNNI>
 bool use_copy(const ApMatrix& m, int bits, int n) {
     return m.codes && m.codes_bits == bits && m.codes_layout == expand_layout(VNNI) &&
-           (n <= kFewTokens || bits > kIndexCopyUpto);
+           (n <= kFewTokens || bits > index_copy_upto(VNNI));
 }
 
 template <bool VNNI>
@@ -114,7 +114,7 @@ void gemm_ap_prepared(const ApMatrix& m, int bits, const PreparedX& x, float* Y,
         ap_tiled_flavour<VNNI>(m, bits, tokens.data(), p.n, Y, size_t(ldy), r0, r1);
         return;
     }
-    if (use_copy<VNNI>(m, bits, p.n) && bits > kIndexCopyUpto) {  // the copy of codes' token pass (ap_rows reads a copy of indices)
+    if (use_copy<VNNI>(m, bits, p.n) && bits > index_copy_upto(VNNI)) {  // the copy of codes' token pass (ap_rows reads a copy of indices)
         const QuantX* tokens[QuantBatch::kMaxTokens];
         for (int j = 0; j < p.n; ++j) tokens[j] = &groups[0]->token(j);
         ap_tiled_flavour<VNNI>(m, bits, tokens, p.n, Y, size_t(ldy), r0, r1);

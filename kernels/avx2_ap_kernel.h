@@ -50,7 +50,7 @@ namespace {  // each flavour's translation unit gets its own copy (different ins
 // m carries this flavour's copy of indices at width B (PairNibbles).
 template <int B, bool VNNI>
 bool has_index_copy(const ApMatrix& m) {
-    return B <= kIndexCopyUpto && m.codes && m.codes_bits == B && m.codes_layout == expand_layout(VNNI);
+    return B <= index_copy_upto(VNNI) && m.codes && m.codes_bits == B && m.codes_layout == expand_layout(VNNI);
 }
 
 // NT > 0: exactly NT tokens (accumulators in registers); NT = 0: n tokens, n <= kMaxTokens.
@@ -77,7 +77,7 @@ void ap_rows(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ld
         for (int g = 0; g < groups; ++g) {
             __m256i P[B], C[8];
             if constexpr (NIB) {
-                static_assert(B <= kIndexCopyUpto);
+                static_assert(B <= index_copy_upto(VNNI));
                 if constexpr (NT == 1) nib.prefetch(g);
                 if constexpr (kCoded && NT == 1) nib.load(g, C);  // the registers; each slice's codes as it is used
                 else if constexpr (kCoded) nib.codes(g, tab, C);
@@ -147,7 +147,7 @@ void ap_rows(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ld
 
 template <int B, bool VNNI>
 void ap_rows_any(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ldy, int r0, int r1) {
-    if constexpr (B <= kIndexCopyUpto) {
+    if constexpr (B <= index_copy_upto(VNNI)) {
         if (has_index_copy<B, VNNI>(m)) {
             if (n == 1) ap_rows<B, 1, VNNI, true>(m, xb, n, Y, ldy, r0, r1);
             else ap_rows<B, 0, VNNI, true>(m, xb, n, Y, ldy, r0, r1);

@@ -8,7 +8,7 @@
 // kernel's (the same exact int32 block sums, converted and accumulated in
 // the same order), so a prompt token gets bit for bit its decode result.
 // The same token pass reads expanded copies of codes (ApMatrix::codes, above
-// kIndexCopyUpto): the codes of a whole matrix at one width, stored once,
+// index_copy_upto): the codes of a whole matrix at one width, stored once,
 // for decode (up to kFewTokens tokens) and prompt chunks; a copy of indices
 // fills the tiles instead of the planes (see ExpandApFn).
 #pragma once
@@ -58,7 +58,7 @@ struct TileCodes {
             if constexpr (kSigned) _mm256_store_si256(dst + 8 + t, _mm256_abs_epi8(c));
             if (t == 7) dst += kRegs;
         };
-        if constexpr (B <= kIndexCopyUpto)
+        if constexpr (B <= index_copy_upto(VNNI))
             if (has_index_copy<B, VNNI>(m)) return each_pair_from_copy(m, r0, r1, store);
         each_pair(m, r0, r1, store);
     }
@@ -71,7 +71,7 @@ struct TileCodes {
     // transpose, not the lookup (one pshufb per 32 weights; at 5 bits two
     // and a blend, at 6 four and three).
     static void expand(const ApMatrix& m, int r0, int r1, int8_t* copy) {
-        if constexpr (B <= kIndexCopyUpto) {
+        if constexpr (B <= index_copy_upto(VNNI)) {
             using Nib = PairNibbles<B>;
             const size_t pair_bytes = Nib::pair_bytes(m);
             each_group(m, r0, r1, [&](int ra, int rb, int g, __m256i* P) {

@@ -34,11 +34,11 @@ void gemm_ap_prepared(const ApMatrix& m, int bits, const PreparedX& x, float* Y,
 // codes from kWideFrom bits up), hence a layout per flavour.
 constexpr int expand_layout(bool vnni) { return vnni ? 2 : 1; }
 // Bytes per row (columns padded to the 128 of a group) and of a whole copy
-// (rows padded to an even count: rows go in pairs); up to kIndexCopyUpto
+// (rows padded to an even count: rows go in pairs); up to index_copy_upto
 // the copy keeps indices, as many bits per weight as the width (PairNibbles; 2 bits keep 4).
 inline size_t expanded_row_bytes(int cols) { return (size_t(cols) + 127) / 128 * 128; }
 // Where row r's 16 bytes of 128-column group g, slice t go in a copy of
-// codes (above kIndexCopyUpto here; every width in the AVX-512 set's copy): pair i =
+// codes (above index_copy_upto here; every width in the AVX-512 set's copy): pair i =
 // rows 2i, 2i + 1 holds per group and slice 32 bytes, row 2i's 16 then row
 // 2i + 1's, so a pair streams as one sequence. Slice t byte 4i + m is
 // column 128g + 32i + 8m + t (the order of avx2_ap_index.h).
@@ -51,25 +51,31 @@ constexpr size_t copy_slot(size_t row_bytes, int r, int g, int t) {
 // the upper index bits beside them as blend selectors, so the copy holds
 // no more bytes than the planes, and decode skips the bit transpose but
 // still looks the codes up (one pshufb per 32 weights; two and a blend at
-// 5 bits, four and three at 6).
-constexpr int kIndexCopyUpto = 6;
+// 5 bits, four and three at 6). Plain AVX2 keeps indices at 6 bits too:
+// Zen 3, 1B model, three alternating rounds, GEMV pass 38-43 ms against
+// 47-56 for the byte copy. The AVX-VNNI flavour (Intel client cores) keeps
+// bytes there: its token pass over bytes is a single vpdpbusd per 32
+// weights, where the index copy adds four lookups and three blends (three
+// micro-ops each on recent Intel cores), not measured on such a CPU.
+constexpr int index_copy_upto(bool vnni) { return vnni ? 5 : 6; }
 // 32-byte registers per row pair and group of 128 columns in a copy of
-// indices (PairNibbles) at `bits` <= kIndexCopyUpto: as many as bits per
+// indices (PairNibbles) at `bits` <= index_copy_upto: as many as bits per
 // weight, 4 for 2 bits (nibbles).
 constexpr int index_copy_regs(int bits) { return bits <= 4 ? (bits == 3 ? 3 : 4) : bits; }
 // Prompt chunks read an attached copy at every width
 // (KernelSet::copy_prompts_from = kMinBits): a copy of indices fills the
 // tiles (no bit transpose; the lookups are still shared by the chunk's
-// tokens), a copy of codes (above kIndexCopyUpto) is read by the token pass
+// tokens), a copy of codes (above index_copy_upto) is read by the token pass
 // itself, where the 64..256-entry lookups into a tile cost more than the
 // copy's token pass computes again: AVX-VNNI (Intel client cores), Intel
 // Xeon, 512-token prompts, copies against tiles +14% at 8 bits, +5% at 7;
 // plain AVX2, AMD EPYC (Zen 3), 6 bits (then a copy of codes), three
 // alternating rounds: 1B-shaped model 93.7 / 97.4 / 96.9 against 83.0 /
 // 92.6 / 91.1 tok/s, SmolLM2 level.
-inline size_t expand_bytes(int rows, int cols, int bits) {
+template <bool VNNI>
+size_t expand_bytes(int rows, int cols, int bits) {
     // A pair's group of 128 columns: registers of indices, or 8 of codes.
-    const size_t group_bytes = bits <= kIndexCopyUpto ? 32 * size_t(index_copy_regs(bits)) : 256;
+    const size_t group_bytes = bits <= index_copy_upto(VNNI) ? 32 * size_t(index_copy_regs(bits)) : 256;
     return (size_t(rows) + 1) / 2 * group_bytes * (expanded_row_bytes(cols) / 128);
 }
 template <bool VNNI>
