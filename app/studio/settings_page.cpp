@@ -48,8 +48,8 @@ SettingsPage::SettingsPage(QWidget* parent) : QScrollArea(parent) {
     codeCopy_->addItem(tr("Always"), int(CodeCopy::Always));
     codeCopy_->addItem(tr("Never"), int(CodeCopy::Never));
     codeCopy_->setToolTip(tr("Keep the active width's codes unpacked beside the model, rebuilt when the width "
-                             "changes: at 7\u20138 bits as bytes (one per weight), at 3\u20136 bits as indices (as "
-                             "many bits per weight as the width). Decoding then skips (most of) the bitplane "
+                             "changes: at 7\u20138 bits as bytes (one per weight; from 6 bits with AVX-VNNI), at 3\u20136 "
+                             "bits as indices (as many bits per weight as the width). Decoding then skips (most of) the bitplane "
                              "transpose and, from 7 bits, the table lookups: 1.2\u20134x faster on CPUs without AVX-512, same "
                              "results. AVX-512 CPUs keep one at 8 bits only."));
     apply_ = new QPushButton(tr("Apply"), engine);
