@@ -51,12 +51,11 @@ inline void codes_to_float(const int8_t* c, int n, float scale, float offset, fl
 template <int B>
 void dequant_rows(const ApMatrix& m, int r0, int r1, float* dst) {
     const int K = m.cols, full = m.words / 4, groups = (m.words + 3) / 4;
-    const int8_t* lut = m.lut[B];
     const float* aff = m.lut_affine[B];
     for (int r = r0; r < r1; r += 2) {
         const int ra = r, rb = r + 1 < r1 ? r + 1 : r;
         PairTable<B> tab;
-        tab.load(lut + size_t(ra) * (1 << B), lut + size_t(rb) * (1 << B), 0);
+        tab.load(m, ra, rb, 0);
         const PairPlanes<B> planes(m, ra, rb);
         float* da = dst + size_t(ra - r0) * K;
         float* db = dst + size_t(rb - r0) * K;

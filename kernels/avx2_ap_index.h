@@ -116,6 +116,10 @@ struct PairTable {
         for (int s = 0; s < kSub; ++s)
             d[s] = _mm256_xor_si256(_mm256_inserti128_si256(_mm256_castsi128_si256(load_row(ca, s)), load_row(cb, s), 1), f);
     }
+    // Rows ra and rb of m's width-B tables.
+    void load(const ApMatrix& m, int ra, int rb, char flip) {
+        load(m.lut[B] + size_t(ra) * (1 << B), m.lut[B] + size_t(rb) * (1 << B), flip);
+    }
 
     // Sub-tables s0 .. s0 + 2^L - 1 merged depth first (few partial results live at once).
     template <int L>
@@ -291,30 +295,33 @@ struct PairNibbles {
             split_nibbles<B>(R, C);
         }
     }
-    // 5 and 6 bits: the looked-up codes of slice t (what PairTable<B>::lookup
-    // gives for index register t) from the group's registers R (load()),
-    // straight from the nibbles and the upper index bits' selectors: sel4 =
-    // R[4] << (7 - t) (bit 4), sel5 = R[5] << (7 - t) (bit 5). Callers walk
-    // t from 7 down and double the selectors between slices (an add, not
-    // a shift: on Zen 3 shifts share the two ports pshufb needs).
-    static AP_ALWAYS_INLINE __m256i code(int t, const __m256i* R, const PairTable<B>& tab, __m256i sel4, __m256i sel5) {
-        static_assert(B == 5 || B == 6, "up to 4 bits: indices()");
-        const __m256i lo = _mm256_and_si256(t < 4 ? R[t] : _mm256_srli_epi16(R[t - 4], 4), _mm256_set1_epi8(0x0f));
-        __m256i c = blend_by_bit7(_mm256_shuffle_epi8(tab.d[0], lo), _mm256_shuffle_epi8(tab.d[1], lo), sel4);
-        if constexpr (B == 6)
-            c = blend_by_bit7(c, blend_by_bit7(_mm256_shuffle_epi8(tab.d[2], lo), _mm256_shuffle_epi8(tab.d[3], lo), sel4), sel5);
-        return c;
-    }
+    // 5 and 6 bits: a group's looked-up codes (what PairTable<B>::lookup
+    // gives for index register t), slice by slice from 7 down, straight from
+    // the registers R (load()): the nibbles and the upper index bits'
+    // selectors, sel4 = R[4] << (7 - t) (bit 4) and sel5 = R[5] << (7 - t)
+    // (bit 5), doubled by adds between slices (not shifts: on Zen 3 shifts
+    // share the two ports pshufb needs).
+    struct Slices {
+        const __m256i* R;
+        __m256i sel4, sel5;
+        explicit Slices(const __m256i* R_) : R(R_), sel4(R_[4]), sel5(R_[kRegs - 1]) {}
+        AP_ALWAYS_INLINE __m256i next(int t, const PairTable<B>& tab) {
+            static_assert(B == 5 || B == 6, "up to 4 bits: indices()");
+            const __m256i lo = _mm256_and_si256(t < 4 ? R[t] : _mm256_srli_epi16(R[t - 4], 4), _mm256_set1_epi8(0x0f));
+            __m256i c = blend_by_bit7(_mm256_shuffle_epi8(tab.d[0], lo), _mm256_shuffle_epi8(tab.d[1], lo), sel4);
+            if constexpr (B == 6)
+                c = blend_by_bit7(c, blend_by_bit7(_mm256_shuffle_epi8(tab.d[2], lo), _mm256_shuffle_epi8(tab.d[3], lo), sel4), sel5);
+            sel4 = _mm256_add_epi8(sel4, sel4);
+            if constexpr (B == 6) sel5 = _mm256_add_epi8(sel5, sel5);
+            return c;
+        }
+    };
     // All eight slices' codes of group g.
     AP_ALWAYS_INLINE void codes(int g, const PairTable<B>& tab, __m256i* C) const {
         __m256i R[kRegs];
         load(g, R);
-        __m256i s4 = R[4], s5 = B == 6 ? R[5] : R[4];
-        for (int t = 7; t >= 0; --t) {
-            C[t] = code(t, R, tab, s4, s5);
-            s4 = _mm256_add_epi8(s4, s4);
-            if constexpr (B == 6) s5 = _mm256_add_epi8(s5, s5);
-        }
+        Slices s(R);
+        for (int t = 7; t >= 0; --t) C[t] = s.next(t, tab);
     }
 };
 

@@ -64,12 +64,11 @@ void ap_rows(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ld
     if constexpr (NT > 0) n = NT;
     const int full = m.words / 4, groups = (m.words + 3) / 4;
     const __m256i ones = _mm256_set1_epi16(1);
-    const int8_t* lut = m.lut[B];
     const float* aff = m.lut_affine[B];
     for (int r = r0; r < r1; r += 2) {
         const int ra = r, rb = r + 1 < r1 ? r + 1 : r;  // an odd last row pairs with itself
         PairTable<B> tab;
-        tab.load(lut + size_t(ra) * (1 << B), lut + size_t(rb) * (1 << B), kSigned ? char(0) : char(0x80));
+        tab.load(m, ra, rb, kSigned ? char(0) : char(0x80));
         const PairPlanes<B> planes(m, ra, rb);
         const PairNibbles<B> nib = NIB ? PairNibbles<B>(m, ra, rb) : PairNibbles<B>();
         __m256 facc[kTok];
@@ -105,19 +104,18 @@ void ap_rows(const ApMatrix& m, const QuantBatch& xb, int n, float* Y, size_t ld
                 const QuantX& x = xb.token(j);
                 const int8_t* xq = x.q + 128 * g;
                 __m256i acc = _mm256_setzero_si256();
-                // One token from a copy of codes' indices: slices from 7 down, selectors doubled between them.
-                __m256i sel4 = NT == 1 && kCoded ? C[4] : C[0], sel5 = NT == 1 && kCoded && B == 6 ? C[5] : C[0];
+                // One token from a copy of indices at 5-6 bits: each slice's codes as it is used, from 7 down.
+                constexpr bool kLazy = NT == 1 && kCoded;
+                auto slices = [&] {
+                    if constexpr (kLazy) return typename PairNibbles<B>::Slices(C);
+                    else return 0;
+                }();
                 for (int s = 0; s < 8; ++s) {
-                    const int t = NT == 1 && kCoded ? 7 - s : s;
+                    const int t = kLazy ? 7 - s : s;
                     const __m256i xv = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(xq + 16 * t)));
                     __m256i code;
-                    if constexpr (NT == 1 && kCoded) {
-                        code = PairNibbles<B>::code(t, C, tab, sel4, sel5);
-                        sel4 = _mm256_add_epi8(sel4, sel4);
-                        if constexpr (B == 6) sel5 = _mm256_add_epi8(sel5, sel5);
-                    } else {
-                        code = NT == 1 ? tab.lookup(C[t]) : C[t];
-                    }
+                    if constexpr (kLazy) code = slices.next(t, tab);
+                    else code = NT == 1 ? tab.lookup(C[t]) : C[t];
                     if constexpr (VNNI) {
 #ifdef __AVXVNNI__
                         acc = _mm256_dpbusd_avx_epi32(acc, code, xv);

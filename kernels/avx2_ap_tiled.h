@@ -119,12 +119,11 @@ struct TileCodes {
     // The same as each_pair, reading m's copy of indices.
     template <class Store>
     static void each_pair_from_copy(const ApMatrix& m, int r0, int r1, Store&& store) {
-        const int8_t* lut = m.lut[B];
         const int groups = (m.words + 3) / 4;
         for (int r = r0; r < r1; r += 2) {
             const int ra = r, rb = r + 1 < r1 ? r + 1 : r;
             PairTable<B> tab;
-            tab.load(lut + size_t(ra) * (1 << B), lut + size_t(rb) * (1 << B), kSigned ? char(0) : char(0x80));
+            tab.load(m, ra, rb, kSigned ? char(0) : char(0x80));
             const PairNibbles<B> nib(m, ra, rb);
             for (int g = 0; g < groups; ++g) {
                 __m256i C[8];
@@ -141,10 +140,9 @@ struct TileCodes {
     // store(ra, rb, g, t, codes) for every looked-up code register, pair by pair, group by group.
     template <class Store>
     static void each_pair(const ApMatrix& m, int r0, int r1, Store&& store) {
-        const int8_t* lut = m.lut[B];
         PairTable<B> tab{};  // loaded at each pair's first group
         each_group(m, r0, r1, [&](int ra, int rb, int g, __m256i* P) {
-            if (g == 0) tab.load(lut + size_t(ra) * (1 << B), lut + size_t(rb) * (1 << B), kSigned ? char(0) : char(0x80));
+            if (g == 0) tab.load(m, ra, rb, kSigned ? char(0) : char(0x80));
             __m256i C[8];
             plane_indices<B>(P, C);
             for (int t = 0; t < 8; ++t) store(ra, rb, g, t, tab.lookup(C[t]));
