@@ -114,6 +114,18 @@ private slots:
             QCOMPARE(row.at("gemv_fraction_of_bandwidth").get<double>(), row.at("gemv_gbs").get<double>() / stream);
         }
         QVERIFY(j[0].at("bytes_per_token").get<double>() != j[1].at("bytes_per_token").get<double>());
+        QVERIFY(!j[0].contains("long_decode_tok_s"));
+        // Decode after a long prompt beside the short one, in the same rounds.
+        Out l = run({"bench", path("tiny-ap.safetensors"), "--bits", "4", "--no-source", "--json", "--decode-tokens", "4",
+                     "--prompt-tokens", "8", "--decode-after", "4", "--long-after", "48", "--reps", "3", "-t", "1"});
+        QVERIFY2(l.code == 0, qPrintable(l.err));
+        const auto lj = nlohmann::json::parse(l.out.toStdString());
+        QVERIFY(lj.is_array() && lj.size() == 1);
+        QCOMPARE(lj[0].at("long_after").get<int>(), 48);
+        const double ratio = lj[0].at("long_over_short").get<double>();
+        QVERIFY(lj[0].at("long_decode_tok_s").get<double>() > 0);
+        QVERIFY2(ratio > 0.05 && ratio < 20, qPrintable(QString::number(ratio)));
+        expect_error({"bench", path("tiny-ap.safetensors"), "--long-after", "0"}, "--long-after: 0 is out of range");
     }
 
     void bad_files() {

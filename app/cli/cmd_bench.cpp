@@ -21,6 +21,7 @@ int cmd_bench(int argc, char** argv, int first) {
         {"--decode-tokens", "", true, "generated tokens per decode measurement", "128"},
         {"--prompt-tokens", "", true, "prompt length for the prompt measurement", "512"},
         {"--decode-after", "", true, "prompt length before the decode measurement (e.g. 2000: decode at a long context)", "32"},
+        {"--long-after", "", true, "also decode after a prompt this long in every round, beside the run after --decode-after: long-context decode t/s and long/short, the median of the rounds' ratios (e.g. 2000)", "off"},
         {"--reps", "", true, "rounds of prompt and decode runs, every width once per round in alternating order (each width's median is shown)", "3"},
         {"--kernels", "", true, "CPU kernel set: auto, avxvnni (AVX2 with AVX-VNNI), avx2 or scalar (to compare sets on one CPU)", "auto"},
         {"--json", "", false, "print a JSON list instead of a table", ""},
@@ -48,6 +49,7 @@ int cmd_bench(int argc, char** argv, int first) {
     bo.decode_tokens = int(a.integer("--decode-tokens", bo.decode_tokens, 1, ap::limits::kMaxContext / 2));
     bo.prompt_tokens = int(a.integer("--prompt-tokens", bo.prompt_tokens, 1, ap::limits::kMaxContext / 2));
     bo.decode_after = int(a.integer("--decode-after", bo.decode_after, 1, ap::limits::kMaxContext / 2));
+    if (a.has("--long-after")) bo.long_after = int(a.integer("--long-after", 0, 1, ap::limits::kMaxContext / 2));
     bo.reps = int(a.integer("--reps", bo.reps, 1, 1000));
     if (bo.reps < 1 || bo.reps > 100) throw ap::Error("--reps must be between 1 and 100");
     if (bo.decode_tokens < 1 || bo.prompt_tokens < 1) throw ap::Error("--decode-tokens and --prompt-tokens must be positive");
@@ -162,6 +164,12 @@ int cmd_bench(int argc, char** argv, int first) {
                            {"gemv_gbs", r.gemv_gbs}, {"gemv_fraction_of_bandwidth", r.gemv_gbs / r.stream_gbs},
                            {"bytes_per_token", r.bytes_per_token}, {"resident_bytes", r.resident_bytes},
                            {"threads", used_threads}, {"kernels", kernel_name}, {"stream_read_gbs", r.stream_gbs}});
+        if (bo.long_after > 0)
+            for (size_t i = 0; i < rows.size(); ++i) {
+                out[i]["long_decode_tok_s"] = rows[i].long_decode_tok_s;
+                out[i]["long_over_short"] = rows[i].long_ratio;
+                out[i]["long_after"] = bo.long_after;
+            }
         std::printf("%s\n", out.dump(2).c_str());
         return 0;
     }
@@ -173,6 +181,14 @@ int cmd_bench(int argc, char** argv, int first) {
         std::printf("%6s %12.1f %12.1f %10.1f %7.0f%% %10.2f %14s %12s\n", r.bits ? std::to_string(r.bits).c_str() : "source",
                     r.decode_tok_s, r.prompt_tok_s, r.gemv_gbs, 100 * r.gemv_gbs / r.stream_gbs, r.gemv_s * 1e3,
                     human_bytes(r.bytes_per_token).c_str(), human_bytes(r.resident_bytes).c_str());
+    if (bo.long_after > 0) {
+        std::printf("\ndecode after %d vs after %d prompt tokens (the same rounds; long/short: median of the rounds' ratios):\n",
+                    bo.long_after, bo.decode_after);
+        std::printf("%6s %12s %12s %11s\n", "bits", "short t/s", "long t/s", "long/short");
+        for (const auto& r : rows)
+            std::printf("%6s %12.1f %12.1f %10.2fx\n", r.bits ? std::to_string(r.bits).c_str() : "source", r.decode_tok_s,
+                        r.long_decode_tok_s, r.long_ratio);
+    }
     std::printf("%s\n", memory_text.c_str());
     if (!profiles.empty()) {
         std::printf("\ndecode profile (ms per token, %d tokens, %d threads):\n", bo.decode_tokens, used_threads);

@@ -29,7 +29,9 @@ static std::vector<int32_t> fixed_tokens(const Model& m, int n) {
     return out;
 }
 
-int bench_context(const BenchOptions& o) { return std::max(o.prompt_tokens, o.decode_after) + o.decode_tokens + 64; }
+int bench_context(const BenchOptions& o) {
+    return std::max({o.prompt_tokens, o.decode_after, o.long_after}) + o.decode_tokens + 64;
+}
 
 ForwardProfile profile_decode(Session& s, int bits, int tokens, int after, double* sample_s) {
     const Model& m = s.model();
@@ -125,7 +127,8 @@ static void time_gemv_beside_reads(Session& s, int bits, const BenchOptions& o, 
 std::vector<WidthBench> bench_widths(Session& s, const std::vector<int>& widths, const BenchOptions& o) {
     const Model& m = s.model();
     std::vector<WidthBench> out(widths.size());
-    std::vector<std::vector<double>> prompt_runs(widths.size()), decode_runs(widths.size());
+    std::vector<std::vector<double>> prompt_runs(widths.size()), decode_runs(widths.size()), long_runs(widths.size()),
+        long_ratios(widths.size());
     GenerateRequest req;
     req.sampling.temperature = 0;
     req.sampling.repeat_penalty = 1;
@@ -144,11 +147,28 @@ std::vector<WidthBench> bench_widths(Session& s, const std::vector<int>& widths,
             req.prompt = fixed_tokens(m, o.prompt_tokens);
             req.max_tokens = 1;
             prompt_runs[i].push_back(s.generate(req).prompt_tok_s());
-            // Decode throughput after a fixed prompt (short by default).
-            s.reset();
-            req.prompt = fixed_tokens(m, o.decode_after);
+            // Decode throughput after a fixed prompt (short by default), and after the long one.
             req.max_tokens = o.decode_tokens + 1;
-            decode_runs[i].push_back(s.generate(req).decode_tok_s());
+            auto decode_after = [&](int after) {
+                s.reset();
+                req.prompt = fixed_tokens(m, after);
+                return s.generate(req).decode_tok_s();
+            };
+            if (o.long_after <= 0) {
+                decode_runs[i].push_back(decode_after(o.decode_after));
+                continue;
+            }
+            double short_tps, long_tps;
+            if (r % 2 == 0) {
+                short_tps = decode_after(o.decode_after);
+                long_tps = decode_after(o.long_after);
+            } else {
+                long_tps = decode_after(o.long_after);
+                short_tps = decode_after(o.decode_after);
+            }
+            decode_runs[i].push_back(short_tps);
+            long_runs[i].push_back(long_tps);
+            long_ratios[i].push_back(short_tps > 0 ? long_tps / short_tps : 0);
         }
     s.reset();
     auto median = [](std::vector<double> v) {
@@ -160,6 +180,10 @@ std::vector<WidthBench> bench_widths(Session& s, const std::vector<int>& widths,
         w.bits = m.resolve_bits(widths[i]);
         w.prompt_tok_s = median(prompt_runs[i]);
         w.decode_tok_s = median(decode_runs[i]);
+        if (!long_runs[i].empty()) {
+            w.long_decode_tok_s = median(long_runs[i]);
+            w.long_ratio = median(long_ratios[i]);
+        }
         time_gemv_beside_reads(s, widths[i], o, w);  // its warm-up pass rebuilds this width's copies
         w.bytes_per_token = s.bytes_per_token(widths[i]);  // after the runs: whether copies serve this width is timed on the first
         w.gemv_gbs = w.gemv_s > 0 ? w.bytes_per_token / w.gemv_s / 1e9 : 0;

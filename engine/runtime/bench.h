@@ -19,12 +19,19 @@ struct WidthBench {
     double stream_gbs = 0;        // the machine's streaming read, best of passes alternating with those GEMV passes
     uint64_t bytes_per_token = 0; // weight + table bytes read per decoded token (code copies at their size)
     uint64_t resident_bytes = 0;  // process resident set after the run
+    // BenchOptions::long_after > 0: decode after a prompt that long, and the
+    // median over rounds of long / decode_tok_s's run in the same round.
+    double long_decode_tok_s = 0, long_ratio = 0;
 };
 
 struct BenchOptions {
     int decode_tokens = 128;
     int prompt_tokens = 512;
     int decode_after = 32;  // decode runs after a prompt this long (long: the KV cache's cost per token)
+    // > 0: every round also decodes after a prompt this long, next to the
+    // run after decode_after (which goes first alternates by round), so that
+    // the ratio compares runs a minute of machine noise apart at most.
+    int long_after = 0;
     int gemv_reps = 20;
     size_t stream_bytes = size_t(512) << 20;  // the streaming-read probe's buffer (0: no probe)
     int reps = 3;  // rounds of prompt and decode runs over the widths; each width's median is reported (machines are noisy)
