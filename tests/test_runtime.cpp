@@ -1,6 +1,7 @@
 // Any-precision runtime on a tiny quantized model: every width served from
 // one load, fast kernels against the scalar reference and against a dense
 // model dequantized at that width, and thread counts that agree exactly.
+#include "bench.h"
 #include "error.h"
 #include "kernels.h"
 #include "model.h"
@@ -73,6 +74,15 @@ private slots:
         for (int i = 0; i < 20; ++i) toks_.push_back(int32_t((i * 53 + 7) % 256));
     }
     void cleanupTestCase() { std::filesystem::remove_all(dir_); }
+
+    // Bench figures are true medians: an even count averages the middle two.
+    void bench_median_is_the_middle() {
+        QCOMPARE(ap::median({}), 0.0);
+        QCOMPARE(ap::median({5.0}), 5.0);
+        QCOMPARE(ap::median({3.0, 1.0}), 2.0);
+        QCOMPARE(ap::median({9.0, 1.0, 4.0}), 4.0);
+        QCOMPARE(ap::median({8.0, 1.0, 4.0, 2.0}), 3.0);
+    }
 
     void serves_every_width_from_one_load() {
         auto m = load_model(ckpt_);

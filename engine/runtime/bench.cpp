@@ -29,6 +29,13 @@ static std::vector<int32_t> fixed_tokens(const Model& m, int n) {
     return out;
 }
 
+double median(std::vector<double> v) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    const size_t h = v.size() / 2;
+    return v.size() % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
+}
+
 int bench_context(const BenchOptions& o) {
     return std::max({o.prompt_tokens, o.decode_after, o.long_after}) + o.decode_tokens + 64;
 }
@@ -171,10 +178,6 @@ std::vector<WidthBench> bench_widths(Session& s, const std::vector<int>& widths,
             long_ratios[i].push_back(short_tps > 0 ? long_tps / short_tps : 0);
         }
     s.reset();
-    auto median = [](std::vector<double> v) {
-        std::sort(v.begin(), v.end());
-        return v[v.size() / 2];
-    };
     for (size_t i = 0; i < widths.size(); ++i) {
         WidthBench& w = out[i];
         w.bits = m.resolve_bits(widths[i]);

@@ -37,6 +37,10 @@ struct BenchOptions {
     int reps = 3;  // rounds of prompt and decode runs over the widths; each width's median is reported (machines are noisy)
 };
 
+// The median of runs; with an even count the mean of the middle two (the
+// upper one alone favoured us against llama-bench's mean at --reps 2). 0 if none.
+double median(std::vector<double> v);
+
 // The context a session needs for these measurements.
 int bench_context(const BenchOptions& o);
 // The session must have n_ctx >= bench_context(o). Each width's prompt and
