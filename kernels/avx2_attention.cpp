@@ -15,7 +15,7 @@ namespace {
 
 struct Ymm {
     using reg = __m256;
-    static constexpr int kLanes = 8, kRegs = 16, kHeads = 3;
+    static constexpr int kLanes = 8, kRegs = 16, kHeads = 3, kOnePass = 4;
     static AP_ALWAYS_INLINE reg zero() { return _mm256_setzero_ps(); }
     static AP_ALWAYS_INLINE reg load(const float* p) { return _mm256_loadu_ps(p); }
     static AP_ALWAYS_INLINE reg set1(float x) { return _mm256_set1_ps(x); }

@@ -18,7 +18,7 @@ namespace {
 
 struct Zmm {
     using reg = __m512;
-    static constexpr int kLanes = 16, kRegs = 32, kHeads = 4;
+    static constexpr int kLanes = 16, kRegs = 32, kHeads = 4, kOnePass = 4;
     static AP_ALWAYS_INLINE reg zero() { return _mm512_setzero_ps(); }
     static AP_ALWAYS_INLINE reg load(const float* p) { return _mm512_loadu_ps(p); }
     static AP_ALWAYS_INLINE reg set1(float x) { return _mm512_set1_ps(x); }

@@ -68,7 +68,7 @@ using SumF32Fn = double (*)(const float* x, size_t n);
 // floats (the scores of one pass's heads).
 using AttendF16Fn = void (*)(const float* q, size_t q_stride, int G, const uint16_t* k, const uint16_t* v, size_t stride,
                              int n_pos, int d, float scale, float cap, float* scratch, float* m, float* l, float* acc);
-constexpr int kAttendHeadsPerPass = 4;  // the most any set takes per pass (AVX-512: 4, AVX2: 3)
+constexpr int kAttendHeadsPerPass = 4;  // the most any set takes per pass (AVX-512: 4; AVX2: 4 as a single pass, else 3)
 inline size_t attend_scratch_floats(int n_pos, int /*d*/) { return size_t(n_pos) * kAttendHeadsPerPass + 16; }
 // The same over an int8 KV cache (half the bytes of fp16 streamed per token
 // at long contexts): K row j is k_scale[j] * k[j * stride .. + d), V alike.
