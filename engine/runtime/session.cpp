@@ -298,6 +298,9 @@ struct Session::Impl {
             att_l.resize(parts * G);
             att_acc.resize(parts * G * hd);
         }
+        // One part per token (every decode step up to attn_chunk positions):
+        // each task merges its own result, and the second pass is skipped.
+        const bool whole = part0[size_t(nb)] == nb;
         pool.parallel_for(int(parts), 1, [&](int b, int e) {
             thread_local std::vector<float> scratch;
             scratch.resize(kern::attend_scratch_floats(attn_chunk, hd));
@@ -317,8 +320,12 @@ struct Session::Impl {
                 else
                     k.attend_f16(qt, size_t(hd), G, &kc[row], &vc[row], size_t(hd), n, hd, scale, c.attn_softcap,
                                  scratch.data(), &att_m[pi], &att_l[pi], &att_acc[pi * hd]);
+                if (whole)
+                    kern::attend_merge(1, G, hd, &att_m[pi], &att_l[pi], &att_acc[pi * hd],
+                                       &att[size_t(t) * Qd + size_t(kvh) * G * hd], size_t(hd));
             }
         });
+        if (whole) return;
         pool.parallel_for(nb * KVH, 1, [&](int b, int e) {
             for (int i = b; i < e; ++i) {
                 const int t = i / KVH, kvh = i % KVH;
