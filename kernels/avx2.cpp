@@ -68,7 +68,11 @@ KernelSet avx2_kernels(bool vnni) {
     // pass 1B 23.4 / 30.1 ms against 31.9 / 40.8, SmolLM2 decode 125.7 /
     // 148.1 against 108.6 / 132.8 tok/s (alternating).
     k.copy_pays_from = 3;
-    k.copy_indices_upto = avx2::index_copy_upto(vnni);
+    k.copy_indices_upto = avx2::index_copy_upto_layout(k.expand_layout);
+    if (!vnni) {  // codes at 6 bits as the second form, timed against indices (avx2_internal.h)
+        k.expand_layout_alt = avx2::kPlainCodesAt6;
+        k.copy_indices_upto_alt = avx2::index_copy_upto_layout(k.expand_layout_alt);
+    }
     k.copy_prompts_from = kMinBits;  // tiles from a copy of indices, a copy of codes read itself (avx2_internal.h)
     k.dequant_ap = avx2::dequant_ap;
     k.attend_f16 = avx2::attend_f16;

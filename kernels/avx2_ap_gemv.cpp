@@ -22,7 +22,9 @@ void ap_tiled_plain(const ApMatrix& m, int bits, const QuantX* const* x, int n, 
 void ap_copy_plain(const ApMatrix& m, const QuantX* const* x, int n, float* Y, size_t ldy, int r0, int r1) {
     ap_copy_width<false>(m, x, n, Y, ldy, r0, r1);
 }
-void expand_plain(const ApMatrix& m, int bits, int r0, int r1, int8_t* dst) { expand_width<false>(m, bits, r0, r1, dst); }
+void expand_plain(const ApMatrix& m, int bits, int layout, int r0, int r1, int8_t* dst) {
+    expand_width<false>(m, bits, layout, r0, r1, dst);
+}
 
 namespace {
 
@@ -37,8 +39,8 @@ void ap_rows_flavour(const ApMatrix& m, int bits, const QuantBatch& xb, int n, f
 // instead: TileCodes::lookup); all give the same results bit for bit.
 template <bool VNNI>
 bool use_copy(const ApMatrix& m, int bits, int n) {
-    return m.codes && m.codes_bits == bits && m.codes_layout == expand_layout(VNNI) &&
-           (n <= kFewTokens || bits > index_copy_upto(VNNI));
+    return m.codes && m.codes_bits == bits && is_layout_of<VNNI>(m.codes_layout) &&
+           (n <= kFewTokens || bits > index_copy_upto_layout(m.codes_layout));
 }
 
 template <bool VNNI>
@@ -114,7 +116,7 @@ void gemm_ap_prepared(const ApMatrix& m, int bits, const PreparedX& x, float* Y,
         ap_tiled_flavour<VNNI>(m, bits, tokens.data(), p.n, Y, size_t(ldy), r0, r1);
         return;
     }
-    if (use_copy<VNNI>(m, bits, p.n) && bits > index_copy_upto(VNNI)) {  // the copy of codes' token pass (ap_rows reads a copy of indices)
+    if (use_copy<VNNI>(m, bits, p.n) && bits > index_copy_upto_layout(m.codes_layout)) {  // the copy of codes' token pass (ap_rows reads a copy of indices)
         const QuantX* tokens[QuantBatch::kMaxTokens];
         for (int j = 0; j < p.n; ++j) tokens[j] = &groups[0]->token(j);
         ap_tiled_flavour<VNNI>(m, bits, tokens, p.n, Y, size_t(ldy), r0, r1);
@@ -124,9 +126,9 @@ void gemm_ap_prepared(const ApMatrix& m, int bits, const PreparedX& x, float* Y,
 }
 
 template <bool VNNI>
-void expand_ap(const ApMatrix& m, int bits, int r0, int r1, int8_t* dst) {
-    if constexpr (VNNI) expand_vnni(m, bits, r0, r1, dst);
-    else expand_plain(m, bits, r0, r1, dst);
+void expand_ap(const ApMatrix& m, int bits, int layout, int r0, int r1, int8_t* dst) {
+    if constexpr (VNNI) expand_vnni(m, bits, layout, r0, r1, dst);
+    else expand_plain(m, bits, layout, r0, r1, dst);
 }
 
 template void gemm_ap_few<false>(const ApMatrix&, int, const float*, size_t, int, float*, size_t, int, int);
@@ -135,7 +137,7 @@ template std::unique_ptr<PreparedX> prepare_x<false>(const float*, int, int, int
 template std::unique_ptr<PreparedX> prepare_x<true>(const float*, int, int, int);
 template void gemm_ap_prepared<false>(const ApMatrix&, int, const PreparedX&, float*, int, int, int);
 template void gemm_ap_prepared<true>(const ApMatrix&, int, const PreparedX&, float*, int, int, int);
-template void expand_ap<false>(const ApMatrix&, int, int, int, int8_t*);
-template void expand_ap<true>(const ApMatrix&, int, int, int, int8_t*);
+template void expand_ap<false>(const ApMatrix&, int, int, int, int, int8_t*);
+template void expand_ap<true>(const ApMatrix&, int, int, int, int, int8_t*);
 
 }  // namespace ap::kern::avx2

@@ -17,6 +17,8 @@ void ap_tiled_vnni(const ApMatrix& m, int bits, const QuantX* const* x, int n, f
 void ap_copy_vnni(const ApMatrix& m, const QuantX* const* x, int n, float* Y, size_t ldy, int r0, int r1) {
     ap_copy_width<true>(m, x, n, Y, ldy, r0, r1);
 }
-void expand_vnni(const ApMatrix& m, int bits, int r0, int r1, int8_t* dst) { expand_width<true>(m, bits, r0, r1, dst); }
+void expand_vnni(const ApMatrix& m, int bits, int layout, int r0, int r1, int8_t* dst) {
+    expand_width<true>(m, bits, layout, r0, r1, dst);
+}
 
 }  // namespace ap::kern::avx2

@@ -50,7 +50,8 @@ namespace {  // each flavour's translation unit gets its own copy (different ins
 // m carries this flavour's copy of indices at width B (PairNibbles).
 template <int B, bool VNNI>
 bool has_index_copy(const ApMatrix& m) {
-    return B <= index_copy_upto(VNNI) && m.codes && m.codes_bits == B && m.codes_layout == expand_layout(VNNI);
+    return B <= index_copy_upto(VNNI) && m.codes && m.codes_bits == B && is_layout_of<VNNI>(m.codes_layout) &&
+           B <= index_copy_upto_layout(m.codes_layout);
 }
 
 // NT > 0: exactly NT tokens (accumulators in registers); NT = 0: n tokens, n <= kMaxTokens.

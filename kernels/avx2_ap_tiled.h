@@ -31,8 +31,8 @@ void ap_tiled_vnni(const ApMatrix& m, int bits, const QuantX* const* x, int n, f
 // copy_slot gives where row r's 16 bytes of group g, slice t go.
 void ap_copy_plain(const ApMatrix& m, const QuantX* const* x, int n, float* Y, size_t ldy, int r0, int r1);
 void ap_copy_vnni(const ApMatrix& m, const QuantX* const* x, int n, float* Y, size_t ldy, int r0, int r1);
-void expand_plain(const ApMatrix& m, int bits, int r0, int r1, int8_t* dst);
-void expand_vnni(const ApMatrix& m, int bits, int r0, int r1, int8_t* dst);
+void expand_plain(const ApMatrix& m, int bits, int layout, int r0, int r1, int8_t* dst);
+void expand_vnni(const ApMatrix& m, int bits, int layout, int r0, int r1, int8_t* dst);
 
 namespace {  // one copy per flavour's translation unit
 
@@ -64,36 +64,37 @@ struct TileCodes {
     }
     // Rows r0..r1-1 into an expanded copy (ApMatrix::codes): row a's half of
     // every code register to its row, row b's to its own.
-    // Up to 6 bits the copy keeps indices (PairNibbles): the low four planes
+    // Up to the layout's index_copy_upto_layout (6 or 5 bits) the copy keeps indices (PairNibbles): the low four planes
     // nibble-packed (at 3 bits four registers packed in three), at 5 and 6
     // bits the upper planes' bits beside them as selectors (top_bits_by_slice).
     // As many bytes as the planes or fewer; decode skips most of the
     // transpose, not the lookup (one pshufb per 32 weights; at 5 bits two
     // and a blend, at 6 four and three).
-    static void expand(const ApMatrix& m, int r0, int r1, int8_t* copy) {
-        if constexpr (B <= index_copy_upto(VNNI)) {
-            using Nib = PairNibbles<B>;
-            const size_t pair_bytes = Nib::pair_bytes(m);
-            each_group(m, r0, r1, [&](int ra, int rb, int g, __m256i* P) {
-                __m256i R[Nib::kRegs];
-                if constexpr (B == 3) {
-                    __m256i N[4];
-                    plane_nibbles<3>(P, N);
-                    pack_nibbles3(N, R);
-                } else if constexpr (B <= 4) {
-                    plane_nibbles<B>(P, R);
-                } else {
-                    plane_nibbles<4>(P + (B - 4), R);  // P[0] is the top plane
-                    for (int p = 0; p < B - 4; ++p) R[4 + p] = top_bits_by_slice(P[B - 5 - p]);  // index bit 4, then 5
-                }
-                for (int u = 0; u < Nib::kRegs; ++u) {
-                    _mm_storeu_si128(reinterpret_cast<__m128i*>(copy + Nib::slot(pair_bytes, ra, g, u)), _mm256_castsi256_si128(R[u]));
-                    if (rb != ra)
-                        _mm_storeu_si128(reinterpret_cast<__m128i*>(copy + Nib::slot(pair_bytes, rb, g, u)), _mm256_extracti128_si256(R[u], 1));
-                }
-            });
-            return;
-        }
+    static void expand(const ApMatrix& m, int layout, int r0, int r1, int8_t* copy) {
+        if constexpr (B <= index_copy_upto(VNNI))
+            if (B <= index_copy_upto_layout(layout)) {
+                using Nib = PairNibbles<B>;
+                const size_t pair_bytes = Nib::pair_bytes(m);
+                each_group(m, r0, r1, [&](int ra, int rb, int g, __m256i* P) {
+                    __m256i R[Nib::kRegs];
+                    if constexpr (B == 3) {
+                        __m256i N[4];
+                        plane_nibbles<3>(P, N);
+                        pack_nibbles3(N, R);
+                    } else if constexpr (B <= 4) {
+                        plane_nibbles<B>(P, R);
+                    } else {
+                        plane_nibbles<4>(P + (B - 4), R);  // P[0] is the top plane
+                        for (int p = 0; p < B - 4; ++p) R[4 + p] = top_bits_by_slice(P[B - 5 - p]);  // index bit 4, then 5
+                    }
+                    for (int u = 0; u < Nib::kRegs; ++u) {
+                        _mm_storeu_si128(reinterpret_cast<__m128i*>(copy + Nib::slot(pair_bytes, ra, g, u)), _mm256_castsi256_si128(R[u]));
+                        if (rb != ra)
+                            _mm_storeu_si128(reinterpret_cast<__m128i*>(copy + Nib::slot(pair_bytes, rb, g, u)), _mm256_extracti128_si256(R[u], 1));
+                    }
+                });
+                return;
+            }
         const size_t row_bytes = expanded_row_bytes(m.cols);
         each_pair(m, r0, r1, [&](int ra, int rb, int g, int t, __m256i c) {
             _mm_storeu_si128(reinterpret_cast<__m128i*>(copy + copy_slot(row_bytes, ra, g, t)), _mm256_castsi256_si128(c));
@@ -287,9 +288,9 @@ void ap_copy_width(const ApMatrix& m, const QuantX* const* x, int n, float* Y, s
     with_width(m.codes_bits, [&](auto b) { ap_copy_rows<decltype(b)::value, VNNI>(m, x, n, Y, ldy, r0, r1); });
 }
 template <bool VNNI>
-void expand_width(const ApMatrix& m, int bits, int r0, int r1, int8_t* dst) {
+void expand_width(const ApMatrix& m, int bits, int layout, int r0, int r1, int8_t* dst) {
     if (r1 <= r0) return;
-    with_width(bits, [&](auto b) { TileCodes<decltype(b)::value, VNNI>::expand(m, r0, r1, dst); });
+    with_width(bits, [&](auto b) { TileCodes<decltype(b)::value, VNNI>::expand(m, layout, r0, r1, dst); });
 }
 
 }  // namespace

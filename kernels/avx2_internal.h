@@ -31,8 +31,14 @@ template <bool VNNI>
 void gemm_ap_prepared(const ApMatrix& m, int bits, const PreparedX& x, float* Y, int ldy, int r0, int r1);
 // Expanded copies (ApMatrix::codes) for gemm_ap_prepared: the codes of the
 // tiled kernel row by row; the flavours differ (the plain one keeps signed
-// codes from kWideFrom bits up), hence a layout per flavour.
+// codes from kWideFrom bits up), hence a layout per flavour, and the plain
+// one has two (kPlainCodesAt6: codes at 6 bits where layout 1 keeps indices).
 constexpr int expand_layout(bool vnni) { return vnni ? 2 : 1; }
+constexpr int kPlainCodesAt6 = 4;  // (the AVX-512 set's is 3)
+template <bool VNNI>
+constexpr bool is_layout_of(int layout) {
+    return layout == expand_layout(VNNI) || (!VNNI && layout == kPlainCodesAt6);
+}
 // Bytes per row (columns padded to the 128 of a group) and of a whole copy
 // (rows padded to an even count: rows go in pairs); up to index_copy_upto
 // the copy keeps indices, as many bits per weight as the width (PairNibbles; 2 bits keep 4).
@@ -57,7 +63,14 @@ constexpr size_t copy_slot(size_t row_bytes, int r, int g, int t) {
 // bytes there: its token pass over bytes is a single vpdpbusd per 32
 // weights, where the index copy adds four lookups and three blends (three
 // micro-ops each on recent Intel cores), not measured on such a CPU.
+// The widest of a flavour's layouts (what the templates compile for), and of one layout.
+// Which of the plain flavour's two forms is faster at 6 bits depends on the
+// CPU, so the engine times both (KernelSet::expand_layout_alt): the index
+// copy won on Zen 3 (above), the copy of codes on an Intel Xeon with 480 MB
+// of L3 (1B model, GEMV pass 43-45 ms against 51-55, 0.84-0.86 of the
+// streaming bandwidth against 0.53-0.55).
 constexpr int index_copy_upto(bool vnni) { return vnni ? 5 : 6; }
+constexpr int index_copy_upto_layout(int layout) { return layout == expand_layout(false) ? 6 : 5; }
 // 32-byte registers per row pair and group of 128 columns in a copy of
 // indices (PairNibbles) at `bits` <= index_copy_upto: as many as bits per
 // weight, 4 for 2 bits (nibbles).
@@ -73,13 +86,13 @@ constexpr int index_copy_regs(int bits) { return bits <= 4 ? (bits == 3 ? 3 : 4)
 // alternating rounds: 1B-shaped model 93.7 / 97.4 / 96.9 against 83.0 /
 // 92.6 / 91.1 tok/s, SmolLM2 level.
 template <bool VNNI>
-size_t expand_bytes(int rows, int cols, int bits) {
+size_t expand_bytes(int rows, int cols, int bits, int layout) {
     // A pair's group of 128 columns: registers of indices, or 8 of codes.
-    const size_t group_bytes = bits <= index_copy_upto(VNNI) ? 32 * size_t(index_copy_regs(bits)) : 256;
+    const size_t group_bytes = bits <= index_copy_upto_layout(layout) ? 32 * size_t(index_copy_regs(bits)) : 256;
     return (size_t(rows) + 1) / 2 * group_bytes * (expanded_row_bytes(cols) / 128);
 }
 template <bool VNNI>
-void expand_ap(const ApMatrix& m, int bits, int r0, int r1, int8_t* dst);
+void expand_ap(const ApMatrix& m, int bits, int layout, int r0, int r1, int8_t* dst);
 
 // Natural-order fp32 rows r0..r1-1 at `bits` (avx2_ap_dequant.cpp).
 void dequant_ap(const ApMatrix& m, int bits, int r0, int r1, float* dst);

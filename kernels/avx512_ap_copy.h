@@ -22,14 +22,14 @@
 
 namespace ap::kern::avx512 {
 
-// ApMatrix::codes_layout of this set's copies (the AVX2 set's are 1 and 2).
+// ApMatrix::codes_layout of this set's copies (the AVX2 set's are 1, 2 and 4).
 constexpr int kExpandLayout = 3;
 
 // Copy bytes at any width: a byte per weight, rows in pairs, columns to 128.
-size_t expand_bytes(int rows, int cols, int bits);
+size_t expand_bytes(int rows, int cols, int bits, int layout);
 // Rows r0..r1-1 of width `bits` into the copy (avx512_ap_gemv.cpp; the layout
-// is the same for both flavours).
-void expand_ap(const ApMatrix& m, int bits, int r0, int r1, int8_t* dst);
+// is the same for both flavours, and the set's only one).
+void expand_ap(const ApMatrix& m, int bits, int layout, int r0, int r1, int8_t* dst);
 // Rows r0..r1-1 of n <= 16 tokens from the copy at its width m.codes_bits.
 void ap_copy_plain(const ApMatrix& m, const XTok* xt, int n, float* Y, size_t ldy, int r0, int r1);
 void ap_copy_vnni(const ApMatrix& m, const XTok* xt, int n, float* Y, size_t ldy, int r0, int r1);

@@ -37,11 +37,11 @@ void ap_copy_plain(const ApMatrix& m, const XTok* xt, int n, float* Y, size_t ld
     ap_copy_rows<false>(m, xt, n, Y, ldy, r0, r1);
 }
 
-size_t expand_bytes(int rows, int cols, int /*bits*/) {
+size_t expand_bytes(int rows, int cols, int /*bits*/, int /*layout: kExpandLayout*/) {
     return (size_t(rows) + 1) / 2 * 2 * avx2::expanded_row_bytes(cols);
 }
 
-void expand_ap(const ApMatrix& m, int bits, int r0, int r1, int8_t* dst) {
+void expand_ap(const ApMatrix& m, int bits, int /*layout: kExpandLayout*/, int r0, int r1, int8_t* dst) {
     with_width(bits, [&](auto b) { expand_rows<decltype(b)::value>(m, r0, r1, dst); });
 }
 
@@ -104,7 +104,9 @@ KernelSet avx512_kernels(bool vnni) {
     // Pays at 8 bits only (Intel Xeon with AVX-512, SmolLM2: 8 bits 98.6
     // tok/s against 92.1 from the tables; 7 bits 100.9 against 121.6).
     k.copy_pays_from = 8;
+    k.expand_layout_alt = 0;  // one form
     k.copy_indices_upto = 0;
+    k.copy_indices_upto_alt = 0;
     k.copy_prompts_from = 0;  // its prompt chunks keep the tiles
     k.attend_f16 = avx512::attend_f16;
     k.attend_q8 = avx512::attend_q8;

@@ -51,8 +51,10 @@ using GemmApPreparedFn = void (*)(const ApMatrix& m, int bits, const PreparedX& 
 // the AVX-512 copy's token pass measured 10-15% slower on SmolLM2 at 6..8
 // bits and even to 12% faster on a 1B model). Either way the results are
 // the same.
-using ExpandApFn = void (*)(const ApMatrix& m, int bits, int r0, int r1, int8_t* dst);
-using ExpandBytesFn = size_t (*)(int rows, int cols, int bits);  // a copy's size at one width
+// layout: the set's expand_layout or, where it has one, expand_layout_alt
+// (what ApMatrix::codes_layout then says).
+using ExpandApFn = void (*)(const ApMatrix& m, int bits, int layout, int r0, int r1, int8_t* dst);
+using ExpandBytesFn = size_t (*)(int rows, int cols, int bits, int layout);  // a copy's size at one width
 
 // Sum of n floats: the streaming-read probe behind bandwidth figures.
 using SumF32Fn = double (*)(const float* x, size_t n);
@@ -99,6 +101,11 @@ struct KernelSet {
     ExpandApFn expand_ap = nullptr;  // may stay null
     ExpandBytesFn expand_bytes = nullptr;
     int expand_layout = 0;           // what ApMatrix::codes_layout must say for gemm_ap_prepared to read the copy
+    // A second form of copy (0: none), timed against the first at the widths
+    // where they differ (copy_indices_upto_alt < bits <= copy_indices_upto):
+    // plain AVX2 keeps codes rather than indices at 6 bits in it, which one
+    // is faster depends on the CPU (see avx2_internal.h).
+    int expand_layout_alt = 0;
     // The narrowest width from which this set's copy measured faster than its
     // tables on some CPU and model (0: no copies): Always keeps copies from
     // here, Automatic times each width from here. Decode reads an attached
@@ -107,6 +114,7 @@ struct KernelSet {
     // Copies at this width and below hold indices and still read the tables
     // (bytes per token count both); wider ones hold the codes themselves.
     int copy_indices_upto = 0;
+    int copy_indices_upto_alt = 0;  // the same for expand_layout_alt
     // Prompt chunks at this width and above read an attached copy too (0:
     // never): where the table lookups cost more than the copy's token pass.
     int copy_prompts_from = 0;
@@ -121,6 +129,11 @@ struct KernelSet {
 // Auto: AVX-512 VBMI where the CPU has it, else AVX2 with AVX-VNNI where it
 // has that (Intel client CPUs), else AVX2, else scalar. Avx2 is the plain
 // AVX2 set even where AVX-VNNI exists (what AMD Zen 2/3 users run).
+// Up to which width a copy in `layout` (one of k's) holds indices.
+inline int copy_indices_upto(const KernelSet& k, int layout) {
+    return layout != 0 && layout == k.expand_layout_alt ? k.copy_indices_upto_alt : k.copy_indices_upto;
+}
+
 enum class KernelChoice { Auto, Scalar, Avx2, AvxVnni };
 
 bool cpu_has_avx2_fma();

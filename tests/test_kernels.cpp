@@ -453,21 +453,30 @@ private slots:
     // An expanded copy (KernelSet::expand_ap) gives exactly the table
     // kernel's results at its width, for decode and prompt chunks, whatever
     // the row split (rows expanded in uneven chunks, read in others); other
-    // widths keep the table route.
+    // widths keep the table route. Both layouts where a set has two (their
+    // sizes differ where one keeps indices and the other codes).
     void expandedCopyMatchesTables() {
         AP_REQUIRE_SET();
         if (!k_.expand_ap) QSKIP("this set keeps no expanded copies");
         QVERIFY(k_.expand_layout != 0);
+        std::vector<int> layouts{k_.expand_layout};
+        if (k_.expand_layout_alt) {
+            layouts.push_back(k_.expand_layout_alt);
+            QVERIFY(k_.copy_indices_upto_alt < k_.copy_indices_upto);
+            QVERIFY(k_.expand_bytes(5, 300, k_.copy_indices_upto, k_.expand_layout_alt) >
+                    k_.expand_bytes(5, 300, k_.copy_indices_upto, k_.expand_layout));
+        }
         std::mt19937 rng(8);
+        for (int layout : layouts)
         for (int cols : {200, 576, 800, 1000}) {  // AVX-512's last group: 7, 2, 9 and 0 words
             const int rows = 37;
             const RandomAp a(rows, cols, 8, uint32_t(cols) + 1);
             ApMatrix m = a.view();
             for (int bits = kMinBits; bits <= 8; ++bits) {
-                std::vector<int8_t> storage(k_.expand_bytes(rows, cols, bits) + 64, int8_t(77));
+                std::vector<int8_t> storage(k_.expand_bytes(rows, cols, bits, layout) + 64, int8_t(77));
                 int8_t* copy_at = storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64) % 64;  // 64-byte aligned, as the engine keeps it
-                std::span<int8_t> copy(copy_at, k_.expand_bytes(rows, cols, bits));
-                for (auto [r0, r1] : {std::pair{0, 3}, {3, 20}, {20, 37}}) k_.expand_ap(m, bits, r0, r1, copy.data());
+                std::span<int8_t> copy(copy_at, k_.expand_bytes(rows, cols, bits, layout));
+                for (auto [r0, r1] : {std::pair{0, 3}, {3, 20}, {20, 37}}) k_.expand_ap(m, bits, layout, r0, r1, copy.data());
                 for (int n : {1, 3, 16, 40}) {
                     const auto X = random_vector(size_t(n) * cols, rng);
                     const auto px = k_.prepare_x(X.data(), cols, n, cols);
@@ -476,10 +485,11 @@ private slots:
                     k_.gemm_ap_prepared(m, bits, *px, want.data(), rows, 0, rows);
                     m.codes = copy.data();
                     m.codes_bits = bits;
-                    m.codes_layout = k_.expand_layout;
+                    m.codes_layout = layout;
                     for (auto [r0, r1] : {std::pair{0, 5}, {5, 37}}) k_.gemm_ap_prepared(m, bits, *px, got.data(), rows, r0, r1);
                     if (got != want)
-                        QFAIL(qPrintable(QString("cols %1 bits %2 n %3: the expanded copy differs from the tables").arg(cols).arg(bits).arg(n)));
+                        QFAIL(qPrintable(QString("layout %1 cols %2 bits %3 n %4: the expanded copy differs from the tables")
+                                             .arg(layout).arg(cols).arg(bits).arg(n)));
                     // ... and it is what was read: other codes, other results.
                     const std::vector<int8_t> saved(copy.begin(), copy.end());
                     std::fill(copy.begin(), copy.end(), int8_t(3));

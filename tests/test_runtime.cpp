@@ -133,8 +133,8 @@ private slots:
         }
         uint64_t want = 0;
         for (const auto& L : m->layers)
-            for (const Linear* p : L.projections()) want += s.kernels().expand_bytes(p->rows, p->cols, 6);  // copies stay at the last copied width
-        if (m->output().quantized()) want += s.kernels().expand_bytes(m->output().rows, m->output().cols, 6);
+            for (const Linear* p : L.projections()) want += s.kernels().expand_bytes(p->rows, p->cols, 6, s.kernels().expand_layout);  // copies stay at the last copied width
+        if (m->output().quantized()) want += s.kernels().expand_bytes(m->output().rows, m->output().cols, 6, s.kernels().expand_layout);
         QCOMPARE(s.code_copy_bytes(), want);
         // Bytes per token count the copies where they serve: fewer at 8 bits (no tables), unchanged at 5.
         QVERIFY(s.bytes_per_token(8) < bytes_per_token(*m, 8));
@@ -150,20 +150,23 @@ private slots:
         QCOMPARE(sa.code_copy_from(), sa.kernels().copy_pays_from);
         QVERIFY(sa.code_copy_from() >= kern::kMinBits);
         QVERIFY(sa.code_copy_max_bytes() >= want);
-        // Auto times each width on its first use, planes against copies:
+        // Auto times each width on its first use, planes against copies (at
+        // 6 bits in both of plain AVX2's forms, indices and codes):
         // whichever wins, the logits are those without copies, and a width
         // where the planes won counts no copy in its bytes per token.
-        for (int b : {8, 4}) {
-            QVERIFY(!sa.code_copy_timing(b).timed);
+        for (int b : {8, 6, 4, 6}) {
+            const bool again = sa.code_copy_timing(b).timed;
+            QVERIFY(again == (b == 6 && sa.code_copy_timing(4).timed));
             sa.reset();
             sa.eval(toks_.data(), int(toks_.size()), b, &lg, true);
             QCOMPARE(lg, logits(*m, b, kern::KernelChoice::Avx2, 2));
             const CopyTiming t = sa.code_copy_timing(b);
             QVERIFY(t.timed && t.planes_s > 0 && t.copies_s > 0);
+            QCOMPARE(t.alt_s > 0, b == 6);
             if (!t.copies_win()) QCOMPARE(sa.bytes_per_token(b), bytes_per_token(*m, b));
             else QVERIFY(sa.code_copy_bytes() > 0);
         }
-        QVERIFY(!sa.code_copy_timing(6).timed);
+        QVERIFY(!sa.code_copy_timing(7).timed);
         QCOMPARE(sa.code_copy_share(), 1.0);
         // A budget below what all copies take: the largest matrices that fit
         // keep copies, the others read the planes; results are unchanged.

@@ -24,12 +24,12 @@
 namespace ap {
 
 // Each quantized matrix with what its code copy takes in kernel set k's
-// widest layout, in model order (layers, then the head).
+// widest layout (8 bits: codes in either form), in model order (layers, then the head).
 static std::vector<std::pair<const ApWeight*, uint64_t>> copy_sizes(const Model& m, const kern::KernelSet& k) {
     std::vector<std::pair<const ApWeight*, uint64_t>> out;
     if (!k.expand_bytes) return out;
     auto add = [&](const Linear& l) {
-        if (l.quantized()) out.emplace_back(l.ap.get(), k.expand_bytes(l.rows, l.cols, kern::kMaxBits) + 64);
+        if (l.quantized()) out.emplace_back(l.ap.get(), k.expand_bytes(l.rows, l.cols, kern::kMaxBits, k.expand_layout) + 64);
     };
     for (const auto& L : m.layers)
         for (const Linear* l : L.projections()) add(*l);
@@ -62,7 +62,7 @@ struct Session::Impl {
     int code_copy_from = 0;
     // SessionOptions::code_copy_from: per matrix, its codes at one width.
     struct CodeCopy {
-        int bits = 0;
+        int bits = 0, layout = 0;
         PageBuffer storage;       // page-aligned (whole-register loads), zero until expanded
         int8_t* codes = nullptr;  // storage.data()
         size_t bytes = 0;
@@ -82,6 +82,8 @@ struct Session::Impl {
     std::vector<const ApWeight*> probe_ws;
     int8_t copy_wins[kern::kMaxBits + 1] = {-1, -1, -1, -1, -1, -1, -1, -1, -1};  // -1 not timed, 0 planes, 1 copy
     CopyTiming copy_timing[kern::kMaxBits + 1];
+    int copy_layout[kern::kMaxBits + 1] = {};  // the form copies take at each width (0: the set's first)
+    int layout_at(int bits) const { return copy_layout[bits] ? copy_layout[bits] : k.expand_layout; }
 
     // Whether products of W at `bits` read a copy (not yet timed counts as yes).
     bool copies_at(const ApWeight* W, int bits) const {
@@ -188,8 +190,9 @@ struct Session::Impl {
     }
     void use_copy(kern::ApMatrix& v, const ApWeight& W, int bits) {
         CodeCopy& c = copies[&W];
-        if (c.bits != bits) {
-            c.bytes = k.expand_bytes(W.rows, W.cols, bits);
+        const int layout = layout_at(bits);
+        if (c.bits != bits || c.layout != layout) {
+            c.bytes = k.expand_bytes(W.rows, W.cols, bits, layout);
             // A layout of the same size (6, 7 and 8 bits in the AVX2 set) overwrites the
             // old copy in place: no fresh pages to fault in and zero (1B model,
             // AVX2, 2 threads, 6 <-> 8: the first token after a switch took 290-600
@@ -201,17 +204,19 @@ struct Session::Impl {
                 c.storage = PageBuffer(c.bytes + 64);  // slack past the last row, as before
             }
             c.codes = c.storage.data();
-            pool.parallel_for(W.rows, 16, [&](int r0, int r1) { k.expand_ap(v, bits, r0, r1, c.codes); });
+            pool.parallel_for(W.rows, 16, [&](int r0, int r1) { k.expand_ap(v, bits, layout, r0, r1, c.codes); });
             c.bits = bits;
+            c.layout = layout;
         }
         v.codes = c.codes;
         v.codes_bits = bits;
-        v.codes_layout = k.expand_layout;
+        v.codes_layout = layout;
     }
 
     // Times one-token passes over probe_ws at `bits`, planes against copies
-    // (best of 4, all threads), records the verdict (CopyTiming::copies_win)
-    // and returns it.
+    // (best of 4, all threads) in each form the set has at this width,
+    // records the verdict (CopyTiming::copies_win) and the faster form, and
+    // returns the verdict.
     bool time_copy(int bits) {
         std::vector<const ApWeight*> ws;  // the matrices that hold this width (a head may start higher)
         for (const ApWeight* W : probe_ws)
@@ -248,22 +253,40 @@ struct Session::Impl {
             });
             return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         };
-        copied = planes;
-        for (size_t i = 0; i < copied.size(); ++i) use_copy(copied[i], *ws[i], bits);
-        // Blocks of passes that alternate between the forms, so a busy moment
+        // Copies in one form (expanded again, in place where the size allows).
+        auto attach = [&](int layout) {
+            copy_layout[bits] = layout;
+            copied = planes;
+            for (size_t i = 0; i < copied.size(); ++i) use_copy(copied[i], *ws[i], bits);
+        };
+        // Blocks of passes that alternate with the planes, so a busy moment
         // of the machine hits both; each block's first pass only warms up (a
         // model that fits the caches keeps only one form there while it
         // decodes, so each form is timed with its own bytes cached).
-        double from_planes = 1e30, from_copies = 1e30;
+        double from_planes = 1e30, from_copies = 1e30, from_alt = 0;
         auto block = [&](const std::vector<kern::ApMatrix>& vs, double& best) {
             pass(vs);
             for (int rep = 0; rep < 2; ++rep) best = std::min(best, pass(vs));
         };
+        attach(k.expand_layout);
         for (int round = 0; round < 2; ++round) {
             block(planes, from_planes);
             block(copied, from_copies);
         }
-        copy_timing[bits] = CopyTiming{true, from_planes, from_copies};
+        // The second form where it differs at this width (plain AVX2 at 6
+        // bits: codes against indices; which wins depends on the CPU).
+        const int alt = k.expand_layout_alt;
+        if (alt && bits > kern::copy_indices_upto(k, alt) && bits <= k.copy_indices_upto) {
+            from_alt = 1e30;
+            attach(alt);
+            for (int round = 0; round < 2; ++round) {
+                block(copied, from_alt);
+                block(planes, from_planes);
+            }
+        }
+        copy_timing[bits] = CopyTiming{true, from_planes, from_copies, from_alt};
+        // The faster form serves; copies of the other are expanded again on first use.
+        copy_layout[bits] = copy_timing[bits].alt_wins() ? alt : k.expand_layout;
         const bool wins = copy_timing[bits].copies_win();
         if (!wins)
             for (const ApWeight* W : ws) copies.erase(W);
@@ -497,7 +520,9 @@ uint64_t Session::bytes_per_token(int bits) const {
         if (!l.quantized() || !I.copies_at(l.ap.get(), w)) return;
         n -= kern::ap_bytes_read(l.ap->view(), w);
         // The codes, each row's scale and offset, and for a copy of indices the tables.
-        n += I.k.expand_bytes(l.rows, l.cols, w) + uint64_t(l.rows) * (8 + (w <= I.k.copy_indices_upto ? 1u << w : 0u));
+        const int layout = I.layout_at(w);
+        n += I.k.expand_bytes(l.rows, l.cols, w, layout) +
+             uint64_t(l.rows) * (8 + (w <= kern::copy_indices_upto(I.k, layout) ? 1u << w : 0u));
     };
     const int b = m_.resolve_bits(bits);
     for (const auto& L : m_.layers)

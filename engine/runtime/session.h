@@ -49,12 +49,16 @@ struct SessionOptions {
     uint64_t code_copy_budget = 0;  // bytes kCodeCopyAuto's copies may take (0 = code_copy_budget())
 };
 // One width's timing behind kCodeCopyAuto: a one-token pass over every
-// quantized matrix from the planes and from the copies (best of 4, s).
+// quantized matrix from the planes and from the copies (best of 4, s), in
+// the kernel set's second form too where it has one at this width
+// (KernelSet::expand_layout_alt; alt_s 0: none).
 struct CopyTiming {
     bool timed = false;
-    double planes_s = 0, copies_s = 0;
+    double planes_s = 0, copies_s = 0, alt_s = 0;
+    bool alt_wins() const { return timed && alt_s > 0 && alt_s < copies_s; }
+    double best_copy_s() const { return alt_wins() ? alt_s : copies_s; }
     // Copies cost memory: they serve the width only when 3% faster.
-    bool copies_win() const { return timed && copies_s < 0.97 * planes_s; }
+    bool copies_win() const { return timed && best_copy_s() < 0.97 * planes_s; }
 };
 
 // What kCodeCopyAuto lets the copies take: a quarter of physical memory (a
