@@ -162,12 +162,6 @@ struct FromTile {
     void prefetch() const {}  // the tile sits in L2
     void next_group() { p += TileCodes<B, VNNI>::kRegs; }
 };
-// A token pass streams a copy from memory: its bytes are asked for
-// kCopyPrefetch ahead (every line of a group's 256 bytes). The hardware
-// prefetcher alone left the byte copy at 0.71-0.72 of the streaming read
-// (Intel Xeon VM, 1B model, 8 and 7 bits, GEMV pass 62-64 ms); with this
-// 0.92-0.94 (42-49 ms; 2 and 8 KiB ahead 0.91-0.92), two alternating rounds.
-constexpr int kCopyPrefetch = 4096;
 // A stored pair (rows 2i, 2i + 1): one 32-byte load per register.
 struct FromCopyPair {
     const int8_t* p;

@@ -77,6 +77,7 @@ AP_ALWAYS_INLINE void copy_group(const int8_t* codes, const XTok* xt, size_t xof
     __m512i acc[T];
     for (int j = 0; j < T; ++j) acc[j] = _mm512_setzero_si512();
     for (int k = 0; k < 4; ++k) {
+        _mm_prefetch(reinterpret_cast<const char*>(codes + avx2::kCopyPrefetch + 64 * k), _MM_HINT_T0);
         const __m512i code = _mm512_load_si512(codes + 64 * k);
         for (int j = 0; j < T; ++j) {
             const int8_t* x = xt[j].q + xoff + 128 * k;
