@@ -76,6 +76,7 @@ struct Prepared final : PreparedX {
         });
         return r.groups;
     }
+    void prepare(int bits) const override { groups(bits); }
 
 private:
     struct Range {

@@ -172,6 +172,7 @@ struct Session::Impl {
             attach_copy(parts.back().v, *p.L->ap, bits);
             total += p.L->rows;
         }
+        px->prepare(bits);
         pool.parallel_for(total, 16, [&](int b, int e) {
             for (const Part& q : parts) {
                 const int lo = std::max(b, q.first), hi = std::min(e, q.first + q.v.rows);
