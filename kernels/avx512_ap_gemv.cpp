@@ -101,9 +101,15 @@ KernelSet avx512_kernels(bool vnni) {
     k.expand_ap = avx512::expand_ap;
     k.expand_bytes = avx512::expand_bytes;
     k.expand_layout = avx512::kExpandLayout;
-    // Pays at 8 bits only (Intel Xeon with AVX-512, SmolLM2: 8 bits 98.6
-    // tok/s against 92.1 from the tables; 7 bits 100.9 against 121.6).
-    k.copy_pays_from = 8;
+    // Paid at 8 bits only before its token pass prefetched (Intel Xeon with
+    // AVX-512, SmolLM2: 8 bits 98.6 tok/s against 92.1 from the tables; 7
+    // bits 100.9 against 121.6). Since then (kCopyPrefetch) SmolLM2 on the same
+    // VM decodes 8 bits from the copy at 242-257 tok/s against 122-135 for 7
+    // bits from the tables, and copies at 7 and 6 bits gave 183.7 and 201.5
+    // against 146.6 and 189.7 from the tables (5 bits and below lost: 194.3
+    // against 214.9); on the 1B model the tables stay faster at 6 bits. So
+    // Automatic times the copy against the tables from 6 bits up.
+    k.copy_pays_from = 6;
     k.expand_layout_alt = 0;  // one form
     k.copy_indices_upto = 0;
     k.copy_indices_upto_alt = 0;
